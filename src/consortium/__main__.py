@@ -1,0 +1,3 @@
+from consortium.cli.main import main
+
+raise SystemExit(main())

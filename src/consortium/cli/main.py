@@ -1,0 +1,47 @@
+"""The ``consortium`` command: one argparse tree, each subcommand group in its own module.
+
+Exit codes: 0 success, 1 a negative answer (e.g. evidence NOT VERIFIED),
+2 usage or I/O error. Errors print one line on stderr that says what to fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from consortium import __version__
+from consortium.cli import account_cmd, ledger_cmd
+from consortium.cli.errors import CliError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="consortium",
+        description="A permissioned consortium blockchain node for notarizing electronic evidence.",
+    )
+    parser.add_argument("--version", action="version", version=f"consortium {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    account_cmd.register(sub)
+    ledger_cmd.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,212 @@
+"""The one canonical encoding of everything that is hashed, signed or stored.
+
+Every ledger object, every contract value and every Merkle node becomes bytes
+through this module and nowhere else, so that two nodes (or a client written in
+another language) always produce the same bytes for the same value.
+
+The encoding is MessagePack restricted to a canonical subset:
+
+* nil, booleans, integers in [-2**63, 2**64 - 1], UTF-8 strings, binary
+  strings, arrays, and maps whose keys are strings;
+* every item uses its shortest MessagePack form (what ``msgpack.packb`` emits);
+* map keys appear in strictly increasing order of their UTF-8 bytes, so a map
+  has exactly one encoding;
+* floats, extension types and timestamps are refused: they are either
+  nondeterministic across platforms or ambiguous.
+
+Decoding is strict: the decoder re-encodes what it read and refuses input
+whose bytes differ, which rejects every non-shortest or unsorted form without
+a hand-written parser. Any failure raises :class:`DecodeError` and nothing
+else, because decoders sit on untrusted input (network frames, transactions,
+proof files, database values).
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import msgpack
+
+Value: TypeAlias = (
+    None | bool | int | str | bytes | list["Value"] | tuple["Value", ...] | dict[str, "Value"]
+)
+"""A canonical value: what contracts store and pass, and what ledger objects are made of."""
+
+INT_MIN = -(2**63)
+INT_MAX = 2**64 - 1
+MAX_DEPTH = 32
+"""Nesting bound for arrays and maps, so hostile input cannot exhaust the stack."""
+
+DEFAULT_MAX_SIZE = 16 * 1024 * 1024
+"""Largest encoded value accepted by :func:`decode` unless the caller says otherwise."""
+
+
+class EncodingError(ValueError):
+    """A value cannot be encoded canonically (float, oversize int, non-str map key, ...)."""
+
+
+class DecodeError(ValueError):
+    """Bytes are not the canonical encoding of a value or of the expected object."""
+
+
+def _check(value: object, depth: int) -> None:
+    """Refuse anything outside the canonical subset before msgpack sees it.
+
+    msgpack would happily pack floats, tuples-as-lists and unsorted dicts;
+    this walk is what makes the packed bytes canonical.
+    """
+    if depth > MAX_DEPTH:
+        raise EncodingError(f"value nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, str, bytes)):
+        return
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise EncodingError(f"integer {value} outside [-2**63, 2**64-1]")
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EncodingError(f"map key {key!r} is not a string")
+            _check(item, depth + 1)
+        return
+    if isinstance(value, float):
+        raise EncodingError("floats are not allowed in canonical data (use integers)")
+    raise EncodingError(f"type {type(value).__name__} cannot be encoded canonically")
+
+
+def _sorted_maps(value: object) -> object:
+    """Return ``value`` with every dict rebuilt in canonical key order."""
+    if isinstance(value, dict):
+        return {k: _sorted_maps(value[k]) for k in sorted(value, key=lambda s: s.encode("utf-8"))}
+    if isinstance(value, (list, tuple)):
+        return [_sorted_maps(v) for v in value]
+    return value
+
+
+def _needs_sorting(value: object) -> bool:
+    if isinstance(value, dict):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_needs_sorting(v) for v in value)
+    return False
+
+
+def encode(value: Value) -> bytes:
+    """Encode a canonical value. Raises :class:`EncodingError` for anything else."""
+    _check(value, 0)
+    if _needs_sorting(value):
+        value = _sorted_maps(value)  # type: ignore[assignment]
+    try:
+        return msgpack.packb(value, use_bin_type=True)
+    except (ValueError, TypeError, OverflowError) as exc:  # pragma: no cover - _check guards
+        raise EncodingError(str(exc)) from exc
+
+
+def decode(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Value:
+    """Decode canonical bytes into a value (arrays become lists).
+
+    Raises :class:`DecodeError` for anything that is not exactly the canonical
+    encoding of one value: truncation, trailing bytes, floats, extension
+    types, non-string or unsorted map keys, non-shortest forms, excess depth.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_size:
+        raise DecodeError(f"encoded value is {len(data)} bytes; the limit is {max_size}")
+    if not data:
+        raise DecodeError("empty input")
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            ext_hook=_refuse_ext,
+            timestamp=0,
+        )
+    except DecodeError:
+        raise
+    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        raise DecodeError(f"malformed encoding: {exc}") from None
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
+        raise DecodeError(f"malformed encoding: {exc.__class__.__name__}: {exc}") from None
+    except Exception as exc:  # msgpack raises assorted types on garbage; all mean "bad bytes"
+        raise DecodeError(f"malformed encoding: {exc.__class__.__name__}") from None
+    try:
+        again = encode(value)  # type: ignore[arg-type]
+    except EncodingError as exc:
+        raise DecodeError(f"not canonical: {exc}") from None
+    if again != data:
+        raise DecodeError("not canonical: re-encoding differs (non-shortest form or unsorted map)")
+    return value
+
+
+def _refuse_ext(code: int, data: bytes) -> object:
+    raise DecodeError(f"extension type {code} is not allowed")
+
+
+# --- helpers for ledger objects -------------------------------------------------------------
+#
+# Ledger objects encode as an array whose first element is a small integer tag naming
+# the object type and its format version. Distinct tags give domain separation: the
+# bytes hashed for a transaction can never be mistaken for those of a block header.
+
+
+def expect_array(value: Value, tag: int, length: int, what: str) -> list[Value]:
+    """Check that ``value`` is ``[tag, ...]`` with ``length`` elements in all."""
+    if not isinstance(value, list):
+        raise DecodeError(f"{what}: expected an array, got {type(value).__name__}")
+    if len(value) != length:
+        raise DecodeError(f"{what}: expected {length} fields, got {len(value)}")
+    if value[0] != tag or isinstance(value[0], bool):
+        raise DecodeError(f"{what}: unknown type tag {value[0]!r} (expected {tag})")
+    return value
+
+
+def field_int(value: Value, what: str, *, lo: int = 0, hi: int = INT_MAX) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DecodeError(f"{what}: expected an integer")
+    if not lo <= value <= hi:
+        raise DecodeError(f"{what}: {value} outside [{lo}, {hi}]")
+    return value
+
+
+def field_bytes(value: Value, what: str, *, size: int | None = None, max_size: int | None = None) -> bytes:
+    if not isinstance(value, bytes):
+        raise DecodeError(f"{what}: expected bytes, got {type(value).__name__}")
+    if size is not None and len(value) != size:
+        raise DecodeError(f"{what}: expected {size} bytes, got {len(value)}")
+    if max_size is not None and len(value) > max_size:
+        raise DecodeError(f"{what}: {len(value)} bytes exceeds the limit of {max_size}")
+    return value
+
+
+def field_str(value: Value, what: str, *, max_len: int | None = None) -> str:
+    if not isinstance(value, str):
+        raise DecodeError(f"{what}: expected a string, got {type(value).__name__}")
+    if max_len is not None and len(value) > max_len:
+        raise DecodeError(f"{what}: {len(value)} characters exceeds the limit of {max_len}")
+    return value
+
+
+def field_list(value: Value, what: str, *, max_len: int | None = None) -> list[Value]:
+    if not isinstance(value, list):
+        raise DecodeError(f"{what}: expected an array, got {type(value).__name__}")
+    if max_len is not None and len(value) > max_len:
+        raise DecodeError(f"{what}: {len(value)} items exceeds the limit of {max_len}")
+    return value
+
+
+def freeze(value: Value) -> Value:
+    """Turn decoded lists into tuples (recursively) for storage in immutable objects."""
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return {k: freeze(v) for k, v in value.items()}
+    return value
+

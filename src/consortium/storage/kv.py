@@ -1,0 +1,162 @@
+"""The key-value interface every persistent part of the node writes through.
+
+Two implementations: :class:`LevelDBStore` (plyvel), the only one a node uses,
+and :class:`MemoryStore`, for unit tests of logic above storage. Writes happen
+only through a :class:`WriteBatch` applied in one call, because everything a
+block commits (block, receipts, indexes, state nodes, head pointer) must land
+atomically or not at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+
+import plyvel
+
+
+class StorageError(RuntimeError):
+    """The database cannot be opened or written (locked, corrupted, disk full)."""
+
+
+class WriteBatch:
+    """An ordered list of puts and deletes, applied atomically by :meth:`KVStore.write`."""
+
+    __slots__ = ("ops",)
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[bytes, bytes | None]] = []
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.ops.append((key, value))
+
+    def delete(self, key: bytes) -> None:
+        self.ops.append((key, None))
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+
+class KVStore(ABC):
+    @abstractmethod
+    def get(self, key: bytes) -> bytes | None: ...
+
+    @abstractmethod
+    def write(self, batch: WriteBatch, *, sync: bool = True) -> None:
+        """Apply every operation of ``batch`` atomically; with ``sync`` it is durable on return."""
+
+    @abstractmethod
+    def iterate(self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        """Items whose key starts with ``prefix``, in key order, from ``start`` (inclusive) if given."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def put(self, key: bytes, value: bytes, *, sync: bool = True) -> None:
+        batch = WriteBatch()
+        batch.put(key, value)
+        self.write(batch, sync=sync)
+
+    def __enter__(self) -> KVStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class MemoryStore(KVStore):
+    """A dict behind the KV interface. For tests of logic above storage only."""
+
+    def __init__(self) -> None:
+        self._data: dict[bytes, bytes] = {}
+        self._lock = threading.Lock()
+        self.writes = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._data.get(key)
+
+    def write(self, batch: WriteBatch, *, sync: bool = True) -> None:
+        with self._lock:
+            for key, value in batch.ops:
+                if value is None:
+                    self._data.pop(key, None)
+                else:
+                    self._data[key] = value
+            self.writes += 1
+
+    def iterate(self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        keys = sorted(k for k in self._data if k.startswith(prefix) and (start is None or k >= start))
+        if reverse:
+            keys.reverse()
+        for k in keys:
+            yield k, self._data[k]
+
+    def close(self) -> None:
+        pass
+
+
+class LevelDBStore(KVStore):
+    """LevelDB through plyvel. One process may hold a database at a time (LevelDB's LOCK file)."""
+
+    def __init__(self, path: Path | str, *, create: bool = True, cache_mb: int = 64) -> None:
+        self.path = Path(path)
+        try:
+            self._db = plyvel.DB(
+                str(self.path),
+                create_if_missing=create,
+                lru_cache_size=cache_mb * 1024 * 1024,
+                write_buffer_size=16 * 1024 * 1024,
+                paranoid_checks=True,
+            )
+        except plyvel.IOError as exc:
+            raise StorageError(
+                f"cannot open database {self.path}: {exc} "
+                "(is another node process using this data directory?)"
+            ) from None
+        except plyvel.Error as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from None
+        self._closed = False
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._db.get(key)
+
+    def write(self, batch: WriteBatch, *, sync: bool = True) -> None:
+        try:
+            with self._db.write_batch(sync=sync) as wb:
+                for key, value in batch.ops:
+                    if value is None:
+                        wb.delete(key)
+                    else:
+                        wb.put(key, value)
+        except plyvel.Error as exc:
+            raise StorageError(f"write to {self.path} failed: {exc}") from None
+
+    def iterate(self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
+        if start is None:
+            it = self._db.iterator(prefix=prefix, reverse=reverse)
+        elif reverse:
+            it = self._db.iterator(start=prefix, stop=start + b"\x00", reverse=True)
+        else:
+            it = self._db.iterator(start=start, stop=_prefix_end(prefix))
+        with it:
+            for k, v in it:
+                if k.startswith(prefix):
+                    yield k, v
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+
+def _prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest key greater than every key with ``prefix`` (None: no upper bound)."""
+    b = bytearray(prefix)
+    while b:
+        if b[-1] != 0xFF:
+            b[-1] += 1
+            return bytes(b)
+        b.pop()
+    return None

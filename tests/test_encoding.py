@@ -1,0 +1,82 @@
+"""Canonical encoding: round trips, canonical-form enforcement, and fuzzing of the decoder."""
+
+from __future__ import annotations
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consortium.encoding import DecodeError, EncodingError, decode, encode
+from consortium.encoding.hexbytes import HexError, from_hex, to_hex
+
+ints = st.integers(min_value=-(2**63), max_value=2**64 - 1)
+scalars = st.none() | st.booleans() | ints | st.text(max_size=50) | st.binary(max_size=50)
+values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@given(values)
+def test_round_trip(value: object) -> None:
+    assert decode(encode(value)) == value
+
+
+@given(st.dictionaries(st.text(max_size=8), ints, max_size=8))
+def test_map_encoding_ignores_insertion_order(d: dict) -> None:
+    reversed_d = dict(reversed(list(d.items())))
+    assert encode(d) == encode(reversed_d)
+
+
+@pytest.mark.parametrize("bad", [1.5, 2**64, -(2**63) - 1, {1: 2}, {b"k": 1}, object(), {"a": 0.0}, [set()]])
+def test_refuses_non_canonical_values(bad: object) -> None:
+    with pytest.raises(EncodingError):
+        encode(bad)  # type: ignore[arg-type]
+
+
+def test_refuses_deep_nesting() -> None:
+    v: list = []
+    for _ in range(40):
+        v = [v]
+    with pytest.raises(EncodingError):
+        encode(v)
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"", "empty"),
+        (msgpack.packb(1.5), "float"),
+        (b"\xd1\x00\x01", "non-shortest int16 for 1"),
+        (msgpack.packb({"b": 1, "a": 2}), "unsorted map"),
+        (b"\x81\x01\x02", "int map key"),
+        (msgpack.packb(1) + b"\x00", "trailing byte"),
+        (b"\x92\x01", "truncated array"),
+        (msgpack.packb(msgpack.ExtType(5, b"x")), "ext type"),
+        (b"\xc1", "reserved byte"),
+        (b"\xa1\xff", "bad utf-8"),
+        (b"\x91" * 100 + b"\x00", "too deep"),
+    ],
+)
+def test_decoder_rejects(raw: bytes, reason: str) -> None:
+    with pytest.raises(DecodeError):
+        decode(raw)
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=200))
+def test_decoder_fuzz_raises_only_decode_error(raw: bytes) -> None:
+    try:
+        value = decode(raw)
+    except DecodeError:
+        return
+    assert encode(value) == raw  # whatever it accepts is canonical
+
+
+def test_hex() -> None:
+    assert from_hex(to_hex(b"\x01\xab"), size=2) == b"\x01\xab"
+    for bad in ["01ab", "0x1", "0xzz", 12, "0x" + "00" * 3]:
+        with pytest.raises(HexError):
+            from_hex(bad, size=2)
