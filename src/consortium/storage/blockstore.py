@@ -14,6 +14,8 @@ first bytes, see docs/design.md)::
     B r <number:8> <index:4>  -> encoded Receipt
     B n <block hash:32>       -> <number:8>
     B x <tx hash:32>          -> <number:8> <index:4>
+    B o <sender address:20> <nonce:8>  -> <number:8>   (replay protection, see chain.admission)
+    B c                       -> <total transactions:8>
     B H                       -> <number:8> <block hash:32>   (the head pointer)
 
 Numbers are big-endian so that LevelDB's key order is block order.
@@ -35,6 +37,8 @@ _TX = b"Bt"
 _RECEIPT = b"Br"
 _BLOCK_INDEX = b"Bn"
 _TX_INDEX = b"Bx"
+_NONCE = b"Bo"
+_TX_COUNT = b"Bc"
 _HEAD = b"BH"
 
 _NUM = struct.Struct(">Q")
@@ -123,6 +127,8 @@ class BlockStore:
             batch.put(_TX + loc, tx.encode())
             batch.put(_RECEIPT + loc, receipt.encode())
             batch.put(_TX_INDEX + tx.hash, loc)
+            batch.put(_NONCE + tx.sender_address + _NUM.pack(tx.nonce), num)
+        batch.put(_TX_COUNT, _NUM.pack(self.total_transactions() + len(block.transactions)))
         batch.put(_BLOCK_INDEX + header.hash, num)
         batch.put(_HEAD, num + header.hash)
         self.kv.write(batch, sync=True)
@@ -164,6 +170,15 @@ class BlockStore:
         if header is None:
             return None
         return Block(header, self.transactions(number))
+
+    def total_transactions(self) -> int:
+        raw = self.kv.get(_TX_COUNT)
+        return 0 if raw is None else _NUM.unpack(raw)[0]
+
+    def nonce_used_at(self, sender_address: bytes, nonce: int) -> int | None:
+        """The block in which ``sender_address`` last used ``nonce``, if any."""
+        raw = self.kv.get(_NONCE + sender_address + _NUM.pack(nonce))
+        return None if raw is None else _NUM.unpack(raw)[0]
 
     def number_of(self, block_hash: bytes) -> int | None:
         raw = self.kv.get(_BLOCK_INDEX + block_hash)
