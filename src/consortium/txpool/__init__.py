@@ -1,1 +1,5 @@
-"""(placeholder: filled in by the issue that builds this layer)"""
+"""Pending transactions: bounded, deduplicated, checked on entry with the chain's admission rules."""
+
+from consortium.txpool.pool import DEFAULT_POOL_LIMIT, AlreadyInPool, TxPool, TxPoolFull
+
+__all__ = ["DEFAULT_POOL_LIMIT", "AlreadyInPool", "TxPool", "TxPoolFull"]

@@ -1,0 +1,117 @@
+"""The transaction pool: signed transactions waiting for a block.
+
+Admission runs the chain's own rules (``chain.admission`` through
+:class:`Admission`) on entry, so a transaction a client gets "accepted" for is
+one the chain would include right now. The pool is bounded; when it is full a
+new transaction is refused with :class:`TxPoolFull` rather than evicting
+older ones, so a flood cannot push out transactions already acknowledged.
+
+Order is arrival order. It is not consensus-relevant: the leader picks a
+block's contents and every replica re-checks them, so the pool needs no
+determinism across nodes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Protocol
+
+from consortium.chain.admission import TransactionRejected
+from consortium.ledger.block import Block
+from consortium.ledger.transaction import Transaction
+
+DEFAULT_POOL_LIMIT = 20_000
+
+
+class TxPoolFull(TransactionRejected):
+    code = "txpool_full"
+
+
+class AlreadyInPool(TransactionRejected):
+    code = "duplicate"
+
+
+class Admission(Protocol):
+    """What the pool needs from the ledger: the head, and the chain's admission rules."""
+
+    @property
+    def height(self) -> int: ...
+
+    def admit(self, tx: Transaction, *, check_signature: bool = True) -> None: ...
+
+
+class TxPool:
+    def __init__(self, ledger: Admission, *, limit: int = DEFAULT_POOL_LIMIT) -> None:
+        if limit < 1:
+            raise ValueError("txpool limit must be at least 1")
+        self.ledger = ledger
+        self.limit = limit
+        self._txs: OrderedDict[bytes, Transaction] = OrderedDict()
+        self._nonces: dict[tuple[bytes, int], bytes] = {}
+        self.rejected = 0
+
+    def __len__(self) -> int:
+        return len(self._txs)
+
+    def __contains__(self, tx_hash: bytes) -> bool:
+        return tx_hash in self._txs
+
+    def get(self, tx_hash: bytes) -> Transaction | None:
+        return self._txs.get(tx_hash)
+
+    def add(self, tx: Transaction, *, check_signature: bool = True) -> None:
+        """Admit ``tx`` or raise a :class:`TransactionRejected` subclass saying why.
+
+        Cheap checks come first so a flood of junk costs little: duplicates and a
+        full pool are refused before the signature is verified.
+        """
+        try:
+            if tx.hash in self._txs:
+                raise AlreadyInPool(f"transaction 0x{tx.hash.hex()} is already in the pool")
+            if len(self._txs) >= self.limit:
+                raise TxPoolFull(f"txpool full ({self.limit} pending transactions); retry after the next block")
+            nonce_key = (tx.sender_address, tx.nonce)
+            if nonce_key in self._nonces:
+                raise AlreadyInPool(
+                    f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} is already used by pending "
+                    f"transaction 0x{self._nonces[nonce_key].hex()}"
+                )
+            self.ledger.admit(tx, check_signature=check_signature)
+        except TransactionRejected:
+            self.rejected += 1
+            raise
+        self._txs[tx.hash] = tx
+        self._nonces[nonce_key] = tx.hash
+
+    def take(self, max_count: int) -> list[Transaction]:
+        """Up to ``max_count`` transactions for the next block, oldest first.
+
+        Transactions whose block_limit has passed are dropped on the way. The
+        rest stay in the pool until :meth:`remove_committed` sees them in a block,
+        so a proposal that fails (view change) loses nothing.
+        """
+        out: list[Transaction] = []
+        expired: list[bytes] = []
+        next_number = self.ledger.height + 1
+        for tx_hash, tx in self._txs.items():
+            if tx.block_limit < next_number:
+                expired.append(tx_hash)
+                continue
+            out.append(tx)
+            if len(out) >= max_count:
+                break
+        self._drop(expired)
+        return out
+
+    def remove_committed(self, block: Block) -> None:
+        """Forget the block's transactions and any that can no longer be included."""
+        self._drop(tx.hash for tx in block.transactions)
+        next_number = block.number + 1
+        self._drop([h for h, tx in self._txs.items() if tx.block_limit < next_number])
+
+    def _drop(self, hashes: Iterable[bytes]) -> None:
+        for tx_hash in hashes:
+            tx = self._txs.pop(tx_hash, None)
+            if tx is not None:
+                self._nonces.pop((tx.sender_address, tx.nonce), None)
