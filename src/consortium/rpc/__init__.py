@@ -1,1 +1,1 @@
-"""(placeholder: filled in by the issue that builds this layer)"""
+"""JSON-RPC 2.0 over HTTP: the dispatcher (pure), params, error codes, and the aiohttp server."""
