@@ -190,3 +190,27 @@ async def test_http_server_limits_and_status_codes() -> None:
 
 def test_rpc_error_json_shape() -> None:
     assert RpcError(1, "m", {"k": 1}).to_json() == {"code": 1, "message": "m", "data": {"k": 1}}
+
+
+json_safe_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(max_size=10) | st.binary(max_size=10),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=5).filter(lambda k: k != "$bytes"), c, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(json_safe_values)
+def test_contract_values_survive_json(value) -> None:
+    from consortium.encoding import encode
+    from consortium.rpc.views import value_from_json, value_to_json
+
+    again = value_from_json(json.loads(json.dumps(value_to_json(value))))
+    assert encode(again) == encode(value)
+
+
+@pytest.mark.parametrize("doc", [1.5, {"$bytes": "nothex"}, 2**64, [[[[{"a": 0.1}]]]]])
+def test_bad_json_values_are_refused(doc) -> None:
+    from consortium.rpc.views import ValueJsonError, value_from_json
+
+    with pytest.raises(ValueJsonError):
+        value_from_json(doc)
