@@ -1,0 +1,216 @@
+"""The chain's X.509 material: a self-signed CA and the node certificates it issues.
+
+A node's identity is its Ed25519 public key. The key that signs its consensus
+messages is the key of its TLS certificate, and the certificate's subject CN
+is that public key in lowercase hex (64 characters, no ``0x``: RFC 5280 caps a
+CN at 64 characters). Admission therefore proves the node id: TLS proves the
+peer holds the certificate's key, OpenSSL proves the CA signed it, and
+:func:`identity_from_cert` refuses a certificate whose CN is not its own key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from consortium.crypto import DEFAULT_SUITE, KeyPair
+from consortium.crypto.keyfile import write_secret_file
+from consortium.network.errors import CertificateError
+
+NODE_ID_SIZE = 32
+DEFAULT_VALIDITY_DAYS = 3650
+ORGANIZATION = "consortium"
+
+
+@dataclass(frozen=True)
+class CertIdentity:
+    """What admission needs from a peer's certificate."""
+
+    node_id: bytes
+    serial: int
+    not_valid_after: dt.datetime
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def generate_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def node_id_of(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def keypair_of(key: Ed25519PrivateKey) -> KeyPair:
+    """The same key as a :class:`KeyPair`, for signing consensus messages."""
+    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return KeyPair(seed, DEFAULT_SUITE)
+
+
+def issue_ca(chain_id: str, *, key: Ed25519PrivateKey | None = None, days: int = DEFAULT_VALIDITY_DAYS,
+             now: dt.datetime | None = None) -> tuple[Ed25519PrivateKey, x509.Certificate]:
+    """A self-signed CA that may sign end-entity certificates only (path length 0)."""
+    key = key or generate_key()
+    now = now or _utcnow()
+    name = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"chain CA {chain_id}"[:64]),
+    ])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                          encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, algorithm=None)
+    )
+    return key, cert
+
+
+def issue_node_cert(ca_key: Ed25519PrivateKey, ca_cert: x509.Certificate, node_public: Ed25519PublicKey, *,
+                    host: str, not_valid_before: dt.datetime | None = None,
+                    not_valid_after: dt.datetime | None = None, days: int = DEFAULT_VALIDITY_DAYS) -> x509.Certificate:
+    """A node certificate: CN = hex node id, SAN = the node's host and ``localhost``.
+
+    The validity bounds are parameters so tests can issue an expired certificate.
+    """
+    now = _utcnow()
+    not_valid_before = not_valid_before or now - dt.timedelta(minutes=5)
+    not_valid_after = not_valid_after or now + dt.timedelta(days=days)
+    names: list[x509.GeneralName] = []
+    for h in dict.fromkeys([host, "localhost"]):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            names.append(x509.DNSName(h))
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+        x509.NameAttribute(NameOID.COMMON_NAME, node_id_of(node_public).hex()),
+    ])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(node_public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_valid_before)
+        .not_valid_after(not_valid_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                          encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                       critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(node_public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, algorithm=None)
+    )
+
+
+# --- files ------------------------------------------------------------------------------------
+
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def write_private_key(path: Path | str, key: Ed25519PrivateKey) -> None:
+    """PEM PKCS#8, created 0600 atomically; never overwrites."""
+    write_secret_file(path, private_key_pem(key))
+
+
+def write_cert(path: Path | str, cert: x509.Certificate) -> None:
+    Path(path).write_bytes(cert_pem(cert))
+
+
+def load_private_key(path: Path | str) -> Ed25519PrivateKey:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CertificateError(f"cannot read key file {path}: {exc.strerror}") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CertificateError(f"{path} is not an unencrypted PEM private key: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise CertificateError(f"{path} holds a {type(key).__name__}; node keys must be Ed25519")
+    return key
+
+
+def load_cert(path: Path | str) -> x509.Certificate:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CertificateError(f"cannot read certificate {path}: {exc.strerror}") from None
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError as exc:
+        raise CertificateError(f"{path} is not a PEM X.509 certificate: {exc}") from None
+
+
+def load_node_keypair(path: Path | str) -> KeyPair:
+    """The node key file as a :class:`KeyPair` (the consensus signing key)."""
+    return keypair_of(load_private_key(path))
+
+
+# --- identities -------------------------------------------------------------------------------
+
+def identity_from_cert(cert: x509.Certificate) -> CertIdentity:
+    """Node id and serial of a node certificate; refuses a CN that is not the cert's own key."""
+    public = cert.public_key()
+    if not isinstance(public, Ed25519PublicKey):
+        raise CertificateError(f"certificate key is {type(public).__name__}; node certificates use Ed25519")
+    node_id = node_id_of(public)
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    cn = cns[0].value if len(cns) == 1 else None
+    if cn != node_id.hex():
+        raise CertificateError(f"certificate CN {cn!r} is not its public key {node_id.hex()}")
+    return CertIdentity(node_id=node_id, serial=cert.serial_number, not_valid_after=cert.not_valid_after_utc)
+
+
+def identity_from_der(der: bytes) -> CertIdentity:
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise CertificateError(f"peer certificate does not parse: {exc}") from None
+    return identity_from_cert(cert)
+
+
+def is_issued_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> bool:
+    """True if ``ca_cert``'s key signed ``cert`` (offline check; TLS does the live one)."""
+    try:
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True

@@ -1,0 +1,406 @@
+"""The P2P transport: admitted, deduplicated, self-healing connections to the chain's nodes.
+
+Admission happens in this order, and nothing the peer sends is read before the
+step that needs it:
+
+1. TLS 1.3 handshake with mutual authentication (OpenSSL: chain CA, validity);
+2. certificate parsed: CN must be its own Ed25519 key (the node id), serial not revoked;
+3. hello frame (at most 1 KiB) naming the same chain id and genesis hash;
+4. the connection is registered, replacing or yielding to an existing one
+   to the same peer (dedupe), and only then are frames delivered.
+
+``send``/``broadcast`` never block: each peer has a bounded queue (see
+:mod:`consortium.network.send_queue`). Dial loops reconnect with exponential
+backoff and jitter. ``close`` is idempotent and ordered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import ssl
+from collections import Counter
+from collections.abc import Callable
+
+from consortium.network import tls
+from consortium.network.certs import identity_from_der
+from consortium.network.config import PeerAddress, TransportConfig
+from consortium.network.errors import CertificateError, FrameTooLarge, PeerRefused, ProtocolError
+from consortium.network.frames import encode_frame, read_frame
+from consortium.network.hello import BOOT_ID_SIZE, MAX_HELLO_BYTES, Hello, check_peer_hello
+from consortium.network.peer import OnMessage, PeerConnection, PeerInfo, close_writer, short_id
+from consortium.network.send_queue import QueueOverflow
+
+log = logging.getLogger("consortium.network")
+
+_NEW, _RUNNING, _CLOSING, _CLOSED = range(4)
+
+
+class Transport:
+    """Connections to the configured peers plus whoever dials us with a valid certificate.
+
+    ``stats`` counts admission refusals and other events by tag (``refused.tls``,
+    ``refused.revoked``, ``refused.other-chain``, ``duplicate``, ``protocol-error``,
+    ...) for operators and tests.
+    """
+
+    def __init__(self, config: TransportConfig, on_message: OnMessage, *, rng: random.Random | None = None) -> None:
+        self._cfg = config
+        self._on_message = on_message
+        self._rng = rng or random.Random()
+        self._hello = Hello(config.chain_id, config.genesis_hash, config.node_id, os.urandom(BOOT_ID_SIZE))
+        self._revoked: set[int] = set(config.revoked_serials)
+        self._conns: dict[bytes, PeerConnection] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dialers: dict[PeerAddress, asyncio.Task[None]] = {}
+        self._addr_ids: dict[PeerAddress, bytes] = {}
+        self._open = 0
+        self._server: asyncio.Server | None = None
+        self._state = _NEW
+        self._closed = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._server_ctx: ssl.SSLContext | None = None
+        self._client_ctx: ssl.SSLContext | None = None
+        self.stats: Counter[str] = Counter()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the TLS material, listen, and start dialing the configured peers."""
+        if self._state != _NEW:
+            raise RuntimeError("a Transport can be started once")
+        cfg = self._cfg
+        self._server_ctx = tls.server_context(cfg.cert_file, cfg.key_file, cfg.ca_file)
+        self._client_ctx = tls.client_context(cfg.cert_file, cfg.key_file, cfg.ca_file)
+        self._server = await asyncio.start_server(self._on_inbound, cfg.listen_host, cfg.listen_port,
+                                                  reuse_address=True)
+        self._state = _RUNNING
+        log.info("p2p listening on %s:%d as node %s", cfg.listen_host, self.listen_port, short_id(cfg.node_id))
+        for addr in cfg.peers:
+            self.add_peer(addr)
+
+    async def close(self) -> None:
+        """Stop accepting, close peers concurrently (flushing queues), wait with a timeout.
+
+        Idempotent: a second call waits for the first to finish.
+        """
+        if self._state in (_CLOSING, _CLOSED):
+            await self._closed.wait()
+            return
+        self._state = _CLOSING
+        if self._server is not None:
+            self._server.close()
+        conns = list(self._conns.values())
+        for conn in conns:
+            conn.close("transport closing", flush=True)
+        half = self._cfg.close_timeout_s / 2
+        await _wait_events([c.closed for c in conns], half)
+        for conn in conns:
+            conn.close("transport closing")
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=half)
+        if self._server is not None:
+            try:
+                async with asyncio.timeout(half):
+                    await self._server.wait_closed()
+            except TimeoutError:
+                pass
+        self._state = _CLOSED
+        self._closed.set()
+        self._notify()
+        log.info("p2p transport of node %s closed", short_id(self._cfg.node_id))
+
+    @property
+    def listen_port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError("transport is not listening")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def node_id(self) -> bytes:
+        return self._cfg.node_id
+
+    # -- API for the node layer -------------------------------------------------------------
+
+    def add_peer(self, addr: PeerAddress) -> None:
+        """Dial ``addr`` and keep a connection to it (no-op if already dialing it)."""
+        if self._state != _RUNNING or addr in self._dialers:
+            return
+        task = asyncio.get_running_loop().create_task(self._dial_loop(addr), name=f"p2p-dial-{addr}")
+        self._dialers[addr] = task
+        self._track(task)
+
+    def send(self, peer_id: bytes, payload: bytes) -> bool:
+        """Queue ``payload`` for one peer; False if not connected or the queue overflowed
+        under the disconnect policy. Never blocks. Raises FrameTooLarge for an oversize payload."""
+        if len(payload) > self._cfg.max_frame_bytes:
+            raise FrameTooLarge(f"payload of {len(payload)} bytes exceeds max_frame_bytes={self._cfg.max_frame_bytes}")
+        conn = self._conns.get(peer_id)
+        if conn is None or conn.closing:
+            return False
+        try:
+            conn.queue.put(payload)
+        except QueueOverflow as exc:
+            self.stats["queue-overflow"] += 1
+            log.warning("disconnecting slow node %s: %s", short_id(peer_id), exc)
+            conn.close(f"send queue overflow: {exc}")
+            return False
+        return True
+
+    def broadcast(self, payload: bytes) -> int:
+        """Queue ``payload`` for every connected peer; returns how many accepted it."""
+        return sum(self.send(peer_id, payload) for peer_id in list(self._conns))
+
+    def peers(self) -> list[PeerInfo]:
+        return [self._conns[k].info() for k in sorted(self._conns) if not self._conns[k].closing]
+
+    def connected(self, peer_id: bytes) -> bool:
+        conn = self._conns.get(peer_id)
+        return conn is not None and not conn.closing
+
+    def revoke(self, serial: int) -> int:
+        """Refuse certificate ``serial`` from now on and close connections using it; returns how many."""
+        self._revoked.add(serial)
+        closed = 0
+        for conn in list(self._conns.values()):
+            if conn.cert_serial == serial:
+                log.warning("closing connection to node %s: certificate serial %#x revoked",
+                            short_id(conn.node_id), serial)
+                conn.close(f"certificate serial {serial:#x} revoked")
+                closed += 1
+        self.stats["revoked-closed"] += closed
+        return closed
+
+    @property
+    def revoked_serials(self) -> frozenset[int]:
+        return frozenset(self._revoked)
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds, re-checked on every connect/disconnect (wrap in a timeout)."""
+        while not predicate():
+            if self._state == _CLOSED:
+                raise RuntimeError("transport closed")
+            await self._changed.wait()
+
+    async def wait_for_peers(self, count: int) -> None:
+        await self.wait_until(lambda: len(self.peers()) >= count)
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Server callback. Deliberately not a coroutine: the connection runs in a task we
+        own and track, not in one asyncio's server creates and we could not cancel cleanly."""
+        if self._state != _RUNNING:
+            writer.transport.abort()
+            return
+        self._track(asyncio.get_running_loop().create_task(self._inbound(reader, writer), name="p2p-inbound"))
+
+    async def _inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        where = _fmt_addr(writer.get_extra_info("peername"))
+        if self._state != _RUNNING or self._open >= self._cfg.max_connections:
+            self.stats["refused.limit"] += 1
+            log.warning("refused connection from %s: %s", where,
+                        "transport closing" if self._state != _RUNNING else "too many connections")
+            writer.transport.abort()
+            return
+        self._open += 1
+        try:
+            try:
+                async with asyncio.timeout(self._cfg.handshake_timeout_s):
+                    await writer.start_tls(self._server_ctx, ssl_handshake_timeout=self._cfg.handshake_timeout_s)
+                    conn = await self._admit(reader, writer, outbound=False, where=where)
+            except asyncio.CancelledError:
+                writer.transport.abort()
+                raise
+            except Exception as exc:
+                self._refused(exc, where, inbound=True)
+                writer.transport.abort()
+                return
+            await self._serve(conn, where)
+        finally:
+            self._open -= 1
+
+    async def _dial_loop(self, addr: PeerAddress) -> None:
+        attempt = 0
+        while self._state == _RUNNING:
+            known = self._addr_ids.get(addr)
+            existing = self._conns.get(known) if known is not None else None
+            if existing is not None:
+                await existing.closed.wait()
+                await asyncio.sleep(self._backoff(0))
+                continue
+            self._open += 1
+            try:
+                writer: asyncio.StreamWriter | None = None
+                try:
+                    async with asyncio.timeout(self._cfg.handshake_timeout_s):
+                        reader, writer = await asyncio.open_connection(
+                            addr.host, addr.port, ssl=self._client_ctx, server_hostname="",
+                            ssl_handshake_timeout=self._cfg.handshake_timeout_s)
+                        conn = await self._admit(reader, writer, outbound=True, where=str(addr))
+                except asyncio.CancelledError:
+                    if writer is not None:
+                        writer.transport.abort()
+                    raise
+                except Exception as exc:
+                    if writer is not None:
+                        writer.transport.abort()
+                    if isinstance(exc, PeerRefused) and exc.reason == "self":
+                        self.stats["refused.self"] += 1
+                        log.info("peer address %s is this node itself; not dialing it", addr)
+                        return
+                    self._refused(exc, str(addr), inbound=False)
+                    attempt += 1
+                    await asyncio.sleep(self._backoff(attempt))
+                    continue
+                self._addr_ids[addr] = conn.node_id
+                attempt = 0
+                await self._serve(conn, str(addr))
+            finally:
+                self._open -= 1
+            await asyncio.sleep(self._backoff(0))
+
+    async def _admit(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, outbound: bool,
+                     where: str) -> PeerConnection:
+        """Steps 2 and 3 of admission; raises PeerRefused/ProtocolError/OSError on failure."""
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if not der:
+            raise PeerRefused("tls", "peer presented no certificate")
+        try:
+            ident = identity_from_der(der)
+        except CertificateError as exc:
+            raise PeerRefused("cert", str(exc)) from None
+        if ident.serial in self._revoked:
+            raise PeerRefused("revoked", f"certificate serial {ident.serial:#x} of node "
+                                         f"{short_id(ident.node_id)} is revoked")
+        writer.write(encode_frame(self._hello.encode()))
+        try:
+            payload = await read_frame(reader, MAX_HELLO_BYTES)
+        except EOFError:
+            raise PeerRefused("closed", "peer closed the connection before its hello "
+                                        "(did it refuse our certificate?)") from None
+        hello = Hello.decode(payload)
+        check_peer_hello(self._hello, hello, ident.node_id)
+        if ident.serial in self._revoked:  # revoked while we waited for the hello
+            raise PeerRefused("revoked", f"certificate serial {ident.serial:#x} is revoked")
+        return PeerConnection(reader, writer, node_id=ident.node_id, boot_id=hello.boot_id, cert_serial=ident.serial,
+                              outbound=outbound, config=self._cfg, on_message=self._on_message)
+
+    async def _serve(self, conn: PeerConnection, where: str) -> None:
+        if self._state != _RUNNING:
+            await conn.abort("transport closing")
+            return
+        if not self._register(conn):
+            self.stats["duplicate"] += 1
+            log.debug("closing duplicate connection %s to node %s", where, short_id(conn.node_id))
+            await conn.abort("duplicate connection")
+            return
+        log.info("connected to node %s (%s, %s)", short_id(conn.node_id), where,
+                 "outbound" if conn.outbound else "inbound")
+        try:
+            reason = await conn.run()
+        finally:
+            if self._conns.get(conn.node_id) is conn:
+                del self._conns[conn.node_id]
+            self._notify()
+        if reason.startswith("protocol error"):
+            self.stats["protocol-error"] += 1
+            log.warning("closed connection to node %s (%s): %s", short_id(conn.node_id), where, reason)
+        else:
+            log.info("disconnected from node %s (%s): %s", short_id(conn.node_id), where, reason)
+
+    def _register(self, conn: PeerConnection) -> bool:
+        """Keep one connection per peer pair; both ends reach the same choice without talking.
+
+        A connection from a peer that restarted (new boot id), or a newer one from
+        the same dialer, replaces the old, which must be stale. Otherwise both
+        sides dialed at once and both keep the one dialed by the smaller node id.
+        """
+        old = self._conns.get(conn.node_id)
+        if old is not None and not old.closing:
+            if not self._new_wins(old, conn):
+                return False
+            handover = old.queue.take_all()
+            old.close("replaced by a newer connection")
+            conn.queue.extend_front(handover)
+        self._conns[conn.node_id] = conn
+        self._notify()
+        return True
+
+    def _new_wins(self, old: PeerConnection, new: PeerConnection) -> bool:
+        if new.boot_id != old.boot_id:
+            return True
+
+        def dialer(c: PeerConnection) -> bytes:
+            return self._cfg.node_id if c.outbound else c.node_id
+
+        return dialer(new) == dialer(old) or dialer(new) == min(self._cfg.node_id, new.node_id)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _refused(self, exc: BaseException, where: str, *, inbound: bool) -> None:
+        if isinstance(exc, PeerRefused):
+            tag, text = exc.reason, str(exc)
+        elif isinstance(exc, ssl.SSLCertVerificationError):
+            tag, text = "tls", f"TLS handshake failed: {exc.verify_message}"
+        elif isinstance(exc, ssl.SSLError):
+            tag, text = "tls", f"TLS handshake failed: {exc.reason or exc}"
+        elif isinstance(exc, ProtocolError):
+            tag, text = "hello", str(exc)
+        elif isinstance(exc, TimeoutError):
+            tag, text = "timeout", "handshake did not finish in time"
+        elif isinstance(exc, (OSError, EOFError)):
+            tag, text = "io", f"connection lost during the handshake ({type(exc).__name__}: {exc})"
+        else:
+            log.exception("unexpected error admitting %s", where)
+            tag, text = "internal", repr(exc)
+        self.stats[f"refused.{tag}"] += 1
+        if tag == "io":
+            log.log(logging.INFO if inbound else logging.DEBUG, "%s %s: %s",
+                    "connection from" if inbound else "cannot reach peer", where, text)
+        elif inbound:
+            log.warning("refused connection from %s: %s", where, text)
+        else:
+            log.warning("connection to peer %s failed: %s", where, text)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter in [d/2, d): peers that lost each other do not redial in lockstep."""
+        delay = min(self._cfg.reconnect_max_s, self._cfg.reconnect_min_s * 2 ** min(attempt, 30))
+        return delay / 2 + self._rng.uniform(0, delay / 2)
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        for addr, dialer in list(self._dialers.items()):
+            if dialer is task:
+                del self._dialers[addr]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("p2p task %s failed", task.get_name(), exc_info=task.exception())
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+async def _wait_events(events: list[asyncio.Event], timeout: float) -> None:
+    if not events:
+        return
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*(e.wait() for e in events))
+    except TimeoutError:
+        pass
+
+
+def _fmt_addr(value: object) -> str:
+    if isinstance(value, tuple) and len(value) >= 2:
+        return f"{value[0]}:{value[1]}"
+    return "?"
