@@ -1,0 +1,87 @@
+"""``consortium chain``: generate a chain's CA, node folders, genesis and admin accounts.
+
+Register with ``chain_cmd.register(sub)`` in cli/main.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from consortium.cli.errors import CliError
+from consortium.crypto import KeyFileError
+from consortium.encoding import to_hex
+from consortium.network import CertificateError
+from consortium.node.chain_files import ChainFilesError, ChainSpec, NodeEntry, add_node, new_chain
+from consortium.node.toml_io import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("chain", help="generate a chain (CA, node folders, genesis, admin accounts)",
+                       description="Generate the files of a new chain, or of one more node for an existing one.")
+    csub = p.add_subparsers(dest="chain_command", metavar="ACTION", required=True)
+
+    new = csub.add_parser("new", help="create DIR/ca, DIR/node0..N-1, DIR/accounts (refuses an existing chain)")
+    new.add_argument("--nodes", type=int, required=True, metavar="N", help="number of sealer nodes")
+    new.add_argument("--dir", required=True, help="chain folder to create (may exist, but not hold a chain)")
+    new.add_argument("--host", default="127.0.0.1", help="host the nodes listen on (default 127.0.0.1)")
+    new.add_argument("--p2p-port", type=int, default=30300, help="node i listens for peers on this + i (default 30300)")
+    new.add_argument("--rpc-port", type=int, default=20200, help="node i serves JSON-RPC on this + i (default 20200)")
+    new.add_argument("--chain-id", default="chain0", help="chain id (default chain0)")
+    new.add_argument("--group-id", default="group0", help="group id (default group0)")
+    new.add_argument("--admins", type=int, default=1, metavar="K", help="administrator accounts to create (default 1)")
+    new.add_argument("--json", action="store_true", help="machine-readable output")
+    new.set_defaults(func=_new)
+
+    add = csub.add_parser("add-node", help="issue key, certificate and config of one more node (an observer)")
+    add.add_argument("--dir", required=True, help="existing chain folder")
+    add.add_argument("--host", default=None, help="host the new node listens on (default: node0's)")
+    add.add_argument("--json", action="store_true", help="machine-readable output")
+    add.set_defaults(func=_add)
+
+
+def _node_info(e: NodeEntry) -> dict[str, object]:
+    return {"name": e.name, "dir": str(e.dir), "node_id": to_hex(e.node_id), "p2p": str(e.p2p),
+            "rpc_port": e.rpc_port}
+
+
+def _new(args: argparse.Namespace) -> int:
+    try:
+        spec = ChainSpec(nodes=args.nodes, host=args.host, p2p_port=args.p2p_port, rpc_port=args.rpc_port,
+                         chain_id=args.chain_id, group_id=args.group_id, admins=args.admins)
+        layout = new_chain(args.dir, spec)
+    except (ChainFilesError, ConfigError, CertificateError, KeyFileError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write the chain under {args.dir}: {exc.strerror} ({exc.filename})") from None
+    info = {
+        "dir": str(layout.root), "chain_id": layout.genesis.chain_id, "group_id": layout.genesis.group_id,
+        "genesis_hash": to_hex(layout.genesis.hash()), "nodes": [_node_info(e) for e in layout.nodes],
+        "administrators": [{"address": to_hex(a), "key_file": str(f)}
+                           for a, f in zip(layout.genesis.administrators, layout.admin_key_files)],
+    }
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"chain {info['chain_id']}/{info['group_id']} created in {info['dir']}")
+    print(f"genesis hash {info['genesis_hash']}")
+    for e in layout.nodes:
+        print(f"  {e.name:<7} p2p {str(e.p2p):<21} rpc {e.rpc_port:<5} id {to_hex(e.node_id)}")
+    for admin in info["administrators"]:  # type: ignore[attr-defined]
+        print(f"  admin   {admin['address']}  {admin['key_file']}")
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    try:
+        entry = add_node(args.dir, host=args.host)
+    except (ChainFilesError, ConfigError, CertificateError, KeyFileError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write the node under {args.dir}: {exc.strerror} ({exc.filename})") from None
+    if args.json:
+        print(json.dumps(_node_info(entry)))
+    else:
+        print(f"{entry.name} created in {entry.dir} (observer until governance adds it as a sealer)")
+        print(f"  p2p {entry.p2p}  rpc {entry.rpc_port}  id {to_hex(entry.node_id)}")
+    return 0
