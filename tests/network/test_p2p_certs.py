@@ -7,6 +7,8 @@ import os
 import stat
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -28,6 +30,10 @@ from consortium.network.certs import (
     write_private_key,
 )
 from tests.network.netkit import Pki
+
+_CA_KEY, _CA_CERT = issue_ca("fuzz")
+_REAL_DER = [issue_node_cert(_CA_KEY, _CA_CERT, generate_key().public_key(), host="127.0.0.1")
+             .public_bytes(serialization.Encoding.DER)]
 
 
 def test_node_cert_names_its_key_and_chains_to_the_ca(pki: Pki) -> None:
@@ -101,3 +107,14 @@ def test_bad_tls_material_names_the_file(pki: Pki, tmp_path) -> None:
         load_private_key(tmp_path / "junk.pem")
     with pytest.raises(CertificateError, match="not a PEM X.509 certificate"):
         load_cert(tmp_path / "junk.pem")
+
+
+@given(st.binary(max_size=600) | st.sampled_from(_REAL_DER).flatmap(
+    lambda der: st.tuples(st.integers(0, len(der) - 1), st.integers(1, 255)).map(
+        lambda c: der[:c[0]] + bytes([der[c[0]] ^ c[1]]) + der[c[0] + 1:])))
+def test_peer_certificate_parser_fuzz_raises_only_certificate_errors(der: bytes) -> None:
+    try:
+        ident = identity_from_der(der)
+    except CertificateError:
+        return
+    assert len(ident.node_id) == 32

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -175,7 +175,7 @@ def load_cert(path: Path | str) -> x509.Certificate:
         raise CertificateError(f"cannot read certificate {path}: {exc.strerror}") from None
     try:
         return x509.load_pem_x509_certificate(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError(f"{path} is not a PEM X.509 certificate: {exc}") from None
 
 
@@ -187,22 +187,31 @@ def load_node_keypair(path: Path | str) -> KeyPair:
 # --- identities -------------------------------------------------------------------------------
 
 def identity_from_cert(cert: x509.Certificate) -> CertIdentity:
-    """Node id and serial of a node certificate; refuses a CN that is not the cert's own key."""
-    public = cert.public_key()
+    """Node id and serial of a node certificate; refuses a CN that is not the cert's own key.
+
+    ``cryptography`` parses fields lazily, so malformed fields surface here as
+    ValueError; all of that becomes :class:`CertificateError`.
+    """
+    try:
+        public = cert.public_key()
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        serial = cert.serial_number
+        not_after = cert.not_valid_after_utc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise CertificateError(f"certificate does not parse: {exc}") from None
     if not isinstance(public, Ed25519PublicKey):
         raise CertificateError(f"certificate key is {type(public).__name__}; node certificates use Ed25519")
     node_id = node_id_of(public)
-    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     cn = cns[0].value if len(cns) == 1 else None
     if cn != node_id.hex():
         raise CertificateError(f"certificate CN {cn!r} is not its public key {node_id.hex()}")
-    return CertIdentity(node_id=node_id, serial=cert.serial_number, not_valid_after=cert.not_valid_after_utc)
+    return CertIdentity(node_id=node_id, serial=serial, not_valid_after=not_after)
 
 
 def identity_from_der(der: bytes) -> CertIdentity:
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError(f"peer certificate does not parse: {exc}") from None
     return identity_from_cert(cert)
 

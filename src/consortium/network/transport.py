@@ -30,7 +30,7 @@ from consortium.network.config import PeerAddress, TransportConfig
 from consortium.network.errors import CertificateError, FrameTooLarge, PeerRefused, ProtocolError
 from consortium.network.frames import encode_frame, read_frame
 from consortium.network.hello import BOOT_ID_SIZE, MAX_HELLO_BYTES, Hello, check_peer_hello
-from consortium.network.peer import OnMessage, PeerConnection, PeerInfo, close_writer, short_id
+from consortium.network.peer import OnMessage, PeerConnection, PeerInfo, short_id
 from consortium.network.send_queue import QueueOverflow
 
 log = logging.getLogger("consortium.network")

@@ -23,6 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from consortium.crypto import DEFAULT_SUITE, KeyPair, save_key
 from consortium.network.certs import (
     generate_key,
@@ -198,8 +201,9 @@ def node_config_doc(name: str, host: str, p2p_port: int, rpc_port: int, peers: l
     }
 
 
-def _write_node(build: Path, root: Path, index: int, key, ca_key, ca_cert, host: str, p2p_port: int,  # type: ignore[no-untyped-def]
-                rpc_port: int, peers: list[str], genesis_toml: bytes) -> NodeEntry:
+def _write_node(build: Path, root: Path, index: int, key: Ed25519PrivateKey, ca_key: Ed25519PrivateKey,
+                ca_cert: x509.Certificate, host: str, p2p_port: int, rpc_port: int, peers: list[str],
+                genesis_toml: bytes) -> NodeEntry:
     name = f"node{index}"
     d = build / name
     d.mkdir()
