@@ -93,6 +93,8 @@ async def test_simultaneous_dial_keeps_one_connection_per_pair(pki: Pki, transpo
     await eventually(settled)
     await asyncio.sleep(0.3)  # let any in-flight second dial finish and be resolved
     assert settled()
+    # Two connections were made (neither dial loop knew the other's id beforehand); one was resolved away.
+    assert sum(t.stats["duplicate"] + t.stats["replaced"] for t in (a, b)) >= 1
     # Both ends kept the same socket, and it is the one dialed by the smaller node id.
     smaller_is_a = a_files.node_id < b_files.node_id
     assert a.peers()[0].outbound == smaller_is_a

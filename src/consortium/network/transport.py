@@ -41,9 +41,10 @@ _NEW, _RUNNING, _CLOSING, _CLOSED = range(4)
 class Transport:
     """Connections to the configured peers plus whoever dials us with a valid certificate.
 
-    ``stats`` counts admission refusals and other events by tag (``refused.tls``,
-    ``refused.revoked``, ``refused.other-chain``, ``duplicate``, ``protocol-error``,
-    ...) for operators and tests.
+    ``stats`` counts events by tag, for operators and tests: admission refusals
+    ``refused.<reason>`` (tls, cert, revoked, hello, other-chain, self, closed, timeout,
+    io, limit), ``duplicate`` and ``replaced`` (dedupe), ``protocol-error``,
+    ``queue-overflow``, ``revoked-closed``.
     """
 
     def __init__(self, config: TransportConfig, on_message: OnMessage, *, rng: random.Random | None = None) -> None:
@@ -326,6 +327,7 @@ class Transport:
             if not self._new_wins(old, conn):
                 return False
             handover = old.queue.take_all()
+            self.stats["replaced"] += 1
             old.close("replaced by a newer connection")
             conn.queue.extend_front(handover)
         self._conns[conn.node_id] = conn
