@@ -238,6 +238,22 @@ def test_peer_address_parsing() -> None:
     assert PeerAddress.parse("127.0.0.1:30300") == PeerAddress("127.0.0.1", 30300)
     assert PeerAddress.parse("[::1]:5") == PeerAddress("::1", 5)
     assert str(PeerAddress("::1", 5)) == "[::1]:5"
-    for bad in ["127.0.0.1", ":80", "h:0", "h:65536", "h:x", "[zz]:1"]:
+    node = "0x" + "ab" * 32
+    assert PeerAddress.parse(f"{node}@10.0.0.1:7") == PeerAddress("10.0.0.1", 7, bytes.fromhex("ab" * 32))
+    for bad in ["127.0.0.1", ":80", "h:0", "h:65536", "h:x", "[zz]:1", "0xab@h:1", "ab@h:1"]:
         with pytest.raises(ValueError):
             PeerAddress.parse(bad)
+
+
+async def test_dialing_an_address_that_must_be_a_given_node(pki: Pki, transports) -> None:
+    """The CA signed both, but the peer at the address is not the node we expect there."""
+    b_files, impostor = pki.node(), pki.node()
+    b = transports(pki.config(b_files), Inbox())
+    await b.start()
+    a = transports(pki.config(pki.node()), Inbox())
+    await a.start()
+    a.add_peer(PeerAddress("127.0.0.1", b.listen_port, impostor.node_id))
+    await eventually(lambda: a.stats["refused.identity"] >= 1)
+    assert a.peers() == []
+    a.add_peer(PeerAddress("127.0.0.1", b.listen_port, b_files.node_id))
+    await eventually(lambda: a.connected(b_files.node_id))

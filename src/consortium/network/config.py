@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from consortium.encoding.hexbytes import HexError, from_hex
 from consortium.network.frames import DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_LIMIT
 
 
@@ -26,14 +27,29 @@ class QueuePolicy(str, Enum):
 
 @dataclass(frozen=True, order=True)
 class PeerAddress:
+    """Where to dial a peer, and optionally who must answer there.
+
+    With ``node_id`` set, a certificate for any other node at that address is
+    refused (``refused.identity``) even though the chain CA signed it.
+    """
+
     host: str
     port: int
+    node_id: bytes | None = None
 
     @classmethod
     def parse(cls, text: str) -> PeerAddress:
-        """``host:port`` or ``[v6-host]:port``; raises ValueError saying what is wrong."""
+        """``host:port``, ``[v6-host]:port``, optionally prefixed by ``0x<node id>@``;
+        raises ValueError saying what is wrong."""
         if not isinstance(text, str):
             raise ValueError(f"peer address must be a string 'host:port', got {type(text).__name__}")
+        node_id = None
+        if "@" in text:
+            id_text, _, text = text.partition("@")
+            try:
+                node_id = from_hex(id_text, size=32, what="node id")
+            except HexError as exc:
+                raise ValueError(f"peer address: {exc}") from None
         host, sep, port_text = text.rpartition(":")
         if not sep or not host:
             raise ValueError(f"peer address {text!r} must be 'host:port'")
@@ -42,9 +58,10 @@ class PeerAddress:
             ipaddress.IPv6Address(host)
         if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
             raise ValueError(f"peer address {text!r}: port must be an integer 1-65535")
-        return cls(host, int(port_text))
+        return cls(host, int(port_text), node_id)
 
     def __str__(self) -> str:
+        """``host:port`` (the endpoint, without the node id)."""
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 

@@ -42,8 +42,8 @@ class Transport:
     """Connections to the configured peers plus whoever dials us with a valid certificate.
 
     ``stats`` counts events by tag, for operators and tests: admission refusals
-    ``refused.<reason>`` (tls, cert, revoked, hello, other-chain, self, closed, timeout,
-    io, limit), ``duplicate`` and ``replaced`` (dedupe), ``protocol-error``,
+    ``refused.<reason>`` (tls, cert, revoked, identity, hello, other-chain, self, closed,
+    timeout, io, limit), ``duplicate`` and ``replaced`` (dedupe), ``protocol-error``,
     ``queue-overflow``, ``revoked-closed``.
     """
 
@@ -242,7 +242,8 @@ class Transport:
                         reader, writer = await asyncio.open_connection(
                             addr.host, addr.port, ssl=self._client_ctx, server_hostname="",
                             ssl_handshake_timeout=self._cfg.handshake_timeout_s)
-                        conn = await self._admit(reader, writer, outbound=True, where=str(addr))
+                        conn = await self._admit(reader, writer, outbound=True, where=str(addr),
+                                                 expected=addr.node_id)
                 except asyncio.CancelledError:
                     if writer is not None:
                         writer.transport.abort()
@@ -266,7 +267,7 @@ class Transport:
             await asyncio.sleep(self._backoff(0))
 
     async def _admit(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, outbound: bool,
-                     where: str) -> PeerConnection:
+                     where: str, expected: bytes | None = None) -> PeerConnection:
         """Steps 2 and 3 of admission; raises PeerRefused/ProtocolError/OSError on failure."""
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
@@ -279,6 +280,9 @@ class Transport:
         if ident.serial in self._revoked:
             raise PeerRefused("revoked", f"certificate serial {ident.serial:#x} of node "
                                          f"{short_id(ident.node_id)} is revoked")
+        if expected is not None and ident.node_id != expected:
+            raise PeerRefused("identity", f"{where} is node {short_id(ident.node_id)}, "
+                                          f"expected node {short_id(expected)}")
         writer.write(encode_frame(self._hello.encode()))
         try:
             payload = await read_frame(reader, MAX_HELLO_BYTES)
