@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from consortium.network import FrameTooLarge, PeerAddress, QueuePolicy, Transport
+from consortium.network import FrameTooLarge, NetworkError, PeerAddress, QueuePolicy, Transport
 from tests.network.netkit import Inbox, Pki, eventually, local
 
 
@@ -257,3 +257,11 @@ async def test_dialing_an_address_that_must_be_a_given_node(pki: Pki, transports
     assert a.peers() == []
     a.add_peer(PeerAddress("127.0.0.1", b.listen_port, b_files.node_id))
     await eventually(lambda: a.connected(b_files.node_id))
+
+
+async def test_port_in_use_is_a_clear_error(pki: Pki, transports) -> None:
+    a = transports(pki.config(pki.node()), Inbox())
+    await a.start()
+    b = transports(pki.config(pki.node(), listen_port=a.listen_port), Inbox())
+    with pytest.raises(NetworkError, match=f"cannot listen for peers on 127.0.0.1:{a.listen_port}"):
+        await b.start()

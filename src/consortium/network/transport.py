@@ -27,7 +27,13 @@ from collections.abc import Callable
 from consortium.network import tls
 from consortium.network.certs import identity_from_der
 from consortium.network.config import PeerAddress, TransportConfig
-from consortium.network.errors import CertificateError, FrameTooLarge, PeerRefused, ProtocolError
+from consortium.network.errors import (
+    CertificateError,
+    FrameTooLarge,
+    NetworkError,
+    PeerRefused,
+    ProtocolError,
+)
 from consortium.network.frames import encode_frame, read_frame
 from consortium.network.hello import BOOT_ID_SIZE, MAX_HELLO_BYTES, Hello, check_peer_hello
 from consortium.network.peer import OnMessage, PeerConnection, PeerInfo, short_id
@@ -75,8 +81,12 @@ class Transport:
         cfg = self._cfg
         self._server_ctx = tls.server_context(cfg.cert_file, cfg.key_file, cfg.ca_file)
         self._client_ctx = tls.client_context(cfg.cert_file, cfg.key_file, cfg.ca_file)
-        self._server = await asyncio.start_server(self._on_inbound, cfg.listen_host, cfg.listen_port,
-                                                  reuse_address=True)
+        try:
+            self._server = await asyncio.start_server(self._on_inbound, cfg.listen_host, cfg.listen_port,
+                                                      reuse_address=True)
+        except OSError as exc:
+            raise NetworkError(f"cannot listen for peers on {cfg.listen_host}:{cfg.listen_port}: "
+                               f"{exc.strerror or exc} (is another node using p2p.port?)") from None
         self._state = _RUNNING
         log.info("p2p listening on %s:%d as node %s", cfg.listen_host, self.listen_port, short_id(cfg.node_id))
         for addr in cfg.peers:
