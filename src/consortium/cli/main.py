@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from consortium import __version__
-from consortium.cli import account_cmd, ledger_cmd
+from consortium.cli import account_cmd, chain_cmd, query_cmd
 from consortium.cli.errors import CliError
 
 EXIT_OK = 0
@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"consortium {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     account_cmd.register(sub)
-    ledger_cmd.register(sub)
+    chain_cmd.register(sub)
+    query_cmd.register(sub)
     return parser
 
 

@@ -1,1 +1,0 @@
-def register(sub): pass

@@ -1,0 +1,96 @@
+"""``consortium tx``, ``consortium block``, ``consortium status``: read a running chain."""
+
+from __future__ import annotations
+
+import argparse
+
+from consortium.cli.common import add_rpc, client, emit, parse_hash, receipt_table
+from consortium.cli.errors import CliError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    tx = sub.add_parser("tx", help="inspect transactions", description="Inspect committed transactions.")
+    txs = tx.add_subparsers(dest="tx_command", metavar="ACTION", required=True)
+    receipt = txs.add_parser("receipt", help="show a transaction's receipt")
+    receipt.add_argument("hash", help="transaction hash (0x…)")
+    add_rpc(receipt)
+    receipt.set_defaults(func=_receipt)
+    show = txs.add_parser("show", help="show a committed transaction")
+    show.add_argument("hash", help="transaction hash (0x…)")
+    add_rpc(show)
+    show.set_defaults(func=_tx_show)
+
+    block = sub.add_parser("block", help="inspect blocks", description="Inspect committed blocks.")
+    bs = block.add_subparsers(dest="block_command", metavar="ACTION", required=True)
+    bshow = bs.add_parser("show", help="show a block by number (or 'latest')")
+    bshow.add_argument("number", help="block number or 'latest'")
+    bshow.add_argument("--transactions", action="store_true", help="include full transactions")
+    add_rpc(bshow)
+    bshow.set_defaults(func=_block_show)
+
+    status = sub.add_parser("status", help="height, view, sealers, peers and sync state of a node")
+    add_rpc(status)
+    status.set_defaults(func=_status)
+
+
+def _receipt(args: argparse.Namespace) -> int:
+    tx_hash = parse_hash(args.hash, "transaction hash")
+    with client(args) as c:
+        r = c.request("getTransactionReceipt", args.hash)
+    if r is None:
+        raise CliError(f"no receipt for 0x{tx_hash.hex()}: the transaction is pending or unknown to this node", 1)
+    emit(args, r, receipt_table(r))
+    return 0
+
+
+def _tx_show(args: argparse.Namespace) -> int:
+    parse_hash(args.hash, "transaction hash")
+    with client(args) as c:
+        t = c.request("getTransaction", args.hash)
+    emit(args, t, [(k, v) for k, v in t.items()])
+    return 0
+
+
+def _block_show(args: argparse.Namespace) -> int:
+    number: int | str = args.number
+    if number != "latest":
+        try:
+            number = int(number)
+        except ValueError:
+            raise CliError(f"block number must be an integer or 'latest', got {args.number!r}") from None
+    with client(args) as c:
+        b = c.request("getBlockByNumber", number, args.transactions)
+    rows = [(k, v) for k, v in b.items() if k not in ("signatures", "transactions", "sealerList")]
+    rows.append(("sealers", len(b["sealerList"])))
+    rows.append(("signatures", [s["sealerIndex"] for s in b["signatures"]]))
+    rows.append(("transactions", len(b["transactions"]) if not args.transactions else b["transactions"]))
+    emit(args, b, rows)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    with client(args) as c:
+        doc = {
+            "node": c.request("getNodeInfo"),
+            "blockNumber": c.request("getBlockNumber"),
+            "consensus": c.request("getConsensusStatus"),
+            "sealers": c.request("getSealerList"),
+            "observers": c.request("getObserverList"),
+            "peers": c.request("getPeers"),
+            "sync": c.request("getSyncStatus"),
+            "pending": c.request("getPendingTxSize"),
+        }
+    rows = [
+        ("node", doc["node"].get("nodeId")),
+        ("chain", f"{doc['node'].get('chainId')}/{doc['node'].get('groupId')}"),
+        ("height", doc["blockNumber"]),
+        ("view", doc["consensus"].get("view")),
+        ("role", doc["node"].get("role")),
+        ("sealers", len(doc["sealers"])),
+        ("observers", len(doc["observers"])),
+        ("peers", len(doc["peers"])),
+        ("pending txs", doc["pending"]),
+        ("sync", doc["sync"]),
+    ]
+    emit(args, doc, rows)
+    return 0

@@ -1,0 +1,188 @@
+"""Python SDK: build, sign and send transactions over JSON-RPC, and wait for receipts.
+
+:class:`Client` is async (aiohttp); :class:`SyncClient` wraps it for scripts and
+the CLI, running its own event loop. Errors from the node arrive as
+:class:`RpcCallError` with the node's code and message, which say what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+import aiohttp
+
+from consortium.crypto.suite import KeyPair
+from consortium.encoding.canonical import Value
+from consortium.encoding.hexbytes import from_hex, to_hex
+from consortium.ledger.transaction import Transaction
+from consortium.rpc.views import value_to_json
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_S = 30.0
+BLOCK_LIMIT_MARGIN = 500
+"""A new transaction stays valid for this many blocks (the chain allows up to 600)."""
+
+
+class ClientError(Exception):
+    """The node could not be reached or answered something that is not JSON-RPC."""
+
+
+class RpcCallError(ClientError):
+    """The node answered with a JSON-RPC error."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{message} (code {code})")
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class ReceiptTimeout(ClientError):
+    pass
+
+
+class Client:
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._ids = itertools.count(1)
+        self._chain: tuple[str, str] | None = None
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    # -- raw JSON-RPC -------------------------------------------------------------------------
+    async def request(self, method: str, *params: Any) -> Any:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        try:
+            async with self._session.post(self.url, json=body) as response:
+                try:
+                    doc = await response.json(content_type=None)
+                except (aiohttp.ContentTypeError, ValueError):
+                    raise ClientError(f"{self.url} answered HTTP {response.status} without JSON-RPC") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise ClientError(f"cannot reach {self.url}: {exc.os_error or exc}") from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise ClientError(f"request to {self.url} failed: {exc.__class__.__name__} {exc}") from None
+        if not isinstance(doc, dict):
+            raise ClientError(f"{self.url} answered something that is not a JSON-RPC response")
+        if "error" in doc:
+            err = doc["error"] or {}
+            raise RpcCallError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
+        return doc.get("result")
+
+    # -- chain --------------------------------------------------------------------------------
+    async def block_number(self) -> int:
+        return int(await self.request("getBlockNumber"))
+
+    async def chain_ids(self) -> tuple[str, str]:
+        if self._chain is None:
+            info = await self.request("getNodeInfo")
+            self._chain = (info["chainId"], info["groupId"])
+        return self._chain
+
+    async def resolve(self, to: str | bytes) -> bytes:
+        """A contract address from bytes, 0x-hex, or a registered name."""
+        if isinstance(to, bytes):
+            return to
+        if to.startswith(("0x", "0X")):
+            return from_hex(to, size=20, what="contract address")
+        return from_hex(await self.request("getContractAddress", to), size=20)
+
+    async def build(
+        self, key: KeyPair, to: str | bytes, method: str, args: Sequence[Value] = (), *,
+        nonce: int | None = None, block_limit: int | None = None,
+    ) -> Transaction:
+        """A signed transaction; ``to`` = b"" deploys (``args[0]`` the source)."""
+        chain_id, group_id = await self.chain_ids()
+        address = b"" if to in (b"", "") else await self.resolve(to)
+        if block_limit is None:
+            block_limit = await self.block_number() + BLOCK_LIMIT_MARGIN
+        if nonce is None:
+            nonce = secrets.randbits(63)  # unique per sender within the window, with overwhelming odds
+        return Transaction(chain_id, group_id, nonce, block_limit, b"", address, method, tuple(args)).signed_by(key)
+
+    async def send_transaction(self, tx: Transaction) -> bytes:
+        return from_hex(await self.request("sendTransaction", to_hex(tx.encode())), size=32)
+
+    async def receipt(self, tx_hash: bytes) -> dict | None:
+        return await self.request("getTransactionReceipt", to_hex(tx_hash))
+
+    async def wait_receipt(self, tx_hash: bytes, *, timeout: float | None = None, poll: float = 0.1) -> dict:
+        """Poll until the transaction is committed; raise :class:`ReceiptTimeout` after ``timeout``."""
+        deadline = asyncio.get_running_loop().time() + (timeout or self.timeout)
+        while True:
+            receipt = await self.receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+            if asyncio.get_running_loop().time() > deadline:
+                raise ReceiptTimeout(
+                    f"transaction {to_hex(tx_hash)} not committed after {timeout or self.timeout:.0f}s; "
+                    "it may still be pending (check getPendingTxSize) or its block_limit may pass"
+                )
+            await asyncio.sleep(poll)
+
+    async def transact(self, key: KeyPair, to: str | bytes, method: str, args: Sequence[Value] = (), **kw: Any) -> dict:
+        """Build, sign, send, and wait for the receipt."""
+        tx = await self.build(key, to, method, args, **kw)
+        await self.send_transaction(tx)
+        return await self.wait_receipt(tx.hash)
+
+    async def deploy(self, key: KeyPair, source: str, args: Sequence[Value] = ()) -> dict:
+        return await self.transact(key, b"", "", (source, *args))
+
+    async def call(self, to: str | bytes, method: str, args: Sequence[Value] = (), *, sender: bytes = b"") -> Any:
+        address = await self.resolve(to)
+        params = [to_hex(address), method, value_to_json(list(args))]
+        if sender:
+            params.append(to_hex(sender))
+        return await self.request("call", *params)
+
+
+class SyncClient:
+    """Blocking facade over :class:`Client` with its own event loop. Not for use inside asyncio."""
+
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self._runner = asyncio.Runner()
+        self.client = Client(url, timeout=timeout)
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._runner.run(coro)
+
+    def close(self) -> None:
+        try:
+            self._run(self.client.close())
+        finally:
+            self._runner.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.client, name)
+        if not asyncio.iscoroutinefunction(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._run(attr(*args, **kwargs))
+
+        return call
