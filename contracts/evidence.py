@@ -1,0 +1,259 @@
+"""Arbitration evidence: notarize evidence files by hash, have the parties co-sign them,
+and run arbitration cases over them.
+
+Deployed in the genesis block under the name ``evidence``. The constructor takes the
+chain's administrators (who manage the arbitrator registry) and the arbitrators
+registered from the start.
+
+Storage layout (keys are canonical values):
+  "admins"                      -> [address, ...]
+  "arbitrators"                 -> [address, ...]
+  ["ev", evidence_hash]         -> evidence record (see notarize)
+  ["case", case_id]             -> case record (see open_case)
+  ["case_ev", case_id, i]       -> i-th evidence hash attached to the case
+  ["case_has", case_id, hash]   -> True once that evidence is attached
+"""
+
+MAX_ADMINS = 32
+MAX_ARBITRATORS = 256
+MAX_SIGNERS = 16
+MAX_PARTIES = 16
+MAX_CASE_ID = 64
+MAX_FILE_NAME = 255
+MAX_MEDIA_TYPE = 127
+MAX_NOTE = 1024
+MAX_SUMMARY = 2048
+MAX_PAGE = 100
+PENDING = "PENDING"
+COMPLETE = "COMPLETE"
+OPEN = "OPEN"
+CLOSED = "CLOSED"
+
+
+class Evidence:
+    def constructor(self, admins, arbitrators):
+        require(typeof(admins) == "list" and 0 < len(admins) <= MAX_ADMINS,
+                f"admins must be a list of 1 to {MAX_ADMINS} addresses")
+        require(typeof(arbitrators) == "list" and len(arbitrators) <= MAX_ARBITRATORS,
+                f"arbitrators must be a list of at most {MAX_ARBITRATORS} addresses")
+        storage["admins"] = self._unique_addresses(admins, "admin")
+        storage["arbitrators"] = self._unique_addresses(arbitrators, "arbitrator")
+
+    # -- administration (the chain's administrators) ---------------------------------------------
+    def add_arbitrator(self, address):
+        self._only_admin()
+        self._check_address(address, "arbitrator")
+        arbitrators = storage["arbitrators"]
+        require(address not in arbitrators, f"0x{address.hex()} is already an arbitrator")
+        require(len(arbitrators) < MAX_ARBITRATORS, f"the registry holds at most {MAX_ARBITRATORS} arbitrators")
+        arbitrators.append(address)
+        storage["arbitrators"] = arbitrators
+        emit("ArbitratorAdded", arbitrator=address, by=msg.sender)
+
+    def remove_arbitrator(self, address):
+        self._only_admin()
+        arbitrators = storage["arbitrators"]
+        require(address in arbitrators, "not a registered arbitrator")
+        arbitrators.remove(address)
+        storage["arbitrators"] = arbitrators
+        emit("ArbitratorRemoved", arbitrator=address, by=msg.sender)
+
+    def add_admin(self, address):
+        self._only_admin()
+        self._check_address(address, "admin")
+        admins = storage["admins"]
+        require(address not in admins, f"0x{address.hex()} is already an administrator")
+        require(len(admins) < MAX_ADMINS, f"at most {MAX_ADMINS} administrators")
+        admins.append(address)
+        storage["admins"] = admins
+        emit("AdminAdded", admin=address, by=msg.sender)
+
+    def remove_admin(self, address):
+        self._only_admin()
+        admins = storage["admins"]
+        require(address in admins, "not an administrator")
+        require(len(admins) > 1, "the last administrator cannot be removed")
+        admins.remove(address)
+        storage["admins"] = admins
+        emit("AdminRemoved", admin=address, by=msg.sender)
+
+    def admins(self):
+        return storage["admins"]
+
+    def arbitrators(self):
+        return storage["arbitrators"]
+
+    def is_arbitrator(self, address):
+        return address in storage["arbitrators"]
+
+    # -- evidence --------------------------------------------------------------------------------
+    def notarize(self, evidence_hash, metadata, signers):
+        """Record the SHA-256 of an evidence file, who submitted it and when, its metadata,
+        and the parties who must co-sign it. Returns the new record's status."""
+        self._check_hash(evidence_hash, "evidence hash")
+        key = ["ev", evidence_hash]
+        existing = storage.get(key)
+        if existing is not None:
+            revert(f"already notarized at block {existing['block']}")
+        meta = self._check_metadata(metadata)
+        require(typeof(signers) == "list" and len(signers) <= MAX_SIGNERS,
+                f"signers must be a list of at most {MAX_SIGNERS} addresses")
+        signers = self._unique_addresses(signers, "signer")
+        status = PENDING if signers else COMPLETE
+        storage[key] = {
+            "hash": evidence_hash,
+            "submitter": msg.sender,
+            "block": block.number,
+            "timestamp": block.timestamp,
+            "tx": tx.hash,
+            "metadata": meta,
+            "signers": signers,
+            "signatures": [],
+            "status": status,
+        }
+        emit("Notarized", hash=evidence_hash, submitter=msg.sender, case_id=meta.get("case_id", ""),
+             signers=len(signers))
+        if status == COMPLETE:
+            emit("Completed", hash=evidence_hash)
+        return status
+
+    def sign(self, evidence_hash):
+        """A listed party co-signs the evidence (the signature is this transaction's, by its sender)."""
+        self._check_hash(evidence_hash, "evidence hash")
+        key = ["ev", evidence_hash]
+        record = storage.get(key)
+        require(record is not None, f"evidence 0x{evidence_hash.hex()} is not notarized")
+        authorize(msg.sender in record["signers"], f"0x{msg.sender.hex()} is not a listed signer of this evidence")
+        for s in record["signatures"]:
+            require(s["signer"] != msg.sender, f"already signed at block {s['block']}")
+        record["signatures"].append({"signer": msg.sender, "block": block.number, "timestamp": block.timestamp,
+                                     "tx": tx.hash})
+        emit("Signed", hash=evidence_hash, signer=msg.sender)
+        if len(record["signatures"]) == len(record["signers"]):
+            record["status"] = COMPLETE
+            emit("Completed", hash=evidence_hash)
+        storage[key] = record
+        return record["status"]
+
+    def get(self, evidence_hash):
+        """The evidence record, or None if that hash was never notarized."""
+        return storage.get(["ev", evidence_hash])
+
+    # -- arbitration cases ---------------------------------------------------------------------
+    def open_case(self, case_id, parties, arbitrator):
+        self._check_case_id(case_id)
+        require(["case", case_id] not in storage, f"case {case_id!r} already exists")
+        require(typeof(parties) == "list" and 2 <= len(parties) <= MAX_PARTIES,
+                f"a case has 2 to {MAX_PARTIES} parties")
+        parties = self._unique_addresses(parties, "party")
+        self._check_address(arbitrator, "arbitrator")
+        require(arbitrator in storage["arbitrators"], f"0x{arbitrator.hex()} is not a registered arbitrator")
+        require(arbitrator not in parties, "the arbitrator cannot be a party")
+        authorize(msg.sender in parties or msg.sender == arbitrator,
+                  "only a party or the arbitrator can open a case")
+        storage[["case", case_id]] = {
+            "case_id": case_id,
+            "parties": parties,
+            "arbitrator": arbitrator,
+            "opened_by": msg.sender,
+            "opened_block": block.number,
+            "opened_timestamp": block.timestamp,
+            "status": OPEN,
+            "evidence_count": 0,
+            "ruling": None,
+        }
+        emit("CaseOpened", case_id=case_id, arbitrator=arbitrator, by=msg.sender)
+
+    def attach(self, case_id, evidence_hash):
+        """A party attaches notarized evidence to an open case."""
+        case = self._case(case_id)
+        require(case["status"] == OPEN, f"case {case_id!r} is closed; nothing more can be attached")
+        authorize(msg.sender in case["parties"], f"0x{msg.sender.hex()} is not a party to case {case_id!r}")
+        self._check_hash(evidence_hash, "evidence hash")
+        require(["ev", evidence_hash] in storage, f"evidence 0x{evidence_hash.hex()} is not notarized")
+        require(["case_has", case_id, evidence_hash] not in storage, "evidence already attached to this case")
+        n = case["evidence_count"]
+        storage[["case_ev", case_id, n]] = evidence_hash
+        storage[["case_has", case_id, evidence_hash]] = True
+        case["evidence_count"] = n + 1
+        storage[["case", case_id]] = case
+        emit("EvidenceAttached", case_id=case_id, hash=evidence_hash, by=msg.sender)
+        return n
+
+    def rule(self, case_id, ruling_hash, summary):
+        """The case's arbitrator records the ruling; the case is closed."""
+        case = self._case(case_id)
+        authorize(msg.sender == case["arbitrator"], f"only the case's arbitrator can rule on case {case_id!r}")
+        authorize(msg.sender in storage["arbitrators"], "the arbitrator is no longer registered")
+        require(case["status"] == OPEN, f"case {case_id!r} is already closed")
+        self._check_hash(ruling_hash, "ruling hash")
+        require(typeof(summary) == "str" and len(summary) <= MAX_SUMMARY,
+                f"summary must be a string of at most {MAX_SUMMARY} characters")
+        case["status"] = CLOSED
+        case["ruling"] = {"hash": ruling_hash, "summary": summary, "block": block.number,
+                          "timestamp": block.timestamp, "tx": tx.hash}
+        storage[["case", case_id]] = case
+        emit("CaseRuled", case_id=case_id, ruling_hash=ruling_hash, arbitrator=msg.sender)
+
+    def get_case(self, case_id):
+        """The case record, or None."""
+        return storage.get(["case", case_id])
+
+    def case_evidence(self, case_id, start=0, limit=100):
+        """Hashes of the evidence attached to a case, in attachment order (paged)."""
+        case = self._case(case_id)
+        require(typeof(start) == "int" and start >= 0, "start must be a non-negative int")
+        require(typeof(limit) == "int" and 0 < limit <= MAX_PAGE, f"limit must be 1 to {MAX_PAGE}")
+        end = min(case["evidence_count"], start + limit)
+        return [storage[["case_ev", case_id, i]] for i in range(start, end)]
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _only_admin(self):
+        authorize(msg.sender in storage["admins"], f"0x{msg.sender.hex()} is not an administrator")
+
+    def _case(self, case_id):
+        self._check_case_id(case_id)
+        case = storage.get(["case", case_id])
+        require(case is not None, f"no case {case_id!r}")
+        return case
+
+    def _check_hash(self, h, what):
+        require(typeof(h) == "bytes" and len(h) == 32, f"{what} must be 32 bytes (SHA-256)")
+
+    def _check_address(self, a, what):
+        require(typeof(a) == "bytes" and len(a) == 20, f"{what} must be a 20-byte address")
+
+    def _check_case_id(self, case_id):
+        require(typeof(case_id) == "str" and 0 < len(case_id) <= MAX_CASE_ID,
+                f"case id must be a string of 1 to {MAX_CASE_ID} characters")
+
+    def _unique_addresses(self, items, what):
+        result = []
+        for a in items:
+            self._check_address(a, what)
+            require(a not in result, f"duplicate {what} 0x{a.hex()}")
+            result.append(a)
+        return result
+
+    def _check_metadata(self, metadata):
+        require(typeof(metadata) == "dict", "metadata must be a map")
+        meta = {}
+        for field, value in metadata.items():
+            if field == "size":
+                require(typeof(value) == "int" and value >= 0, "metadata.size must be a non-negative int")
+            elif field == "case_id":
+                require(typeof(value) == "str" and len(value) <= MAX_CASE_ID,
+                        f"metadata.case_id must be a string of at most {MAX_CASE_ID} characters")
+            elif field == "file_name":
+                require(typeof(value) == "str" and len(value) <= MAX_FILE_NAME,
+                        f"metadata.file_name must be a string of at most {MAX_FILE_NAME} characters")
+            elif field == "media_type":
+                require(typeof(value) == "str" and len(value) <= MAX_MEDIA_TYPE,
+                        f"metadata.media_type must be a string of at most {MAX_MEDIA_TYPE} characters")
+            elif field == "note":
+                require(typeof(value) == "str" and len(value) <= MAX_NOTE,
+                        f"metadata.note must be a string of at most {MAX_NOTE} characters")
+            else:
+                require(False, f"unknown metadata field {field!r} (allowed: case_id, file_name, size, media_type, note)")
+            meta[field] = value
+        return meta

@@ -1,0 +1,424 @@
+"""The executor: a block's transactions in order, against committed state, to receipts and a write set.
+
+Contract of :meth:`Executor.execute_block`: given the same committed state (as
+seen through the reader), the same block context and the same transactions,
+every node returns byte-identical receipts and write set. Nothing here reads a
+clock, randomness, the environment or hash-seeded ordering; gas is counted by
+code rewritten at deploy, not by time.
+
+Not done here (done before, by txpool/consensus): signature checks, nonce and
+block-limit replay checks. The executor trusts ``tx.sender_address``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from consortium.crypto.suite import ADDRESS_SIZE, DEFAULT_SUITE, CryptoSuite
+from consortium.encoding import canonical
+from consortium.encoding.canonical import Value
+from consortium.execution.compiler import CONTRACT_FILENAME, CompiledContract, compile_contract
+from consortium.execution.context import BlockContext, BlockView, MsgView, TxView
+from consortium.execution.errors import BadTransaction, ContractRejected, OutOfGas, PermissionDenied, Revert, TxAbort
+from consortium.execution.keys import (
+    GENESIS_DEPLOYER,
+    REGISTRY_ADDRESS,
+    ContractRecord,
+    check_name,
+    code_key,
+    contract_address,
+    contract_key,
+    name_address,
+    name_key,
+)
+from consortium.execution.language import CONSTRUCTOR
+from consortium.execution.limits import (
+    DEFAULT_GAS_LIMIT,
+    G_DEPLOY,
+    G_DEPLOY_BYTE,
+    G_NATIVE,
+    G_TX,
+    MAX_ERROR_LEN,
+    MAX_SOURCE_BYTES,
+)
+from consortium.execution.overlay import BlockState, DictReader, StateReader, TxState
+from consortium.execution.sandbox import Sandbox
+from consortium.ledger.receipt import Event, Receipt, ReceiptStatus
+from consortium.ledger.transaction import Transaction
+
+_ADDRESS_IN_TEXT = re.compile(r" at 0x[0-9a-fA-F]+")
+_STACK_HEADROOM = 600
+"""Python frames kept free above the executor: contract recursion (MAX_CALL_DEPTH) and value
+nesting (MAX_NESTING) are bounded far below this, so no outcome depends on host stack depth."""
+_ZERO_HASH = bytes(32)
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    receipts: tuple[Receipt, ...]
+    """One per transaction, in block order."""
+    writes: dict[bytes, bytes | None]
+    """The block's state writes in key order; None deletes the key."""
+    gas_used: int
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """Outcome of a read-only :meth:`Executor.call` (nothing is written)."""
+
+    status: ReceiptStatus
+    output: Value
+    gas_used: int
+    error: str = ""
+    events: tuple[Event, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == ReceiptStatus.OK
+
+
+@dataclass(frozen=True)
+class GenesisContract:
+    """A contract the genesis block deploys (sender GENESIS_DEPLOYER, nonce = its index)."""
+
+    name: str
+    source: str
+    args: tuple[Value, ...] = ()
+
+
+class GenesisError(RuntimeError):
+    """A genesis contract failed to deploy (the genesis configuration is wrong)."""
+
+
+@dataclass
+class _Outcome:
+    status: ReceiptStatus = ReceiptStatus.OK
+    output: Value = None
+    error: str = ""
+    contract_address: bytes = b""
+
+
+class Executor:
+    """Runs transactions in the contract sandbox. Thread-safe (one execution at a time)."""
+
+    def __init__(self, *, gas_limit_per_tx: int = DEFAULT_GAS_LIMIT, suite: CryptoSuite = DEFAULT_SUITE) -> None:
+        if gas_limit_per_tx < G_TX:
+            raise ValueError(f"gas_limit_per_tx must be at least {G_TX}")
+        self.gas_limit = gas_limit_per_tx
+        self.suite = suite
+        self._sandbox = Sandbox()
+        self._lock = threading.Lock()
+        self._compiled: OrderedDict[bytes, CompiledContract] = OrderedDict()
+        self._records: dict[bytes, ContractRecord] = {}
+
+    # -- public API ----------------------------------------------------------------------------
+    def execute_block(self, state: StateReader, ctx: BlockContext, txs: Sequence[Transaction]) -> BlockResult:
+        """Execute ``txs`` in order on top of ``state`` (the parent block's committed state)."""
+        block = BlockState(state)
+        view = BlockView(ctx)
+        receipts = []
+        total = 0
+        with self._lock, _stack_headroom():
+            for tx in txs:
+                receipt = self._execute_tx(block, view, tx)
+                receipts.append(receipt)
+                total += receipt.gas_used
+        return BlockResult(tuple(receipts), block.write_set(), total)
+
+    def call(
+        self, state: StateReader, ctx: BlockContext, to: bytes, method: str, args: Sequence[Value],
+        sender: bytes = b"",
+    ) -> CallResult:
+        """Run a method without writing anything (a query). ``to`` may be an address or a name alias.
+
+        ``sender`` is the address the contract sees as ``msg.sender`` (empty: 20 zero bytes).
+        """
+        tx_state = TxState(BlockState(state))
+        sender = sender or bytes(ADDRESS_SIZE)
+        with self._lock, _stack_headroom():
+            self._start_gas()
+            outcome = self._guarded(
+                lambda: self._dispatch(tx_state, BlockView(ctx), sender, to, method, tuple(args), _ZERO_HASH, 0))
+        sb = self._sandbox
+        events = tuple(sb.events) if outcome.status == ReceiptStatus.OK else ()
+        return CallResult(outcome.status, outcome.output, self._gas_used(), outcome.error, events)
+
+    def resolve(self, state: StateReader, name: str) -> bytes | None:
+        """Address a name is registered to, or None (what the registry's ``resolve`` returns)."""
+        if check_name(name) is not None:
+            return None
+        raw = state.get(name_key(name_address(name, self.suite)))
+        return None if raw is None else canonical.decode(raw)[1]  # type: ignore[index]
+
+    def deploy_genesis(self, ctx: BlockContext, contracts: Sequence[GenesisContract], state: StateReader | None = None) -> BlockResult:
+        """Deploy ``contracts`` as the genesis block does; raises :class:`GenesisError` if any fails."""
+        block = BlockState(state if state is not None else DictReader())
+        view = BlockView(ctx)
+        receipts = []
+        with self._lock, _stack_headroom():
+            for nonce, c in enumerate(contracts):
+                tx_state = TxState(block)
+                self._start_gas()
+                outcome = self._guarded(lambda: self._deploy(
+                    tx_state, view, GENESIS_DEPLOYER, nonce, _ZERO_HASH, c.name, (c.source, *c.args)))
+                if outcome.status != ReceiptStatus.OK:
+                    raise GenesisError(f"genesis contract {c.name!r} failed: {ReceiptStatus(outcome.status).name}: {outcome.error}")
+                tx_state.commit()
+                receipts.append(Receipt(_ZERO_HASH, outcome.status, outcome.output, self._gas_used(), tuple(self._sandbox.events),
+                                        "", outcome.contract_address))
+        return BlockResult(tuple(receipts), block.write_set(), sum(r.gas_used for r in receipts))
+
+    # -- one transaction -----------------------------------------------------------------------
+    def _execute_tx(self, block: BlockState, view: BlockView, tx: Transaction) -> Receipt:
+        tx_state = TxState(block)
+        tx_hash = tx.hash if self.suite is DEFAULT_SUITE else tx.hash_with(self.suite)
+        sender = self.suite.address(tx.sender)
+        self._start_gas()
+        if tx.to == b"":
+            outcome = self._guarded(lambda: self._deploy(
+                tx_state, view, sender, tx.nonce, tx_hash, tx.method, tx.args))
+        else:
+            outcome = self._guarded(lambda: self._dispatch(
+                tx_state, view, sender, tx.to, tx.method, tx.args, tx_hash, tx.nonce))
+        ok = outcome.status == ReceiptStatus.OK
+        if ok:
+            tx_state.commit()
+        return Receipt(
+            tx_hash=tx_hash, status=outcome.status, output=outcome.output, gas_used=self._gas_used(),
+            events=tuple(self._sandbox.events) if ok else (), error=outcome.error,
+            contract_address=outcome.contract_address,
+        )
+
+    def _start_gas(self) -> None:
+        sb = self._sandbox
+        sb.events = []
+        sb.meter.remaining = self.gas_limit
+        sb.meter.depth = 0
+        sb.charge(G_TX)
+
+    def _gas_used(self) -> int:
+        return min(self.gas_limit, self.gas_limit - self._sandbox.meter.remaining)
+
+    def _guarded(self, run: Any) -> _Outcome:
+        """Run one transaction body; turn every way it can end into an outcome."""
+        try:
+            outcome: _Outcome = run()
+            return outcome
+        except OutOfGas:
+            self._sandbox.meter.remaining = 0
+            return _Outcome(ReceiptStatus.OUT_OF_GAS, error=f"out of gas (limit {self.gas_limit})")
+        except (Revert, PermissionDenied, BadTransaction) as exc:
+            return _Outcome(exc.status, error=_clip(str(exc)))
+        except TxAbort as exc:
+            return _Outcome(exc.status, error=_clip(_with_line(str(exc), exc.__traceback__)))
+        except MemoryError:
+            raise  # a node fault, not an outcome: never record a receipt that may differ elsewhere
+        except RecursionError as exc:
+            return _Outcome(ReceiptStatus.CONTRACT_ERROR, error=_clip(_with_line("recursion too deep", exc.__traceback__)))
+        except Exception as exc:  # any other error raised inside contract code reverts the transaction
+            text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return _Outcome(ReceiptStatus.REVERTED, error=_clip(_with_line(text, exc.__traceback__)))
+
+    def _dispatch(
+        self, state: TxState, view: BlockView, sender: bytes, to: bytes, method: str, args: tuple[Value, ...],
+        tx_hash: bytes, nonce: int,
+    ) -> _Outcome:
+        if to == REGISTRY_ADDRESS:
+            return self._registry(state, sender, method, args)
+        address, record = self._contract_at(state, to)
+        compiled = self._code(state, record.code_hash)
+        spec = compiled.spec.methods.get(method)
+        if spec is None or not spec.public:
+            public = ", ".join(sorted(m for m, s in compiled.spec.methods.items() if s.public))
+            raise BadTransaction(f"contract 0x{address.hex()} has no public method {method!r} (it has: {public or 'none'})")
+        return _Outcome(output=self._invoke(state, view, sender, address, compiled, method, args, tx_hash, nonce))
+
+    def _invoke(
+        self, state: TxState, view: BlockView, sender: bytes, address: bytes, compiled: CompiledContract,
+        method: str, args: Sequence[Value], tx_hash: bytes, nonce: int,
+    ) -> Value:
+        spec = compiled.spec.methods[method]
+        if not spec.required <= len(args) <= len(spec.params):
+            want = str(spec.required) if spec.required == len(spec.params) else f"{spec.required} to {len(spec.params)}"
+            raise BadTransaction(f"{spec.signature()} takes {want} argument(s), got {len(args)}")
+        sb = self._sandbox
+        fn = sb.functions(compiled)[method]
+        sb.begin(state, address, MsgView(sender, address), view, TxView(tx_hash, nonce))
+        result = fn(*[_thaw(a) for a in args])
+        return sb.output(result)
+
+    def _contract_at(self, state: TxState, to: bytes) -> tuple[bytes, ContractRecord]:
+        raw = state.get(contract_key(to))
+        if raw is not None:
+            return to, self._record(raw)
+        entry = state.get(name_key(to))
+        if entry is not None:
+            name, address = canonical.decode(entry)  # type: ignore[misc]
+            raw = state.get(contract_key(address))
+            if raw is not None:
+                return address, self._record(raw)
+        raise BadTransaction(f"no contract at 0x{to.hex()} (neither a contract address nor a registered name's alias)")
+
+    def _record(self, raw: bytes) -> ContractRecord:
+        """Decode a contract record, memoized by its bytes (records are read by every call)."""
+        record = self._records.get(raw)
+        if record is None:
+            record = ContractRecord.decode(raw)
+            if len(self._records) >= 1024:
+                self._records.clear()
+            self._records[raw] = record
+        return record
+
+    def _code(self, state: TxState, h: bytes) -> CompiledContract:
+        compiled = self._compiled.get(h)
+        if compiled is not None:
+            self._compiled.move_to_end(h)
+            return compiled
+        raw = state.get(code_key(h))
+        if raw is None:
+            raise BadTransaction(f"code 0x{h.hex()} is missing from state")
+        compiled = compile_contract(canonical.decode(raw))  # type: ignore[arg-type]
+        self._compiled[h] = compiled
+        while len(self._compiled) > 256:
+            self._compiled.popitem(last=False)
+        return compiled
+
+    # -- deploy --------------------------------------------------------------------------------
+    def _deploy(
+        self, state: TxState, view: BlockView, sender: bytes, nonce: int, tx_hash: bytes, name: str,
+        args: Sequence[Value],
+    ) -> _Outcome:
+        if not args or not isinstance(args[0], str):
+            raise BadTransaction("a deploy transaction carries the contract source (str) as args[0]")
+        source = args[0]
+        size = len(source.encode("utf-8", "surrogatepass"))
+        if size > MAX_SOURCE_BYTES:
+            rejected = ContractRejected(0, "source", f"contract source is {size} bytes; the limit is {MAX_SOURCE_BYTES}")
+            raise BadTransaction(f"contract rejected: {rejected}")
+        self._sandbox.charge(G_DEPLOY + G_DEPLOY_BYTE * size)
+        if name and (why := check_name(name)) is not None:
+            raise BadTransaction(why)
+        try:
+            compiled = compile_contract(source)
+        except ContractRejected as exc:
+            raise BadTransaction(f"contract rejected: {exc}") from None
+        address = contract_address(sender, nonce, self.suite)
+        if state.get(contract_key(address)) is not None or state.get(name_key(address)) is not None:
+            raise BadTransaction(f"a contract already exists at 0x{address.hex()}")
+        if name:
+            self._claim_name(state, name, address)
+        ctor = compiled.spec.constructor
+        if ctor is None and len(args) > 1:
+            raise BadTransaction("the contract has no constructor; a deploy takes only the source")
+        if state.get(code_key(compiled.code_hash)) is None:
+            state.put(code_key(compiled.code_hash), canonical.encode(source))
+        record = ContractRecord(compiled.code_hash, name, sender, view.number, tx_hash)
+        state.put(contract_key(address), record.encode())
+        self._compiled[compiled.code_hash] = compiled
+        if ctor is not None:
+            self._invoke(state, view, sender, address, compiled, CONSTRUCTOR, args[1:], tx_hash, nonce)
+        return _Outcome(contract_address=address)
+
+    def _claim_name(self, state: TxState, name: str, address: bytes) -> None:
+        key = name_key(name_address(name, self.suite))
+        existing = state.get(key)
+        if existing is not None:
+            owner = canonical.decode(existing)[1]  # type: ignore[index]
+            raise Revert(f"name {name!r} is already registered to 0x{owner.hex()}")  # type: ignore[union-attr]
+        state.put(key, canonical.encode([name, address]))
+
+    # -- the built-in name registry --------------------------------------------------------------
+    def _registry(self, state: TxState, sender: bytes, method: str, args: tuple[Value, ...]) -> _Outcome:
+        self._sandbox.charge(G_NATIVE)
+        if method == "resolve" and len(args) == 1 and isinstance(args[0], str):
+            if check_name(args[0]) is not None:
+                return _Outcome(output=None)
+            raw = state.get(name_key(name_address(args[0], self.suite)))
+            return _Outcome(output=None if raw is None else canonical.decode(raw)[1])  # type: ignore[index]
+        if method in ("info", "code") and len(args) == 1 and isinstance(args[0], bytes):
+            try:
+                address, record = self._contract_at(state, args[0])
+            except BadTransaction:
+                return _Outcome(output=None)
+            if method == "info":
+                return _Outcome(output=canonical.freeze(record.to_value(address)))  # type: ignore[arg-type]
+            source = self._code(state, record.code_hash).source
+            self._sandbox.charge(len(source) // 32)
+            return _Outcome(output=source)
+        if method == "register" and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], bytes):
+            name, target = args
+            if (why := check_name(name)) is not None:
+                raise BadTransaction(why)
+            raw = state.get(contract_key(target))
+            if raw is None:
+                raise BadTransaction(f"no contract at 0x{target.hex()}")
+            record = ContractRecord.decode(raw)
+            if record.creator != sender:
+                return _Outcome(ReceiptStatus.PERMISSION_DENIED,
+                                error=f"only the creator 0x{record.creator.hex()} may name contract 0x{target.hex()}")
+            if record.name:
+                raise Revert(f"contract 0x{target.hex()} is already named {record.name!r}")
+            self._claim_name(state, name, target)
+            state.put(contract_key(target), ContractRecord(
+                record.code_hash, name, record.creator, record.block_number, record.tx_hash).encode())
+            return _Outcome(output=name_address(name, self.suite))
+        raise BadTransaction(
+            f"registry method {method!r} with {len(args)} argument(s) does not exist; it has "
+            "resolve(name), info(address), code(address), register(name, address)")
+
+
+def _thaw(value: Value) -> Any:
+    """Transaction arguments arrive frozen (tuples); contracts see fresh lists and dicts."""
+    if isinstance(value, (list, tuple)):
+        return [_thaw(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    return value
+
+
+def _contract_line(tb: TracebackType | None) -> int:
+    line = 0
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == CONTRACT_FILENAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _with_line(text: str, tb: TracebackType | None) -> str:
+    text = _ADDRESS_IN_TEXT.sub("", text)
+    line = _contract_line(tb)
+    return f"{text} (line {line})" if line else text
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_LEN else text[: MAX_ERROR_LEN - 3] + "..."
+
+
+class _stack_headroom:
+    """Make sure the Python stack has room for the deepest contract execution.
+
+    The contract's own bounds (call depth, value nesting) keep it far below
+    ``_STACK_HEADROOM`` frames; this only guards against a host that calls the
+    executor from an unusually deep stack with a low recursion limit.
+    """
+
+    def __enter__(self) -> None:
+        depth = 0
+        f = sys._getframe()
+        while f is not None:
+            depth += 1
+            f = f.f_back  # type: ignore[assignment]
+        self._old = sys.getrecursionlimit()
+        if self._old < depth + _STACK_HEADROOM:
+            sys.setrecursionlimit(depth + _STACK_HEADROOM)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setrecursionlimit(self._old)

@@ -1,0 +1,57 @@
+"""The state writes of the genesis block's contracts: the evidence contract under the name ``evidence``.
+
+The contract sources live in the repository's ``contracts/`` directory; the
+genesis block records them in state (``cd/`` + code hash), so nodes never need
+the files again after block 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from consortium.crypto.suite import ADDRESS_SIZE
+from consortium.execution.context import BlockContext
+from consortium.execution.executor import Executor, GenesisContract
+from consortium.execution.keys import GENESIS_DEPLOYER, contract_address
+
+CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
+EVIDENCE_NAME = "evidence"
+EVIDENCE_ADDRESS = contract_address(GENESIS_DEPLOYER, 0)
+"""Where genesis deploys the evidence contract (it is also reachable as name_address("evidence"))."""
+_GENESIS_GAS = 50_000_000
+
+
+def contract_source(name: str) -> str:
+    """Source of ``contracts/<name>.py``."""
+    path = CONTRACTS_DIR / f"{name}.py"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"contract source {path} not found (contracts/ ships with the repository)") from None
+
+
+def genesis_writes(
+    admins: Sequence[bytes],
+    *,
+    arbitrators: Sequence[bytes] = (),
+    chain_id: str = "",
+    group_id: str = "",
+    timestamp: int = 0,
+    evidence_source: str | None = None,
+) -> dict[bytes, bytes | None]:
+    """State writes that deploy the genesis contracts: ``evidence`` with ``admins`` (addresses)
+    allowed to manage its arbitrator registry, and ``arbitrators`` registered from the start.
+
+    Raises ValueError for malformed addresses and GenesisError if the contract refuses them.
+    """
+    for a in (*admins, *arbitrators):
+        if not isinstance(a, bytes) or len(a) != ADDRESS_SIZE:
+            raise ValueError(f"genesis admins and arbitrators must be {ADDRESS_SIZE}-byte addresses, got {a!r}")
+    if not admins:
+        raise ValueError("genesis needs at least one administrator address")
+    source = evidence_source if evidence_source is not None else contract_source(EVIDENCE_NAME)
+    ctx = BlockContext(chain_id=chain_id, group_id=group_id, number=0, timestamp=timestamp)
+    contract = GenesisContract(EVIDENCE_NAME, source, (list(admins), list(arbitrators)))
+    result = Executor(gas_limit_per_tx=_GENESIS_GAS).deploy_genesis(ctx, [contract])
+    return result.writes
