@@ -1,0 +1,45 @@
+"""Parameters of the PBFT core, validated once at construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from consortium.consensus.errors import ConsensusError
+
+
+class InvalidConsensusConfig(ConsensusError):
+    pass
+
+
+@dataclass(frozen=True)
+class PbftConfig:
+    chain_id: str
+    group_id: str
+    base_timeout_ticks: int = 30
+    """Ticks view 0 of a height lasts before a VIEW-CHANGE (with 100 ms ticks: 3 s, FISCO BCOS's default)."""
+    max_timeout_doublings: int = 4
+    """View v lasts base * 2**min(v, this) ticks: consecutive view changes wait longer (capped at 16x),
+    so honest sealers whose clocks drift apart end up overlapping in one view; a commit resets it (view 0)."""
+    future_heights: int = 2
+    """Messages up to this many heights ahead are buffered and replayed on arrival there."""
+    future_per_sender: int = 16
+    """Bound on buffered future messages per sender (a Byzantine sealer cannot fill memory)."""
+    view_window: int = 64
+    """PREPAREs and COMMITs are kept for views up to current + this; further ones are ignored."""
+    max_blocks_per_height: int = 64
+    """Bound on distinct proposed blocks remembered at one height."""
+
+    def __post_init__(self) -> None:
+        if not self.chain_id or not self.group_id:
+            raise InvalidConsensusConfig("chain_id and group_id must be non-empty")
+        for name in ("base_timeout_ticks", "future_per_sender", "view_window", "max_blocks_per_height"):
+            if getattr(self, name) < 1:
+                raise InvalidConsensusConfig(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.max_timeout_doublings <= 16:
+            raise InvalidConsensusConfig("max_timeout_doublings must be in [0, 16]")
+        if self.future_heights < 0:
+            raise InvalidConsensusConfig("future_heights must be non-negative")
+
+    def timeout_ticks(self, view: int) -> int:
+        """How long view ``view`` (or the wait for its NEW-VIEW) lasts, in ticks."""
+        return self.base_timeout_ticks << min(view, self.max_timeout_doublings)
