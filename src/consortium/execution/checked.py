@@ -456,16 +456,24 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         str_only(obj, "upper")
         return bounded_str(obj.upper())
 
+    def strip_cost(obj: str, chars: Any) -> None:
+        # Each stripped character is looked up in ``chars``: price the product, not the sum.
+        if type(chars) is str:
+            charge(len(obj) * (len(chars) // BYTES_PER_GAS))
+
     def m_strip(obj: Any, chars: Any = None) -> str:
         str_only(obj, "strip")
+        strip_cost(obj, chars)
         return obj.strip(chars)
 
     def m_lstrip(obj: Any, chars: Any = None) -> str:
         str_only(obj, "lstrip")
+        strip_cost(obj, chars)
         return obj.lstrip(chars)
 
     def m_rstrip(obj: Any, chars: Any = None) -> str:
         str_only(obj, "rstrip")
+        strip_cost(obj, chars)
         return obj.rstrip(chars)
 
     def m_isdigit(obj: Any) -> bool:
