@@ -106,3 +106,14 @@ def test_take_drops_expired() -> None:
     ledger.height = 11
     assert [t.nonce for t in pool.take(10)] == [2]
     assert len(pool) == 1
+
+
+def test_remove_invalid_drops_only_what_the_chain_would_refuse() -> None:
+    ledger = HeadOnly()
+    pool = TxPool(ledger)
+    stale, fine = tx(1, block_limit=15), tx(2, block_limit=50)
+    pool.add(stale)
+    pool.add(fine)
+    ledger.height = 20
+    assert pool.remove_invalid([stale, fine]) == 1
+    assert stale.hash not in pool and fine.hash in pool

@@ -211,6 +211,11 @@ class PbftCore:
         return self._ctx.height
 
     @property
+    def sealers(self) -> tuple[bytes, ...]:
+        """The sealer set in force at the height being decided."""
+        return self._ctx.sealers
+
+    @property
     def view(self) -> int:
         return self._view
 

@@ -110,6 +110,17 @@ class TxPool:
         next_number = block.number + 1
         self._drop([h for h, tx in self._txs.items() if tx.block_limit < next_number])
 
+    def remove_invalid(self, txs: Iterable[Transaction]) -> int:
+        """Drop those of ``txs`` the chain would no longer admit (signatures were checked on entry)."""
+        bad = []
+        for tx in txs:
+            try:
+                self.ledger.admit(tx, check_signature=False)
+            except TransactionRejected:
+                bad.append(tx.hash)
+        self._drop(bad)
+        return len(bad)
+
     def _drop(self, hashes: Iterable[bytes]) -> None:
         for tx_hash in hashes:
             tx = self._txs.pop(tx_hash, None)

@@ -1,0 +1,102 @@
+"""What a running node exposes to RPC (the :class:`consortium.rpc.methods.NodeApi` protocol)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from consortium import __version__
+from consortium.chain.ledger import Ledger
+from consortium.encoding import canonical
+from consortium.encoding.canonical import Value
+from consortium.encoding.hexbytes import to_hex
+from consortium.execution import BlockContext, ContractRecord, Executor
+from consortium.execution.keys import code_key, contract_key, storage_prefix
+from consortium.ledger.transaction import Transaction
+from consortium.rpc.methods import CallFailed
+
+if TYPE_CHECKING:
+    from consortium.node.runtime import Node
+
+
+class NodeRpcApi:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.ledger: Ledger = node.ledger
+        self.executor: Executor = node.executor
+
+    async def submit(self, tx: Transaction) -> None:
+        self.node.txpool.add(tx)
+        self.node.gossip.add(tx)
+        self.node.driver.transactions_arrived()
+
+    def pending_count(self) -> int:
+        return len(self.node.txpool)
+
+    def _context(self) -> BlockContext:
+        head = self.ledger.head_header()
+        return BlockContext(chain_id=head.chain_id, group_id=head.group_id, number=head.number, timestamp=head.timestamp)
+
+    async def call(self, to: bytes, method: str, args: tuple[Value, ...], sender: bytes) -> Value:
+        state = self.ledger.state_reader()
+        result = await asyncio.to_thread(self.executor.call, state, self._context(), to, method, args, sender)
+        if not result.ok:
+            raise CallFailed(result.error or result.status.name)
+        return result.output
+
+    def resolve(self, name: str) -> bytes | None:
+        return self.executor.resolve(self.ledger.state_reader(), name)
+
+    def code(self, address: bytes) -> str | None:
+        state = self.ledger.state_reader()
+        raw = state.get(contract_key(address))
+        if raw is None:
+            return None
+        record = ContractRecord.decode(raw)
+        source = state.get(code_key(record.code_hash))
+        return None if source is None else canonical.decode(source)  # type: ignore[return-value]
+
+    def system_config(self, key: str) -> Value:
+        return self.node.system_config()[key]
+
+    def consensus_status(self) -> dict[str, Any]:
+        s = self.node.core.status()
+        return {
+            "height": s.height, "view": s.view, "leader": to_hex(s.leader), "isSealer": s.is_sealer,
+            "viewActive": s.view_active,
+            "counters": {k: v for k, v in s.counters.__dict__.items()},
+            "droppedMessages": self.node.driver.dropped_messages,
+        }
+
+    def sealers(self) -> list[bytes]:
+        return list(self.node.core.sealers)
+
+    def observers(self) -> list[bytes]:
+        sealers = set(self.node.core.sealers)
+        known = {p.node_id for p in self.node.transport.peers()} | {self.node.node_id}
+        return sorted(known - sealers)
+
+    def peers(self) -> list[dict[str, Any]]:
+        heights = self.node.sync.peer_heights
+        return [
+            {"nodeId": to_hex(p.node_id), "address": f"{p.remote_addr[0]}:{p.remote_addr[1]}", "outbound": p.outbound,
+             "blockNumber": heights.get(p.node_id)}
+            for p in self.node.transport.peers()
+        ]
+
+    def sync_status(self) -> dict[str, Any]:
+        return self.node.sync.status()
+
+    def node_info(self) -> dict[str, Any]:
+        node = self.node
+        return {
+            "nodeId": to_hex(node.node_id), "name": node.config.name, "version": __version__,
+            "chainId": node.genesis.chain_id, "groupId": node.genesis.group_id,
+            "genesisHash": to_hex(node.genesis.hash()), "cryptoSuite": node.genesis.crypto_suite,
+            "role": "sealer" if node.node_id in node.core.sealers else "observer",
+            "p2p": f"{node.config.p2p.host}:{node.transport.listen_port}",
+            "rpc": f"http://{node.config.rpc.host}:{node.rpc.port}",
+        }
+
+    def state_key(self, contract: bytes, key: Value) -> bytes:
+        return storage_prefix(contract) + canonical.encode(key)

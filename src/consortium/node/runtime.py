@@ -1,0 +1,182 @@
+"""A running node: the one place where ledger, txpool, consensus, network and RPC are wired.
+
+Start-up order matters and is the same every time: open the ledger (refusing a
+database of another chain), restore the vote state, build the consensus core at
+the ledger's height, start P2P, then RPC (so that "answers RPC" means "fully
+up", which scripts/start_all.sh relies on), then the tasks. Shutdown is the
+reverse: stop RPC, cancel the tasks, close P2P, close the database. Every task
+lives in one TaskGroup; a crash of any of them stops the node with the error
+logged instead of leaving a half-alive process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from consortium.chain.admission import ChainIdentity, TransactionRejected
+from consortium.chain.ledger import Ledger
+from consortium.consensus.config import PbftConfig
+from consortium.consensus.core import PbftCore
+from consortium.consensus.errors import ConsensusError
+from consortium.consensus.messages import decode_message
+from consortium.execution import Executor, genesis_writes
+from consortium.network.certs import load_node_keypair
+from consortium.network.envelope import Envelope, MessageKind
+from consortium.network.errors import NetworkError
+from consortium.network.transport import Transport
+from consortium.node import wire
+from consortium.node.config import NodeConfig
+from consortium.node.driver import ConsensusDriver
+from consortium.node.genesis import Genesis
+from consortium.node.sync import BlockSync, TxGossip
+from consortium.node.vote_store import VoteStore
+from consortium.rpc.methods import build_dispatcher
+from consortium.rpc.server import RpcServer
+from consortium.storage.kv import LevelDBStore
+from consortium.txpool.pool import TxPool
+
+log = logging.getLogger("consortium.node")
+
+TICK_S = 0.1
+"""One consensus tick. Timeouts are counted in ticks, so the genesis view timeout
+(ms) becomes ``view_timeout_ms / 100`` ticks."""
+LEDGER_DIR = "ledger"
+
+
+def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Ledger:
+    """Open (or create) the node's ledger and make sure it holds this genesis."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    kv = LevelDBStore(config.data_dir / LEDGER_DIR)
+    chain = ChainIdentity(genesis.chain_id, genesis.group_id, genesis.block_limit_window)
+    ledger = Ledger(kv, executor, chain, suite=genesis.suite)
+    writes = genesis_writes(
+        list(genesis.administrators), chain_id=genesis.chain_id, group_id=genesis.group_id,
+        timestamp=genesis.timestamp_ms,
+    )
+    ledger.ensure_genesis(timestamp=genesis.timestamp_ms, sealers=genesis.sealer_ids, writes=writes)
+    return ledger
+
+
+class Node:
+    def __init__(self, config: NodeConfig, genesis: Genesis) -> None:
+        self.config = config
+        self.genesis = genesis
+        self.key = load_node_keypair(config.key_path)
+        self.node_id = self.key.public_key
+        self.executor = Executor(suite=genesis.suite)
+        self.ledger = open_ledger(config, genesis, self.executor)
+        self.txpool = TxPool(self.ledger, limit=config.txpool_limit)
+        self.votes = VoteStore(config.data_dir, genesis.suite)
+        head = self.ledger.head_header()
+        max_doublings = 0
+        base_ticks = max(1, genesis.view_timeout_ms // int(TICK_S * 1000))
+        while (base_ticks << (max_doublings + 1)) * TICK_S * 1000 <= config.max_view_timeout_ms and max_doublings < 16:
+            max_doublings += 1
+        self.core = PbftCore(
+            PbftConfig(genesis.chain_id, genesis.group_id, base_timeout_ticks=base_ticks,
+                       max_timeout_doublings=max_doublings),
+            self.key, sealers=self.sealers_at(head.number + 1), height=head.number + 1,
+            parent_hash=head.hash, persisted=self.votes.load(),
+        )
+        self.transport = Transport(config.transport_config(genesis), self._on_message)
+        self.driver = ConsensusDriver(
+            self.core, self.ledger, self.txpool, self.votes, self._send,
+            max_txs_per_block=genesis.max_txs_per_block,
+        )
+        self.sync = BlockSync(self.ledger, self._send, self.driver.deliver_synced)
+        self.gossip = TxGossip(self._send)
+        self.driver.committed_callbacks.append(lambda block: self.sync.on_commit())
+        from consortium.node.api import NodeRpcApi
+
+        self.rpc = RpcServer(build_dispatcher(NodeRpcApi(self)), config.rpc.host, config.rpc.port)
+        self.bad_messages = 0
+
+    def sealers_at(self, height: int) -> tuple[bytes, ...]:
+        """The sealer set in force at ``height`` (from genesis until on-chain governance changes it)."""
+        return self.genesis.sealer_ids
+
+    def system_config(self) -> dict[str, Any]:
+        g = self.genesis
+        return {
+            "tx_count_limit": g.max_txs_per_block, "consensus_timeout_ms": g.view_timeout_ms,
+            "block_limit_window": g.block_limit_window, "txpool_limit": self.config.txpool_limit,
+            "crypto_suite": g.crypto_suite,
+        }
+
+    # -- messaging ----------------------------------------------------------------------------
+    def _send(self, to: bytes | None, payload: bytes) -> None:
+        try:
+            if to is None:
+                self.transport.broadcast(payload)
+            elif to != self.node_id:
+                self.transport.send(to, payload)
+        except NetworkError as exc:
+            log.warning("cannot send %d bytes: %s", len(payload), exc)
+
+    async def _on_message(self, peer: bytes, payload: bytes) -> None:
+        """Dispatch one frame from an admitted peer; malformed input is counted and dropped."""
+        try:
+            env = Envelope.decode(payload)
+            if env.kind == MessageKind.CONSENSUS:
+                self.driver.deliver(peer, decode_message(env.body))
+            elif env.kind == MessageKind.TX_GOSSIP:
+                self._on_gossip(wire.decode_transactions(env.body))
+            elif env.kind == MessageKind.STATUS:
+                self.sync.on_status(peer, env.body)
+            elif env.kind == MessageKind.BLOCK_REQUEST:
+                self.sync.on_request(peer, env.body)
+            elif env.kind == MessageKind.BLOCK_RESPONSE:
+                self.sync.on_response(peer, env.body)
+        except (NetworkError, ConsensusError, wire.WireError, ValueError) as exc:
+            self.bad_messages += 1
+            log.warning("dropping a malformed message from %s: %s", peer.hex()[:12], exc)
+
+    def _on_gossip(self, txs: tuple) -> None:
+        added = 0
+        for tx in txs:
+            try:
+                self.txpool.add(tx)
+                added += 1
+            except TransactionRejected:
+                pass  # duplicates are normal with gossip; invalid ones were refused at their origin too
+        if added:
+            self.driver.transactions_arrived()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set, then shut down in order."""
+        await self.transport.start()
+        try:
+            await self.rpc.start()
+            try:
+                log.info(
+                    "node %s (%s) up: chain %s/%s height %d, %s, p2p %d, rpc %d", self.config.name,
+                    self.node_id.hex()[:12], self.genesis.chain_id, self.genesis.group_id, self.ledger.height,
+                    "sealer" if self.node_id in self.core.sealers else "observer",
+                    self.transport.listen_port, self.rpc.port,
+                )
+                async with asyncio.TaskGroup() as tg:
+                    tasks = [
+                        tg.create_task(self.driver.run(), name="consensus"),
+                        tg.create_task(self._ticker(), name="ticker"),
+                        tg.create_task(self.sync.run(), name="sync"),
+                        tg.create_task(self.gossip.run(), name="gossip"),
+                    ]
+                    await stop.wait()
+                    log.info("shutting down")
+                    for task in tasks:
+                        task.cancel()
+            finally:
+                await self.rpc.close()
+        finally:
+            await self.transport.close()
+            self.ledger.kv.close()
+            log.info("stopped at height %d", self.ledger.height)
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.driver.tick()
+
