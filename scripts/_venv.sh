@@ -1,10 +1,11 @@
 # Sourced by the other scripts: make sure .venv exists with the project installed.
 # Reinstalls only when pyproject.toml changed since the last install (a stamp file holds its hash).
-# Usage: . scripts/_venv.sh [EXTRAS]     e.g. ". scripts/_venv.sh test"
+# Usage: VENV_EXTRAS=test . scripts/_venv.sh   (a variable, not an argument: "." without
+# arguments would pass on the caller's own "$1")
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-EXTRAS="${1:-}"
+EXTRAS="${VENV_EXTRAS:-}"
 PY="${PYTHON:-python3}"
 if ! command -v "$PY" >/dev/null 2>&1; then
   echo "error: $PY not found; install Python 3.11 or set PYTHON=/path/to/python3.11" >&2
@@ -22,7 +23,10 @@ SPEC="$ROOT"
 [ -n "$EXTRAS" ] && SPEC="$ROOT[$EXTRAS]"
 STAMP="$VENV/.consortium-installed-${EXTRAS:-base}"
 WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+TEST_STAMP="$VENV/.consortium-installed-test"
+if [ -z "$EXTRAS" ] && [ -f "$TEST_STAMP" ] && [ "$(cat "$TEST_STAMP")" = "$WANT" ]; then
+  :  # the test install includes the base install
+elif [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   echo "==> installing consortium${EXTRAS:+[$EXTRAS]} into $VENV" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2 || true
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$SPEC" >&2

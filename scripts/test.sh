@@ -2,6 +2,6 @@
 # Run the whole test suite. Creates .venv (with the test extra) on first use.
 # Extra arguments go to pytest, e.g.  scripts/test.sh tests/test_encoding.py -x
 set -euo pipefail
-. "$(dirname "$0")/_venv.sh" test
+VENV_EXTRAS=test . "$(dirname "$0")/_venv.sh"
 cd "$ROOT"
 exec python -m pytest "$@"

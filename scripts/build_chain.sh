@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Generate a chain: CA, node folders (config, genesis, keys, certs), admin accounts.
+# Usage: scripts/build_chain.sh -n NODES -o DIR [-p P2P_PORT] [-r RPC_PORT] [-H HOST]
+set -euo pipefail
+usage() { sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+NODES=4 OUT="" P2P=30300 RPC=20200 HOST=127.0.0.1
+while getopts "n:o:p:r:H:h" opt; do
+  case "$opt" in
+    n) NODES="$OPTARG" ;; o) OUT="$OPTARG" ;; p) P2P="$OPTARG" ;; r) RPC="$OPTARG" ;; H) HOST="$OPTARG" ;;
+    *) usage ;;
+  esac
+done
+[ -n "$OUT" ] || { echo "error: -o DIR is required" >&2; usage; }
+. "$(dirname "$0")/_venv.sh"
+exec consortium chain new --nodes "$NODES" --dir "$OUT" --host "$HOST" --p2p-port "$P2P" --rpc-port "$RPC"
