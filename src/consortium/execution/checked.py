@@ -304,14 +304,22 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
 
     def cmp_eq(a: Any, b: Any) -> bool:
         ta = type(a)
-        if ta is not int and ta is not bool and a is not None:
-            cmp_cost(a, b)
+        if ta is str or ta is bytes:
+            if len(a) > 64:
+                charge(len(a) // BYTES_PER_GAS)
+        elif ta is list or ta is dict:
+            weigh(a)
+            weigh(b)
         return a == b
 
     def cmp_ne(a: Any, b: Any) -> bool:
         ta = type(a)
-        if ta is not int and ta is not bool and a is not None:
-            cmp_cost(a, b)
+        if ta is str or ta is bytes:
+            if len(a) > 64:
+                charge(len(a) // BYTES_PER_GAS)
+        elif ta is list or ta is dict:
+            weigh(a)
+            weigh(b)
         return a != b
 
     def cmp_lt(a: Any, b: Any) -> bool:

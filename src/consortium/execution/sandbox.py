@@ -20,13 +20,14 @@ from types import FunctionType
 from typing import Any
 
 from consortium.encoding import canonical
-from consortium.encoding.canonical import EncodingError, Value
+from consortium.encoding.canonical import INT_MAX, INT_MIN, EncodingError, Value
 from consortium.execution.checked import Meter, make_helpers, type_name
 from consortium.execution.compiler import CompiledContract
 from consortium.execution.context import BlockView, MsgView, TxView
 from consortium.execution.errors import SandboxViolation
 from consortium.execution.keys import storage_prefix
 from consortium.execution.limits import (
+    BYTES_PER_GAS,
     G_EVENT,
     G_EVENT_BYTE,
     G_STORAGE_READ,
@@ -106,7 +107,17 @@ class Sandbox:
         t = type(value)
         if value is None or t is bool:
             return 1
-        if t is int or t is str or t is bytes or t is list or t is dict:
+        if t is str or t is bytes:
+            size = 5 + (len(value) if t is bytes or value.isascii() else len(value.encode("utf-8", "surrogatepass")))
+            if size > limit:
+                raise SandboxViolation(f"{what} is {size} bytes encoded; the limit is {limit}")
+            self.charge(len(value) // BYTES_PER_GAS)
+            return size
+        if t is int:
+            if not INT_MIN <= value <= INT_MAX:
+                raise SandboxViolation(f"{what}: integer {value} outside the storable range [-2**63, 2**64-1]")
+            return 9
+        if t is list or t is dict:
             size = self.weigh(value, 5 * limit, what, True)[1]
             if size > limit:
                 size = len(self._encoded(value, limit, what))
@@ -130,7 +141,9 @@ class Sandbox:
         def key_bytes(key: Any) -> bytes:
             t = type(key)
             if t is list:
-                self.weigh(key, MAX_KEY_BYTES, "storage key")
+                # Typical keys are short flat lists of scalars; only anything else needs the walk.
+                if len(key) > 8 or any(type(x) is list or type(x) is dict for x in key):
+                    self.weigh(key, MAX_KEY_BYTES, "storage key")
             elif t is not str and t is not bytes and t is not int and t is not bool:
                 raise SandboxViolation(f"storage keys must be str, bytes, int or lists of them, not {type_name(key)}")
             raw = encoded(key, MAX_KEY_BYTES, "storage key")
