@@ -125,7 +125,7 @@ def test_prune_keeps_retained_versions_and_leaks_nothing(history, data) -> None:
 
 def assert_only_reachable_records(tree: StateTree, kv, version: int) -> None:
     """Every node and value record left in the store is reachable from ``version``'s root."""
-    from consortium.state.nodes import INTERNAL_ENTRY_SIZE, LEAF_ENTRY_SIZE, NODE_KEY, decode_root, value_key
+    from consortium.state.nodes import INTERNAL_ENTRY_SIZE, LEAF_ENTRY_SIZE, NODE_KEY, decode_root, node_entries, value_key
 
     reachable_nodes: set[bytes] = set()
     reachable_values: set[bytes] = set()
@@ -138,7 +138,7 @@ def assert_only_reachable_records(tree: StateTree, kv, version: int) -> None:
             # The node's path is any key hash below it; find one by descending first.
             node_key = find_node_key(entry, depth, path_hash)
             reachable_nodes.add(node_key)
-            _, _, entries = tree._load(node_key, True)
+            entries = node_entries(tree._node(node_key))
             for i, child in enumerate(entries):
                 if child:
                     walk(child, depth + 1, nibble_prefix(path_hash, depth, i))

@@ -19,6 +19,7 @@ from consortium.state import (
 )
 from consortium.state.nodes import (
     decode_internal,
+    encode_internal,
     decode_root,
     decode_stale,
     decode_value,
@@ -223,15 +224,20 @@ def test_record_decoders_raise_only_state_corrupted(data) -> None:
             pass
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from([0, 8, 40]), min_size=16, max_size=16), st.binary(max_size=200))
-def test_node_decoder_on_plausible_headers(sizes, tail) -> None:
-    data = b"\x20" + bytes(512) + bytes(sizes) + tail
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([0, 8, 40]), min_size=16, max_size=16), st.binary(max_size=900),
+       st.integers(min_value=-40, max_value=40))
+def test_node_decoder_on_plausible_headers(sizes, tail, trim) -> None:
+    n = 16 - sizes.count(0)
+    body = (tail * (1 + (32 * n + sum(sizes)) // max(1, len(tail))))[:max(0, 32 * n + sum(sizes) + trim)]
+    data = b"\x20" + bytes(sizes) + body
     try:
         preimage, got_sizes, entries = decode_internal(data)
     except StateCorrupted:
+        assert trim != 0 or n == 0 or len(body) != 32 * n + sum(sizes)
         return
-    assert [len(e) for e in entries] == sizes and preimage == data[:513]
+    assert [len(e) for e in entries] == sizes and len(preimage) == 513
+    assert encode_internal(preimage, got_sizes, entries) == data
 
 
 class Blake2Suite(Ed25519Sha256):

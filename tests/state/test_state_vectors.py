@@ -81,14 +81,17 @@ def test_stored_layout_of_a_two_leaf_tree() -> None:
     v0 = version_bytes(0)
     inv0 = b"\xff" * 8  # value keys hold ~version
 
+    leaf_a = sha(bytes([0x21]) + sha(b"a") + sha(b"1"))
+    leaf_b = sha(bytes([0x21]) + sha(b"b") + sha(b"2"))
     preimage = bytearray(bytes([0x20]) + bytes(512))
-    preimage[1 + 32 * 0x3:1 + 32 * 0x4] = sha(bytes([0x21]) + sha(b"b") + sha(b"2"))
-    preimage[1 + 32 * 0xC:1 + 32 * 0xD] = sha(bytes([0x21]) + sha(b"a") + sha(b"1"))
+    preimage[1 + 32 * 0x3:1 + 32 * 0x4] = leaf_b
+    preimage[1 + 32 * 0xC:1 + 32 * 0xD] = leaf_a
+    assert sha(bytes(preimage)) == root
+    # Stored: tag, 16 entry sizes, hashes of the present children, their entries.
     sizes = bytearray(16)
     sizes[0x3] = sizes[0xC] = 40
-    node = bytes(preimage) + bytes(sizes) + sha(b"b") + v0 + sha(b"a") + v0
+    node = bytes([0x20]) + bytes(sizes) + leaf_b + leaf_a + sha(b"b") + v0 + sha(b"a") + v0
     assert kv.get(b"SN" + v0 + b"\x00") == node
-    assert sha(bytes(preimage)) == root
 
     assert kv.get(b"SV" + sha(b"a") + inv0) == b"\x25" + b"1"
     assert kv.get(b"SV" + sha(b"b") + inv0) == b"\x25" + b"2"

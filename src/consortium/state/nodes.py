@@ -41,6 +41,8 @@ value hash is still available to a prover by reading that value record.
 
 from __future__ import annotations
 
+from itertools import compress
+
 from consortium.ledger.tags import TAG_STATE_NODE
 
 TAG_INTERNAL = TAG_STATE_NODE
@@ -133,58 +135,108 @@ def nibble(key_hash: bytes, depth: int) -> int:
 
 # --- internal node records ------------------------------------------------------------------
 #
-#   tag 0x20 | 16 child hashes (32 each, empty = zeros)         <- exactly the node's hash preimage
-#   | entry sizes (16 bytes, one per child: 0 empty, 8 internal, 40 leaf)
+# Stored (compact):
+#
+#   tag 0x20 | entry sizes (16 bytes, one per child: 0 empty, 8 internal, 40 leaf)
+#   | child hashes (32 each, present children only, in nibble order)
 #   | entries (present children, in nibble order): internal child -> its version (8, BE);
 #                                                   leaf child -> key_hash (32) || value version (8, BE)
 #
-# A fixed byte layout rather than canonical msgpack, because this is the hot path. The
-# record starts with the node's hash preimage, so one 513-byte buffer per node serves as
-# what is hashed, what is stored and what is decoded (a single slice); changing a child
-# is a slice assignment into it. Sparse nodes carry zero hashes, which LevelDB's snappy
-# compression squeezes out on disk. The record is never hashed as a whole, so the part
-# after the preimage can change under a new tag without changing any root.
+# In memory (expanded), what the tree works on and caches:
+#
+#   tag 0x20 | 16 child hashes (32 each, empty = zeros) | entry sizes (16) | entries
+#
+# The first 513 bytes of the expanded form are exactly the node's hash preimage, so
+# hashing a node is hashing a prefix, reading a child is a slice, changing one child is
+# a splice of slices, and a cache of nodes is a dict of bytes, which the garbage collector
+# never scans (a cache of per-node lists cost ~20% of commit time in full collections).
+# Stored records drop the empty children's zero hashes: block commits write ~1-2 KB of
+# nodes per update, and at a million keys LevelDB's compaction, not Python, sets the
+# pace, so bytes written matter more than the ~1 us it costs to squeeze them out.
+# Fixed layouts rather than canonical msgpack because this is the hot path; records are
+# never hashed as a whole, so their layout can change under a new tag without changing
+# any root.
 
 PREIMAGE_SIZE = 1 + 16 * HASH_SIZE
-RECORD_HEAD_SIZE = PREIMAGE_SIZE + 16
+SIZES_AT = PREIMAGE_SIZE
+ENTRIES_AT = PREIMAGE_SIZE + 16
 EMPTY_PREIMAGE = INTERNAL_PREFIX + bytes(16 * HASH_SIZE)
+SIZE_BYTE = {size: bytes((size,)) for size in (0, INTERNAL_ENTRY_SIZE, LEAF_ENTRY_SIZE)}
+_HASH_AT = tuple(1 + HASH_SIZE * i for i in range(16))
 
-Node = tuple[bytes, bytes, list[bytes]]
-"""A decoded internal node: hash preimage (513 bytes), entry sizes (16), entries (16; b"" for none).
-
-Nodes built by an apply hold bytearrays here; nothing mutates a node once it is
-keyed (an apply copies before changing), so both are read-only in practice.
-"""
+Node = bytes
+"""An internal node in memory: its expanded record."""
 
 _SIZES_OK = frozenset((0, INTERNAL_ENTRY_SIZE, LEAF_ENTRY_SIZE))
 
 
-def child_hash(preimage: bytes, i: int) -> bytes:
-    return bytes(preimage[1 + HASH_SIZE * i:1 + HASH_SIZE * (i + 1)])
+def encode_node(node: bytes) -> bytes:
+    """The stored (compact) record of an expanded node."""
+    sizes = node[SIZES_AT:ENTRIES_AT]
+    if sizes.count(0):
+        hashes = b"".join([node[at:at + HASH_SIZE] for at in compress(_HASH_AT, sizes)])
+    else:
+        hashes = node[1:PREIMAGE_SIZE]
+    return b"".join((INTERNAL_PREFIX, sizes, hashes, node[ENTRIES_AT:]))
 
 
 def encode_internal(preimage: bytes, sizes: bytes, entries: list[bytes]) -> bytes:
-    return b"".join((preimage, sizes, *entries))
+    """The stored record of a node given as parts (``preimage`` is the expanded hash preimage)."""
+    if sizes.count(0):
+        hashes = b"".join([preimage[at:at + HASH_SIZE] for at in compress(_HASH_AT, sizes)])
+    else:
+        hashes = preimage[1:]
+    return b"".join((INTERNAL_PREFIX, sizes, hashes, *entries))
 
 
-def decode_internal(data: bytes, where: bytes = b"") -> Node:
-    """Decode a stored internal node; raise :class:`StateCorrupted` if it is not one."""
-    if len(data) < RECORD_HEAD_SIZE or data[0] != TAG_INTERNAL:
+def decode_node(data: bytes, where: bytes = b"") -> bytes:
+    """The expanded node of a stored record; raise :class:`StateCorrupted` if it is not one."""
+    if len(data) < 17 or data[0] != TAG_INTERNAL:
         raise StateCorrupted(f"state node {where.hex()} is not an internal node record")
-    sizes = data[PREIMAGE_SIZE:RECORD_HEAD_SIZE]
+    sizes = data[1:17]
     if not _SIZES_OK.issuperset(sizes):
         raise StateCorrupted(f"state node {where.hex()} has an entry of impossible size")
-    expected = RECORD_HEAD_SIZE + sum(sizes)
-    if sizes.count(0) == 16 or len(data) != expected:
+    n = 16 - sizes.count(0)
+    expected = 17 + n * HASH_SIZE + sum(sizes)
+    if n == 0 or len(data) != expected:
         raise StateCorrupted(f"state node {where.hex()} is {len(data)} bytes, expected {expected}")
+    entries_at = 17 + n * HASH_SIZE
+    if n == 16:
+        preimage = INTERNAL_PREFIX + data[17:entries_at]
+    else:
+        buf = bytearray(EMPTY_PREIMAGE)
+        pos = 17
+        for at in compress(_HASH_AT, sizes):
+            buf[at:at + HASH_SIZE] = data[pos:pos + HASH_SIZE]
+            pos += HASH_SIZE
+        preimage = bytes(buf)
+    return preimage + sizes + data[entries_at:]
+
+
+def node_entries(node: bytes) -> list[bytes]:
+    """The 16 entries of an expanded node (b"" for an empty child)."""
     entries = [b""] * 16
-    pos = RECORD_HEAD_SIZE
+    pos = ENTRIES_AT
     for i in range(16):
-        size = sizes[i]
+        size = node[SIZES_AT + i]
         if size:
-            entries[i] = data[pos:pos + size]
+            entries[i] = node[pos:pos + size]
             pos += size
-    return data[:PREIMAGE_SIZE], sizes, entries
+    return entries
+
+
+def child_entry(node: bytes, i: int) -> bytes:
+    size = node[SIZES_AT + i]
+    if not size:
+        return b""
+    at = ENTRIES_AT + sum(node[SIZES_AT:SIZES_AT + i])
+    return node[at:at + size]
+
+
+def decode_internal(data: bytes, where: bytes = b"") -> tuple[bytes, bytes, list[bytes]]:
+    """Check a stored record and split it: (hash preimage, entry sizes, 16 entries)."""
+    node = decode_node(data, where)
+    return node[:PREIMAGE_SIZE], node[SIZES_AT:ENTRIES_AT], node_entries(node)
 
 
 # --- root records ---------------------------------------------------------------------------

@@ -19,7 +19,6 @@ executor reads state far more often than anyone asks for a proof.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -28,6 +27,7 @@ from consortium.state.nodes import (
     DELETED_RECORD,
     DEPTH_BYTE,
     EMPTY_PREIMAGE,
+    ENTRIES_AT,
     HIGH_NIBBLE_BYTE,
     EMPTY_HASH,
     EMPTY_ROOT,
@@ -40,7 +40,10 @@ from consortium.state.nodes import (
     MAX_DEPTH,
     MAX_VERSION,
     NODE_KEY,
+    PREIMAGE_SIZE,
     ROOT_KEY,
+    SIZE_BYTE,
+    SIZES_AT,
     STALE_KEY,
     VALUE_KEY,
     VALUE_PREFIX,
@@ -48,19 +51,24 @@ from consortium.state.nodes import (
     Node,
     StateCorrupted,
     StateError,
-    decode_internal,
+    decode_node,
+    child_entry,
     decode_stale,
     decode_root,
     decode_value,
     encode_internal,
+    encode_internal,
+    encode_node,
     encode_root,
     encode_stale,
     inverted_version,
     nibble,
+    node_entries,
     node_path,
     value_key,
     version_bytes,
 )
+from consortium.state.cache import NodeCache
 from consortium.state.proof import StateProof
 from consortium.storage.kv import KVStore, WriteBatch
 
@@ -113,8 +121,7 @@ class StateTree:
         self._kv = kv
         self.suite = suite
         self._new_hash = _hash_constructor(suite)
-        self._cache: OrderedDict[bytes, Node] = OrderedDict()
-        self._cache_limit = max(0, cache_nodes)
+        self._cache = NodeCache(cache_nodes)
         self._latest: int | None = None
         self._floor = 0
         self._refresh()
@@ -197,16 +204,16 @@ class StateTree:
         while len(entry) == INTERNAL_ENTRY_SIZE:
             if depth >= MAX_DEPTH:
                 raise StateCorrupted(f"state path for key hash {key_hash.hex()} is deeper than {MAX_DEPTH}")
-            preimage, _, entries = self._load(NODE_KEY + entry + node_path(depth, key_hash), True)
+            record = self._node(NODE_KEY + entry + node_path(depth, key_hash))
             slot = nibble(key_hash, depth)
             bitmap = 0
             parts = []
             for i in range(16):
-                if i != slot and entries[i]:
+                if i != slot and record[SIZES_AT + i]:
                     bitmap |= 1 << i
-                    parts.append(preimage[1 + HASH_SIZE * i:1 + HASH_SIZE * (i + 1)])
+                    parts.append(record[1 + HASH_SIZE * i:1 + HASH_SIZE * (i + 1)])
             siblings.append((bitmap, b"".join(parts)))
-            entry = entries[slot]
+            entry = child_entry(record, slot)
             depth += 1
         if not entry:
             return None, StateProof(tuple(siblings), None)
@@ -220,44 +227,19 @@ class StateTree:
 
     # --- node cache -------------------------------------------------------------------------
 
-    def _load(self, node_key: bytes, keep: bool) -> Node:
-        """The decoded node at ``node_key``; from the cache if there.
+    def _node(self, node_key: bytes) -> Node:
+        """The decoded node at ``node_key``, from the cache if there (reads only; apply takes nodes)."""
+        node = self._cache.get(node_key)
+        if node is None:
+            node = self._read_node(node_key)
+            self._cache.put(node_key, node)
+        return node
 
-        ``keep=False`` (apply) takes the node out of the cache: apply is about to
-        supersede it with a new version, so its slot is better spent on the new one.
-        Correctness never depends on the cache: every node is immutable once keyed.
-        """
-        cache = self._cache
-        if keep:
-            node = cache.get(node_key)
-            if node is not None:
-                try:
-                    cache.move_to_end(node_key)
-                except KeyError:  # evicted by a concurrent apply in between; harmless
-                    pass
-                return node
-        else:
-            node = cache.pop(node_key, None)
-            if node is not None:
-                return node
+    def _read_node(self, node_key: bytes) -> Node:
         data = self._kv.get(node_key)
         if data is None:
             raise StateCorrupted(f"state node {node_key.hex()} is missing")
-        node = decode_internal(data, node_key)
-        if keep:
-            self._remember(node_key, node)
-        return node
-
-    def _remember(self, node_key: bytes, node: Node) -> None:
-        if self._cache_limit == 0:
-            return
-        cache = self._cache
-        cache[node_key] = node
-        if len(cache) > self._cache_limit:
-            try:
-                cache.popitem(last=False)
-            except KeyError:
-                pass
+        return decode_node(data, node_key)
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -284,7 +266,7 @@ class StateTree:
         vb = version_bytes(version)
         inv = inverted_version(version)
         new = self._new_hash
-        put = batch.put
+        add = batch.ops.append  # WriteBatch.put without the call
         items: list[tuple[bytes, bytes | None, bytes | None]] = []
         for key, value in updates.items():
             if not isinstance(key, bytes):
@@ -295,19 +277,22 @@ class StateTree:
             else:
                 if not isinstance(value, bytes):
                     raise TypeError(f"state values must be bytes or None, got {type(value).__name__}")
-                put(VALUE_KEY + key_hash + inv, VALUE_PREFIX + value)
+                add((VALUE_KEY + key_hash + inv, VALUE_PREFIX + value))
                 leaf_hash = new(LEAF_PREFIX + key_hash + new(value).digest()).digest()
                 items.append((key_hash, leaf_hash, key_hash + vb))
         items.sort()  # key hashes are distinct, so only they are compared
 
-        commit = _Commit(self, vb, inv, put)
-        new_root = commit.slot(root_hash, root_entry, 0, items, 0, len(items)) if items else None
+        commit = _Commit(self, vb, inv, batch)
+        if not items:
+            new_root = None
+        else:
+            new_root = commit.slot(root_hash, root_entry, 0, items, 0, len(items))
         new_hash, new_entry = (root_hash, root_entry) if new_root is None else new_root
-        new_hash = bytes(new_hash)  # a leaf hash may come out of a node's bytearray
-        put(ROOT_KEY + vb, encode_root(new_hash, new_entry))
+        new_hash = bytes(new_hash)
+        batch.put(ROOT_KEY + vb, encode_root(new_hash, new_entry))
         if commit.stale:
-            put(STALE_KEY + vb, encode_stale(commit.stale))
-        put(LATEST_KEY, vb)
+            batch.put(STALE_KEY + vb, encode_stale(commit.stale))
+        batch.put(LATEST_KEY, vb)
         return new_hash
 
     def prune(self, before_version: int, batch: WriteBatch) -> int:
@@ -364,17 +349,18 @@ class _Commit:
     for a delete.
     """
 
-    __slots__ = ("_tree", "_vb", "_inv", "_put", "_new", "_node_prefix", "_cache", "_limit", "stale")
+    __slots__ = ("_tree", "_vb", "_inv", "_add", "_new", "_node_prefix", "_cache", "stale")
 
-    def __init__(self, tree: StateTree, vb: bytes, inv: bytes, put: Callable[[bytes, bytes], None]) -> None:
+    def __init__(self, tree: StateTree, vb: bytes, inv: bytes, batch: WriteBatch) -> None:
         self._tree = tree
         self._vb = vb
         self._inv = inv
-        self._put = put
+        # Appending (key, value) to the batch's op list is WriteBatch.put without a
+        # Python call; it runs ~3 times per update.
+        self._add = batch.ops.append
         self._new = tree._new_hash
         self._node_prefix = NODE_KEY + vb
         self._cache = tree._cache
-        self._limit = tree._cache_limit
         self.stale: list[bytes] = []
 
     def slot(self, h: bytes, e: bytes, depth: int, items: list, lo: int, hi: int) -> Slot | None:
@@ -384,10 +370,12 @@ class _Commit:
             return self.build(depth, live, 0, len(live)) if live else None
         if len(e) == LEAF_ENTRY_SIZE:
             return self.merge_leaf(h, e, depth, items, lo, hi)
+        if hi - lo == 1:
+            return self.descend_one(e, depth, items[lo])
         return self.update_node(e, depth, items, lo, hi)
 
     def update_node(self, e: bytes, depth: int, items: list, lo: int, hi: int) -> Slot | None:
-        """The internal node of version ``e`` at ``depth``, receiving ``items[lo:hi]``."""
+        """The internal node of version ``e`` at ``depth``, receiving ``items[lo:hi]`` (two or more)."""
         key_hash = items[lo][0]
         half = depth >> 1
         odd = depth & 1
@@ -396,10 +384,10 @@ class _Commit:
         else:
             node_key = NODE_KEY + e + DEPTH_BYTE[depth] + key_hash[:half]
         # The node is about to be superseded, so take it out of the cache rather than refresh it.
-        old = self._cache.pop(node_key, None) or self._tree._load(node_key, False)
-        preimage = bytearray(old[0])
-        sizes = bytearray(old[1])
-        entries = old[2][:]
+        record = self._cache.take(node_key) or self._tree._read_node(node_key)
+        preimage = bytearray(record[:PREIMAGE_SIZE])
+        sizes = bytearray(record[SIZES_AT:ENTRIES_AT])
+        entries = node_entries(record)
         changed = False
         child_depth = depth + 1
         i = lo
@@ -407,9 +395,7 @@ class _Commit:
             b = items[i][0][half]
             n = b & 15 if odd else b >> 4
             j = i + 1
-            if j == hi:
-                pass
-            elif odd:
+            if odd:
                 while j < hi and items[j][0][half] & 15 == n:
                     j += 1
             else:
@@ -425,7 +411,9 @@ class _Commit:
                     new = self.build(child_depth, live, 0, len(live)) if live else None
             elif len(child) == LEAF_ENTRY_SIZE:
                 at = 1 + 32 * n
-                new = self.merge_leaf(preimage[at:at + 32], child, child_depth, items, i, j)
+                new = self.merge_leaf(record[at:at + 32], child, child_depth, items, i, j)
+            elif j - i == 1:
+                new = self.descend_one(child, child_depth, items[i])
             else:
                 new = self.update_node(child, child_depth, items, i, j)
             if new is not None:
@@ -436,10 +424,83 @@ class _Commit:
                 changed = True
             i = j
         if not changed:
-            self._tree._remember(node_key, old)
+            self._cache.put(node_key, record)
             return None
         self.stale.append(node_key)
         return self.finish(depth, key_hash, preimage, sizes, entries)
+
+    def descend_one(self, e: bytes, depth: int, item: tuple) -> Slot | None:
+        """:meth:`update_node` for a single item, as a loop: down to its slot, then back up.
+
+        Below the top few levels of a large tree almost every node receives exactly
+        one update per block. This path skips the grouping and the recursion, and
+        rebuilds each node on the way up by splicing the one changed child into
+        the old record.
+        """
+        key_hash = item[0]
+        take = self._cache.take
+        read = self._tree._read_node
+        path = []
+        while True:
+            half = depth >> 1
+            b = key_hash[half]
+            if depth & 1:
+                node_key = NODE_KEY + e + DEPTH_BYTE[depth] + key_hash[:half] + HIGH_NIBBLE_BYTE[b]
+                n = b & 15
+            else:
+                node_key = NODE_KEY + e + DEPTH_BYTE[depth] + key_hash[:half]
+                n = b >> 4
+            record = take(node_key) or read(node_key)
+            size = record[SIZES_AT + n]
+            at = ENTRIES_AT + sum(record[SIZES_AT:SIZES_AT + n])
+            path.append((node_key, record, n, at, size))
+            e = record[at:at + size]
+            if size != INTERNAL_ENTRY_SIZE:
+                break
+            depth += 1
+        if not size:
+            new = None if item[2] is None else (item[1], item[2])
+        else:
+            h = 1 + 32 * n
+            new = self.merge_leaf(record[h:h + 32], e, depth + 1, [item], 0, 1)
+        if new is None:
+            put = self._cache.put
+            for node_key, record, _, _, _ in path:
+                put(node_key, record)
+            return None
+        stale = self.stale
+        add = self._add
+        cache_put = self._cache.put
+        sha = self._new
+        prefix = self._node_prefix
+        vb = self._vb
+        for node_key, record, n, at, size in reversed(path):
+            new_hash, new_entry = new
+            stale.append(node_key)
+            h = 1 + 32 * n
+            new_size = len(new_entry)
+            if new_size == size:
+                sizes = record[SIZES_AT:ENTRIES_AT]
+            else:
+                sizes = record[SIZES_AT:SIZES_AT + n] + SIZE_BYTE[new_size] + record[SIZES_AT + n + 1:ENTRIES_AT]
+                if sizes.count(0) >= 15:  # may collapse into a leaf: the general path decides
+                    preimage = bytearray(record[:PREIMAGE_SIZE])
+                    preimage[h:h + 32] = new_hash
+                    entries = node_entries(record)
+                    entries[n] = new_entry
+                    new = self.finish(depth, key_hash, preimage, bytearray(sizes), entries)
+                    depth -= 1
+                    continue
+            new_record = b"".join((
+                record[:h], new_hash, record[h + 32:SIZES_AT], sizes, record[ENTRIES_AT:at], new_entry,
+                record[at + size:],
+            ))
+            new_key = prefix + node_key[_PATH_AT:]
+            add((new_key, encode_node(new_record)))
+            cache_put(new_key, new_record)
+            new = sha(new_record[:PREIMAGE_SIZE]).digest(), vb
+            depth -= 1
+        return new
 
     def merge_leaf(self, h: bytes, e: bytes, depth: int, items: list, lo: int, hi: int) -> Slot | None:
         """A slot holding one leaf, receiving ``items[lo:hi]``: rebuild the subtree from both."""
@@ -453,7 +514,7 @@ class _Commit:
                 self.stale.append(value_key(old_key, e[HASH_SIZE:]))  # the old value record
                 if it[2] is None:
                     tombstone = VALUE_KEY + old_key + self._inv
-                    self._put(tombstone, DELETED_RECORD)
+                    self._add((tombstone, DELETED_RECORD))
                     # Needed only while the old value is kept; dropped with it.
                     self.stale.append(tombstone)
                 else:
@@ -531,16 +592,15 @@ class _Commit:
             while not sizes[i]:
                 i += 1
             if sizes[i] == LEAF_ENTRY_SIZE:
-                return preimage[1 + 32 * i:33 + 32 * i], entries[i]
+                return bytes(preimage[1 + 32 * i:33 + 32 * i]), entries[i]
         half = depth >> 1
         if depth & 1:
             node_key = self._node_prefix + DEPTH_BYTE[depth] + key_hash[:half] + HIGH_NIBBLE_BYTE[key_hash[half]]
         else:
             node_key = self._node_prefix + DEPTH_BYTE[depth] + key_hash[:half]
-        self._put(node_key, b"".join((preimage, sizes, *entries)))  # encode_internal, inlined
-        if self._limit:
-            cache = self._cache
-            cache[node_key] = (preimage, sizes, entries)
-            if len(cache) > self._limit:
-                cache.popitem(last=False)
+        self._add((node_key, encode_internal(preimage, sizes, entries)))
+        self._cache.put(node_key, b"".join((preimage, sizes, *entries)))
         return self._new(preimage).digest(), self._vb
+
+
+_PATH_AT = len(NODE_KEY) + VERSION_SIZE
