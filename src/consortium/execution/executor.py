@@ -251,7 +251,9 @@ class Executor:
         sb = self._sandbox
         fn = sb.functions(compiled)[method]
         sb.begin(state, address, MsgView(sender, address), view, TxView(tx_hash, nonce))
-        result = fn(*[_thaw(a) for a in args])
+        values = [_thaw(a) for a in args]
+        sb.weigh(values, None, "arguments")
+        result = fn(*values)
         return sb.output(result)
 
     def _contract_at(self, state: TxState, to: bytes) -> tuple[bytes, ContractRecord]:

@@ -53,6 +53,9 @@ MAX_NAME_LEN = 32
 
 # -- gas schedule -------------------------------------------------------------------------------
 DEFAULT_GAS_LIMIT = 1_000_000
+MAX_BLOCK_CACHE = 200_000
+"""Committed-state reads the executor memoizes per block (a cap, so reads of many distinct
+absent keys cannot grow memory without bound; results never depend on it)."""
 """Gas one transaction may use unless the chain configures another limit."""
 G_TX = 100
 """Every transaction, before anything runs."""
@@ -67,10 +70,9 @@ G_CALL = 5
 """Per contract-function call."""
 G_BUILTIN = 1
 """Per call of a provided function or method (plus any size-proportional part)."""
-G_PER_ELEMENT = 1
-"""Per list/dict element produced, copied, compared or walked."""
 BYTES_PER_GAS = 32
-"""Strings and bytes cost 1 gas per this many bytes produced, copied or compared."""
+"""Size-proportional work costs 1 gas per list/dict element, and 1 gas per this many bytes of
+str/bytes, produced, copied, compared or walked (transaction arguments included)."""
 G_STORAGE_READ = 50
 G_STORAGE_READ_BYTE = 1
 """Per byte of encoded key and value read."""
@@ -78,7 +80,11 @@ G_STORAGE_WRITE = 200
 G_STORAGE_WRITE_BYTE = 5
 """Per byte of encoded key and value written (deletes pay the key bytes)."""
 G_EVENT = 50
-G_EVENT_BYTE = 2
+G_EVENT_BYTE = 8
+"""Per byte of an event's encoded fields: events land in receipts every node stores forever."""
+G_OUTPUT_BYTE = 2
+"""Per byte of the encoded return value (it lands in the receipt)."""
+
 G_HASH = 30
 """sha256(): base, plus 1 gas per BYTES_PER_GAS bytes hashed."""
 G_NATIVE = 500

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from consortium.execution.limits import MAX_BLOCK_CACHE
+
 
 class StateReader(Protocol):
     def get(self, key: bytes) -> bytes | None:
@@ -53,7 +55,8 @@ class BlockState:
         if key in cache:
             return cache[key]
         value = self.reader.get(key)
-        cache[key] = value
+        if len(cache) < MAX_BLOCK_CACHE:
+            cache[key] = value
         return value
 
     def write_set(self) -> dict[bytes, bytes | None]:

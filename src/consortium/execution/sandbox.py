@@ -30,6 +30,7 @@ from consortium.execution.limits import (
     BYTES_PER_GAS,
     G_EVENT,
     G_EVENT_BYTE,
+    G_OUTPUT_BYTE,
     G_STORAGE_READ,
     G_STORAGE_READ_BYTE,
     G_STORAGE_WRITE,
@@ -94,7 +95,8 @@ class Sandbox:
 
     def output(self, value: Any) -> Value:
         """Check a method's return value: canonical data of bounded size, nothing else."""
-        self.data(value, MAX_OUTPUT_BYTES, "return value")
+        size = self.data(value, MAX_OUTPUT_BYTES, "return value")
+        self.charge(G_OUTPUT_BYTE * size)
         return canonical.freeze(value)
 
     def data(self, value: Any, limit: int, what: str) -> int:
