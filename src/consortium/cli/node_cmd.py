@@ -49,12 +49,25 @@ def _start(args: argparse.Namespace) -> int:
 
 
 async def _serve(node) -> int:
+    """The composition root: the node, then RPC on top of it, until SIGTERM/SIGINT."""
+    from consortium.rpc.methods import build_dispatcher
+    from consortium.rpc.node_api import NodeRpcApi
+    from consortium.rpc.server import RpcServer
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    api = NodeRpcApi(node)
+    rpc = RpcServer(api.dispatcher, node.config.rpc.host, node.config.rpc.port)
     try:
-        await node.run(stop)
+        async with node.running():
+            await rpc.start()
+            api.rpc_url = f"http://{node.config.rpc.host}:{rpc.port}"
+            try:
+                await stop.wait()
+            finally:
+                await rpc.close()
     except OSError as exc:
         logging.getLogger("consortium.node").error("node failed: %s", exc)
         return 2

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from consortium.chain.admission import ChainIdentity, TransactionRejected
@@ -32,8 +34,6 @@ from consortium.node.driver import ConsensusDriver
 from consortium.node.genesis import Genesis
 from consortium.node.sync import BlockSync, TxGossip
 from consortium.node.vote_store import VoteStore
-from consortium.rpc.methods import build_dispatcher
-from consortium.rpc.server import RpcServer
 from consortium.storage.kv import LevelDBStore
 from consortium.txpool.pool import TxPool
 
@@ -88,9 +88,6 @@ class Node:
         self.sync = BlockSync(self.ledger, self._send, self.driver.deliver_synced)
         self.gossip = TxGossip(self._send)
         self.driver.committed_callbacks.append(lambda block: self.sync.on_commit())
-        from consortium.node.api import NodeRpcApi
-
-        self.rpc = RpcServer(build_dispatcher(NodeRpcApi(self)), config.rpc.host, config.rpc.port)
         self.bad_messages = 0
 
     def sealers_at(self, height: int) -> tuple[bytes, ...]:
@@ -145,31 +142,33 @@ class Node:
             self.driver.transactions_arrived()
 
     # -- lifecycle ----------------------------------------------------------------------------
-    async def run(self, stop: asyncio.Event) -> None:
-        """Serve until ``stop`` is set, then shut down in order."""
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Node]:
+        """P2P up and every task running inside the block; on exit, an ordered shutdown.
+
+        The composition root (``consortium node start``) starts the RPC server
+        inside this block, so the node is fully up before it answers RPC.
+        """
         await self.transport.start()
         try:
-            await self.rpc.start()
-            try:
+            async with asyncio.TaskGroup() as tg:
+                tasks = [
+                    tg.create_task(self.driver.run(), name="consensus"),
+                    tg.create_task(self._ticker(), name="ticker"),
+                    tg.create_task(self.sync.run(), name="sync"),
+                    tg.create_task(self.gossip.run(), name="gossip"),
+                ]
                 log.info(
-                    "node %s (%s) up: chain %s/%s height %d, %s, p2p %d, rpc %d", self.config.name,
+                    "node %s (%s) up: chain %s/%s height %d, %s, p2p %d", self.config.name,
                     self.node_id.hex()[:12], self.genesis.chain_id, self.genesis.group_id, self.ledger.height,
-                    "sealer" if self.node_id in self.core.sealers else "observer",
-                    self.transport.listen_port, self.rpc.port,
+                    "sealer" if self.node_id in self.core.sealers else "observer", self.transport.listen_port,
                 )
-                async with asyncio.TaskGroup() as tg:
-                    tasks = [
-                        tg.create_task(self.driver.run(), name="consensus"),
-                        tg.create_task(self._ticker(), name="ticker"),
-                        tg.create_task(self.sync.run(), name="sync"),
-                        tg.create_task(self.gossip.run(), name="gossip"),
-                    ]
-                    await stop.wait()
+                try:
+                    yield self
+                finally:
                     log.info("shutting down")
                     for task in tasks:
                         task.cancel()
-            finally:
-                await self.rpc.close()
         finally:
             await self.transport.close()
             self.ledger.kv.close()

@@ -1,9 +1,9 @@
-"""What a running node exposes to RPC (the :class:`consortium.rpc.methods.NodeApi` protocol)."""
+"""The RPC layer's view of a running node: implements :class:`consortium.rpc.methods.NodeApi`."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from consortium import __version__
 from consortium.chain.ledger import Ledger
@@ -13,10 +13,8 @@ from consortium.encoding.hexbytes import to_hex
 from consortium.execution import BlockContext, ContractRecord, Executor
 from consortium.execution.keys import code_key, contract_key, storage_prefix
 from consortium.ledger.transaction import Transaction
-from consortium.rpc.methods import CallFailed
-
-if TYPE_CHECKING:
-    from consortium.node.runtime import Node
+from consortium.node.runtime import Node
+from consortium.rpc.methods import CallFailed, build_dispatcher
 
 
 class NodeRpcApi:
@@ -24,6 +22,8 @@ class NodeRpcApi:
         self.node = node
         self.ledger: Ledger = node.ledger
         self.executor: Executor = node.executor
+        self.rpc_url = ""
+        self.dispatcher = build_dispatcher(self)
 
     async def submit(self, tx: Transaction) -> None:
         self.node.txpool.add(tx)
@@ -95,7 +95,7 @@ class NodeRpcApi:
             "genesisHash": to_hex(node.genesis.hash()), "cryptoSuite": node.genesis.crypto_suite,
             "role": "sealer" if node.node_id in node.core.sealers else "observer",
             "p2p": f"{node.config.p2p.host}:{node.transport.listen_port}",
-            "rpc": f"http://{node.config.rpc.host}:{node.rpc.port}",
+            "rpc": self.rpc_url,
         }
 
     def state_key(self, contract: bytes, key: Value) -> bytes:
