@@ -59,7 +59,7 @@ async def _serve(node) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     api = NodeRpcApi(node)
-    rpc = RpcServer(api.dispatcher, node.config.rpc.host, node.config.rpc.port)
+    rpc = RpcServer(api.dispatcher, node.config.rpc.host, node.config.rpc.port, ws_handler=api.hub.handle)
     try:
         async with node.running():
             await rpc.start()

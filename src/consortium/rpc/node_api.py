@@ -15,6 +15,7 @@ from consortium.execution.keys import code_key, contract_key, storage_prefix
 from consortium.ledger.transaction import Transaction
 from consortium.node.runtime import Node
 from consortium.rpc.methods import CallFailed, build_dispatcher
+from consortium.rpc.subscriptions import SubscriptionHub
 
 
 class NodeRpcApi:
@@ -24,6 +25,8 @@ class NodeRpcApi:
         self.executor: Executor = node.executor
         self.rpc_url = ""
         self.dispatcher = build_dispatcher(self)
+        self.hub = SubscriptionHub(self.ledger.blocks.receipts, self.resolve)
+        node.driver.committed_callbacks.append(self.hub.on_commit)
 
     async def submit(self, tx: Transaction) -> None:
         self.node.txpool.add(tx)

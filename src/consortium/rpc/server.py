@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 4 * 1024 * 1024
 
 
-def make_app(dispatcher: Dispatcher, *, max_body: int = MAX_BODY) -> web.Application:
+def make_app(dispatcher: Dispatcher, *, max_body: int = MAX_BODY, ws_handler=None) -> web.Application:
+    """POST / for JSON-RPC; GET /ws for subscriptions when ``ws_handler`` is given."""
     app = web.Application(client_max_size=max_body)
 
     async def post(request: web.Request) -> web.StreamResponse:
@@ -38,6 +39,8 @@ def make_app(dispatcher: Dispatcher, *, max_body: int = MAX_BODY) -> web.Applica
 
     app.router.add_post("/", post)
     app.router.add_get("/", get)
+    if ws_handler is not None:
+        app.router.add_get("/ws", ws_handler)
     return app
 
 
@@ -49,8 +52,9 @@ def _too_large(limit: int) -> web.Response:
 class RpcServer:
     """Runs the app on host:port; ``close()`` is idempotent."""
 
-    def __init__(self, dispatcher: Dispatcher, host: str, port: int, *, max_body: int = MAX_BODY) -> None:
-        self.app = make_app(dispatcher, max_body=max_body)
+    def __init__(self, dispatcher: Dispatcher, host: str, port: int, *, max_body: int = MAX_BODY,
+                 ws_handler=None) -> None:
+        self.app = make_app(dispatcher, max_body=max_body, ws_handler=ws_handler)
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
