@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import ClassVar, TypeAlias
+from typing import ClassVar, Self, TypeAlias
 
 from consortium.crypto.suite import HASH_SIZE, CryptoSuite, KeyPair
 from consortium.encoding import canonical
@@ -88,7 +88,7 @@ class _Message:
     def encode(self) -> bytes:
         return canonical.encode(self.to_value())
 
-    def signed_by(self, key: KeyPair):  # type: ignore[no-untyped-def]
+    def signed_by(self, key: KeyPair) -> Self:
         """A copy with ``sender`` = ``key``'s node id and a fresh signature."""
         unsigned = replace(self, sender=key.public_key, signature=b"")  # type: ignore[type-var]
         body = unsigned.signing_bytes
@@ -163,9 +163,10 @@ class Commit(_Message):
     def _fields(self) -> list[Value]:
         return [self.block_hash, self.seal]
 
-    def signed_by(self, key: KeyPair) -> Commit:  # type: ignore[override]
+    def signed_by(self, key: KeyPair) -> Self:
+        """Also (re)computes the commit seal over ``block_hash``."""
         sealed = replace(self, seal=key.sign(commit_seal_payload(self.block_hash)))
-        return _Message.signed_by(sealed, key)  # type: ignore[no-any-return]
+        return _Message.signed_by(sealed, key)
 
 
 @dataclass(frozen=True)

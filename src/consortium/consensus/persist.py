@@ -103,6 +103,7 @@ class PersistedState:
                 if tag not in PHASES or (signed and tag <= signed[-1][0]):
                     raise CorruptPersistedState("persisted state.signed: unknown or unordered phase")
                 signed.append((tag, field_bytes(item[1], "persisted state.signed[].digest", size=HASH_SIZE)))
+            block_bytes = None if v[8] is None else field_bytes(v[8], "persisted state.block")
             state = cls(
                 chain_id=field_str(v[1], "persisted state.chain_id", max_len=MAX_ID_LEN),
                 group_id=field_str(v[2], "persisted state.group_id", max_len=MAX_ID_LEN),
@@ -112,8 +113,8 @@ class PersistedState:
                 signed=tuple(signed),
                 prepared=None if v[7] is None else prepared_certificate_from_value(
                     canonical.decode(field_bytes(v[7], "persisted state.prepared"))),
-                prepared_block=None if v[8] is None else Block.decode(field_bytes(v[8], "persisted state.block")),
-                prepared_block_encoding=None if v[8] is None else v[8],  # type: ignore[arg-type]
+                prepared_block=None if block_bytes is None else Block.decode(block_bytes),
+                prepared_block_encoding=block_bytes,
             )
         except CorruptPersistedState:
             raise

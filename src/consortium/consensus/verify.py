@@ -36,7 +36,6 @@ from consortium.consensus.messages import (
     NewView,
     PrePrepare,
     PreparedCertificate,
-    Prepare,
     ViewChange,
 )
 from consortium.consensus.quorum import leader_index, max_faulty, quorum_size
