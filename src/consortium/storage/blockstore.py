@@ -196,25 +196,20 @@ class BlockStore:
         return TxLocation(number, index)
 
     def transaction(self, tx_hash: bytes) -> tuple[Transaction, TxLocation] | None:
-        loc = self.locate(tx_hash)
-        if loc is None:
-            return None
-        raw = self.kv.get(_TX + _NUM_IDX.pack(loc.number, loc.index))
-        if raw is None:
-            raise CorruptDatabase(f"block {loc.number}: indexed transaction {loc.index} is missing")
-        try:
-            return Transaction.decode(raw), loc
-        except DecodeError as exc:
-            raise CorruptDatabase(f"block {loc.number}: stored transaction {loc.index} does not decode: {exc}") from None
+        return self._located(tx_hash, _TX, Transaction.decode, "transaction")
 
     def receipt(self, tx_hash: bytes) -> tuple[Receipt, TxLocation] | None:
+        return self._located(tx_hash, _RECEIPT, Receipt.decode, "receipt")
+
+    def _located(self, tx_hash: bytes, prefix: bytes, decoder, what: str):
+        """The transaction-indexed item under ``prefix`` (a transaction or its receipt)."""
         loc = self.locate(tx_hash)
         if loc is None:
             return None
-        raw = self.kv.get(_RECEIPT + _NUM_IDX.pack(loc.number, loc.index))
+        raw = self.kv.get(prefix + _NUM_IDX.pack(loc.number, loc.index))
         if raw is None:
-            raise CorruptDatabase(f"block {loc.number}: receipt {loc.index} is missing")
+            raise CorruptDatabase(f"block {loc.number}: indexed {what} {loc.index} is missing")
         try:
-            return Receipt.decode(raw), loc
+            return decoder(raw), loc
         except DecodeError as exc:
-            raise CorruptDatabase(f"block {loc.number}: stored receipt {loc.index} does not decode: {exc}") from None
+            raise CorruptDatabase(f"block {loc.number}: stored {what} {loc.index} does not decode: {exc}") from None
