@@ -128,6 +128,8 @@ TECHNIQUES = [
       "async method", module=True),
     T("deep_parens", "deeply nested parentheses crash the parser",
       "class C:\n    def run(self):\n        return " + "(" * 300 + "1" + ")" * 300, DEPLOY, "syntax error", module=True),
+    T("operator_chain", "a 3,000-operator chain overflows AST construction at a stack-dependent depth",
+      "return 1" + "+1" * 3000, DEPLOY, "nest"),
     T("huge_source", "an oversized source", "class C:\n    def run(self):\n        return 1\n" + "#" * 70_000, DEPLOY,
       "the limit is 65536", module=True),
     T("huge_int_literal", "a 300-bit literal", "return " + "9" * 100, DEPLOY, "integer literal"),

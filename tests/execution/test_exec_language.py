@@ -287,3 +287,28 @@ def test_token_soup_is_rejected_cleanly_or_runs_safely(tokens: list[str]) -> Non
         if method.public:
             outcome = _executor.call(DictReader(dict(result.writes)), CTX, address, name, [1] * method.required)
             assert outcome.status in set(ReceiptStatus)
+
+
+# -- deploy verdicts do not depend on the host's stack depth ---------------------------------------
+def _verdict(n: int) -> str:
+    from consortium.execution import compiler
+
+    compiler._cache.clear()  # the cache would answer from the first compile
+    try:
+        compiler.compile_contract("class C:\n    def f(self):\n        return 1" + "+1" * n)
+    except ContractRejected as exc:
+        return str(exc)
+    return "accepted"
+
+
+def _from_deeper_stack(frames: int, n: int) -> str:
+    return _verdict(n) if frames == 0 else _from_deeper_stack(frames - 1, n)
+
+
+def test_parser_limit_is_the_same_from_any_stack_depth() -> None:
+    # CPython's AST construction fails at (recursion limit - current depth) * 3 levels; without the
+    # fixed recursion budget, a node 500 frames deeper would refuse contracts others accept.
+    sizes = range(2900, 3300, 25)
+    shallow = [_verdict(n) for n in sizes]
+    assert len(set(shallow)) == 2, "the scan must straddle the parser's limit to mean anything"
+    assert [_from_deeper_stack(500, n) for n in sizes] == shallow

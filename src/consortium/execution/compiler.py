@@ -18,11 +18,16 @@ from types import CodeType
 from consortium.execution.errors import ContractRejected
 from consortium.execution.limits import MAX_SOURCE_BYTES
 from consortium.execution.rewrite import rewrite
+from consortium.execution.stack import fixed_recursion_budget
 from consortium.execution.validate import ContractSpec, parse_contract, validate
 
 CONTRACT_FILENAME = "<contract>"
 """Filename of every compiled contract; tracebacks use it to find the contract's line."""
 _CACHE_SIZE = 256
+COMPILE_RECURSION_BUDGET = 1000
+"""Recursion levels parse/validate/rewrite/compile may use (see execution.stack): the same on
+every node, so a borderline-deep contract is refused everywhere or nowhere. MAX_AST_DEPTH keeps
+accepted contracts far below it."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +65,20 @@ def compile_contract(source: str) -> CompiledContract:
             if hit is not None:
                 _cache.move_to_end(h)
                 return hit
-    tree = parse_contract(source)
     h = code_hash(source)
-    spec = validate(tree)
-    module = rewrite(tree, spec)
-    try:
-        code = compile(module, CONTRACT_FILENAME, "exec", dont_inherit=True, optimize=0)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        # The validator accepted something CPython cannot compile (e.g. 'return' nesting limits).
-        raise ContractRejected(getattr(exc, "lineno", 0) or 0, "compile", str(exc)) from None
+    with fixed_recursion_budget(COMPILE_RECURSION_BUDGET):
+        try:
+            tree = parse_contract(source)
+            spec = validate(tree)
+            module = rewrite(tree, spec)
+            code = compile(module, CONTRACT_FILENAME, "exec", dont_inherit=True, optimize=0)
+        except ContractRejected:
+            raise
+        except RecursionError:
+            raise ContractRejected(0, "nesting", "the source is nested too deeply to compile") from None
+        except (SyntaxError, ValueError, MemoryError) as exc:
+            # The validator accepted something CPython cannot compile (e.g. its block nesting limit).
+            raise ContractRejected(getattr(exc, "lineno", 0) or 0, "compile", str(exc)) from None
     compiled = CompiledContract(h, source, spec, code)
     with _lock:
         _cache[h] = compiled

@@ -13,10 +13,10 @@ block-limit replay checks. The executor trusts ``tx.sender_address``.
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -50,13 +50,13 @@ from consortium.execution.limits import (
 )
 from consortium.execution.overlay import BlockState, DictReader, StateReader, TxState
 from consortium.execution.sandbox import Sandbox
+from consortium.execution.stack import fixed_recursion_budget
 from consortium.ledger.receipt import Event, Receipt, ReceiptStatus
 from consortium.ledger.transaction import Transaction
 
 _ADDRESS_IN_TEXT = re.compile(r" at 0x[0-9a-fA-F]+")
-_STACK_HEADROOM = 600
-"""Python frames kept free above the executor: contract recursion (MAX_CALL_DEPTH) and value
-nesting (MAX_NESTING) are bounded far below this, so no outcome depends on host stack depth."""
+_STACK_HEADROOM = 1000
+"""Recursion levels available to one block's execution (plus any compilation it triggers)."""
 _ZERO_HASH = bytes(32)
 
 
@@ -404,23 +404,8 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_ERROR_LEN else text[: MAX_ERROR_LEN - 3] + "..."
 
 
-class _stack_headroom:
-    """Make sure the Python stack has room for the deepest contract execution.
-
-    The contract's own bounds (call depth, value nesting) keep it far below
-    ``_STACK_HEADROOM`` frames; this only guards against a host that calls the
-    executor from an unusually deep stack with a low recursion limit.
-    """
-
-    def __enter__(self) -> None:
-        depth = 0
-        f = sys._getframe()
-        while f is not None:
-            depth += 1
-            f = f.f_back  # type: ignore[assignment]
-        self._old = sys.getrecursionlimit()
-        if self._old < depth + _STACK_HEADROOM:
-            sys.setrecursionlimit(depth + _STACK_HEADROOM)
-
-    def __exit__(self, *exc: object) -> None:
-        sys.setrecursionlimit(self._old)
+def _stack_headroom() -> AbstractContextManager[None]:
+    """Contract execution runs with a fixed recursion budget (see execution.stack). The contract's
+    own bounds (call depth, value nesting) keep it far below; the fixed budget makes even a host
+    called from an unusually deep stack behave the same as every other node."""
+    return fixed_recursion_budget(_STACK_HEADROOM)

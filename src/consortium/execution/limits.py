@@ -14,6 +14,9 @@ MAX_SOURCE_BYTES = 64 * 1024
 """Largest contract source (UTF-8 bytes)."""
 MAX_AST_NODES = 40_000
 """Largest parsed contract (AST nodes), so validation and compilation stay cheap."""
+MAX_AST_DEPTH = 100
+"""Deepest syntax tree (operator chains, nested blocks and brackets): the validator and compiler
+stay far below the fixed recursion budget they run with."""
 MAX_LITERAL_LEN = 4096
 """Longest string or bytes literal in contract source."""
 

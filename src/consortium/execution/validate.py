@@ -27,6 +27,7 @@ from consortium.execution.language import (
     STORAGE_METHODS,
 )
 from consortium.execution.limits import (
+    MAX_AST_DEPTH,
     MAX_AST_NODES,
     MAX_INT_BITS,
     MAX_LITERAL_LEN,
@@ -121,10 +122,16 @@ def parse_contract(source: str) -> ast.Module:
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
         raise ContractRejected(0, "syntax error", f"source too deeply nested or malformed ({type(exc).__name__})") from None
     count = 0
-    for _ in ast.walk(tree):
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:  # iterative: the check must not itself recurse
+        node, depth = stack.pop()
         count += 1
         if count > MAX_AST_NODES:
             raise ContractRejected(0, "source", f"contract has more than {MAX_AST_NODES} syntax nodes")
+        if depth > MAX_AST_DEPTH:
+            raise ContractRejected(getattr(node, "lineno", 0), "nesting",
+                                   f"expressions and blocks may nest at most {MAX_AST_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return tree
 
 
