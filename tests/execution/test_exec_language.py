@@ -312,3 +312,15 @@ def test_parser_limit_is_the_same_from_any_stack_depth() -> None:
     shallow = [_verdict(n) for n in sizes]
     assert len(set(shallow)) == 2, "the scan must straddle the parser's limit to mean anything"
     assert [_from_deeper_stack(500, n) for n in sizes] == shallow
+
+
+def test_warning_filters_do_not_decide_acceptance() -> None:
+    import warnings
+
+    from consortium.execution import compiler
+
+    source = 'class C:\n    def f(self):\n        return "\\d"'  # invalid escape sequence: a warning, not an error
+    compiler._cache.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_contract(source)

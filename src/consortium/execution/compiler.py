@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import CodeType
@@ -66,7 +67,10 @@ def compile_contract(source: str) -> CompiledContract:
                 _cache.move_to_end(h)
                 return hit
     h = code_hash(source)
-    with fixed_recursion_budget(COMPILE_RECURSION_BUDGET):
+    # Warnings are silenced: under "python -W error" a SyntaxWarning would become an error, and a
+    # node's warning filters must not decide whether a contract is accepted.
+    with fixed_recursion_budget(COMPILE_RECURSION_BUDGET), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
             tree = parse_contract(source)
             spec = validate(tree)
