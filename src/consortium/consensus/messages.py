@@ -163,6 +163,11 @@ class Commit(_Message):
     def _fields(self) -> list[Value]:
         return [self.block_hash, self.seal]
 
+    @cached_property
+    def seal_payload(self) -> bytes:
+        """What ``seal`` must be a signature over: ``ledger.commit_seal_payload(block_hash)``."""
+        return commit_seal_payload(self.block_hash)
+
     def signed_by(self, key: KeyPair) -> Self:
         """Also (re)computes the commit seal over ``block_hash``."""
         sealed = replace(self, seal=key.sign(commit_seal_payload(self.block_hash)))

@@ -102,7 +102,7 @@ def check_envelope(msg: Message, ctx: HeightContext) -> int:
 def check_signature(msg: Message, ctx: HeightContext) -> None:
     if not ctx.suite.verify(msg.sender, msg.digest(ctx.suite), msg.signature):
         raise BadSignature(f"{msg.NAME} signature does not verify against sender {msg.sender.hex()[:16]}...")
-    if isinstance(msg, Commit) and not ctx.suite.verify(msg.sender, commit_seal_payload(msg.block_hash), msg.seal):
+    if isinstance(msg, Commit) and not ctx.suite.verify(msg.sender, msg.seal_payload, msg.seal):
         raise BadSignature(f"COMMIT seal does not verify against sender {msg.sender.hex()[:16]}...")
 
 
