@@ -83,14 +83,16 @@ class _ExprRewriter(ast.NodeTransformer):
         self.generic_visit(node)
         return _call(BINOP_HELPERS[type(node.op)], [node.left, node.right], like=node)
 
-    def __init__(self) -> None:
+    def __init__(self, constants: frozenset[str] = frozenset()) -> None:
         self.temps = 0
+        self.constants = constants
 
     def visit_Compare(self, node: ast.Compare) -> ast.expr:
         if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)) and _is_storage(node.comparators[0]):
             call = _call("__s_has", [self.visit(node.left)], like=node)
             return ast.copy_location(ast.UnaryOp(op=ast.Not(), operand=call), node) if isinstance(node.ops[0], ast.NotIn) else call
-        operands = [self.visit(node.left), *(self.visit(c) for c in node.comparators)]
+        operands = [self.visit(node.left)] + [
+            c if self.literal_tuple(c) else self.visit(c) for c in node.comparators]
         if len(node.ops) == 1:
             return self.compare_pair(operands[0], node.ops[0], operands[1], node)
         # a < b < c  ->  __cmp_lt(a, (__t1 := b)) and __cmp_lt(__t1, c): each operand evaluated once,
@@ -109,8 +111,37 @@ class _ExprRewriter(ast.NodeTransformer):
                 parts.append(self.compare_pair(left, op, right, node))
         return ast.copy_location(ast.BoolOp(op=ast.And(), values=parts), node)
 
+    @staticmethod
+    def literal_tuple(node: ast.expr) -> bool:
+        """A tuple display of literals right of ``in``: kept as an (immutable, constant) tuple."""
+        return isinstance(node, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in node.elts)
+
+    def small_scalar(self, node: ast.expr) -> bool:
+        """True if ``node`` always evaluates to a scalar that compares in O(1) (or O(literal size)):
+        a literal, a module constant, or the result of len()/typeof()/bool()."""
+        if isinstance(node, ast.NamedExpr):
+            node = node.value
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.Name):
+            return node.id in self.constants
+        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+            return True
+        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("len", "typeof", "bool"))
+
+    def native_ok(self, left: ast.expr, op: ast.cmpop, right: ast.expr) -> bool:
+        """Comparisons whose cost is bounded by a literal need no checked helper: comparing any
+        value with a scalar stops at the type or the length (literals are at most 4 KiB); ``x in``
+        a literal string or a display of literals scans only the literal."""
+        if isinstance(op, (ast.In, ast.NotIn)):
+            if isinstance(right, ast.Constant) and isinstance(right.value, (str, bytes)):
+                return True
+            return self.literal_tuple(right)
+        return self.small_scalar(left) or self.small_scalar(right)
+
     def compare_pair(self, left: ast.expr, op: ast.cmpop, right: ast.expr, like: ast.AST) -> ast.expr:
-        if isinstance(op, (ast.Is, ast.IsNot)):
+        if isinstance(op, (ast.Is, ast.IsNot)) or self.native_ok(left, op, right):
             return ast.copy_location(ast.Compare(left=left, ops=[op], comparators=[right]), like)
         helper = CMP_HELPERS[ast.In if isinstance(op, ast.NotIn) else type(op)]
         call = _call(helper, [left, right], like=like)
@@ -171,18 +202,34 @@ class _ExprRewriter(ast.NodeTransformer):
     visit_DictComp = _tick_comprehension
 
 
+def static_cost(stmts: list[ast.stmt]) -> int:
+    """Gas of one pass through ``stmts``: one per statement, plus the dearer branch of each ``if``.
+    Loop bodies and loop ``else`` clauses are charged separately, when they run."""
+    cost = 0
+    for s in stmts:
+        cost += G_STATEMENT
+        if isinstance(s, ast.If):
+            cost += max(static_cost(s.body), static_cost(s.orelse))
+    return cost
+
+
 class _FunctionRewriter:
-    def __init__(self) -> None:
-        self.expr = _ExprRewriter()
+    def __init__(self, constants: frozenset[str]) -> None:
+        self.expr = _ExprRewriter(constants)
 
     def e(self, node: ast.expr) -> ast.expr:
         return self.expr.visit(node)
 
-    def block(self, stmts: list[ast.stmt], extra: int = 0) -> list[ast.stmt]:
-        """A statement list with its gas charge first (statements counted at this level only)."""
+    def block(self, stmts: list[ast.stmt], extra: int = 0, charged: bool = True) -> list[ast.stmt]:
+        """A statement list, with its gas charge first if ``charged``.
+
+        Only function bodies and loop bodies (and loop ``else`` clauses) are charged; the
+        branches of an ``if`` are priced into the enclosing charge at their more expensive side
+        (see :func:`static_cost`), so straight-line code with branches costs one helper call.
+        """
         if not stmts:
             return []
-        out: list[ast.stmt] = [_charge(extra + G_STATEMENT * len(stmts), stmts[0])]
+        out: list[ast.stmt] = [_charge(extra + static_cost(stmts), stmts[0])] if charged else []
         for s in stmts:
             out.extend(self.stmt(s))
         return out
@@ -210,8 +257,8 @@ class _FunctionRewriter:
             return [self.delete(t, s) for t in s.targets]
         if isinstance(s, ast.If):
             s.test = self.e(s.test)
-            s.body = self.block(s.body)
-            s.orelse = self.block(s.orelse)
+            s.body = self.block(s.body, charged=False) or [ast.copy_location(ast.Pass(), s)]
+            s.orelse = self.block(s.orelse, charged=False)
             return [s]
         if isinstance(s, (ast.For, ast.While)):
             if isinstance(s, ast.For):
@@ -308,7 +355,7 @@ def rewrite(tree: ast.Module, spec: ContractSpec) -> ast.Module:
     for name, value in spec.constants.items():
         body.append(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=_const(value), lineno=1, col_offset=0))
     cls = next(s for s in tree.body if isinstance(s, ast.ClassDef))
-    rw = _FunctionRewriter()
+    rw = _FunctionRewriter(frozenset(spec.constants))
     for fn in cls.body:
         if isinstance(fn, ast.FunctionDef):
             body.append(rw.function(fn, spec.methods[fn.name].defaults))
@@ -334,7 +381,10 @@ def _check_rewritten(module: ast.Module, spec: ContractSpec) -> None:
             if not (isinstance(node.value, ast.Name) and node.value.id in CONTEXT_FIELDS
                     and node.attr in CONTEXT_FIELDS[node.value.id]):
                 raise AssertionError(f"rewriter let attribute .{node.attr} through")
-        elif isinstance(node, (ast.BinOp, ast.Tuple)) and not (isinstance(node, ast.Tuple) and isinstance(node.ctx, ast.Store)):
-            raise AssertionError(f"rewriter let {type(node).__name__} through")
-        elif isinstance(node, ast.Compare) and not isinstance(node.ops[0], (ast.Is, ast.IsNot)):
-            raise AssertionError("rewriter let a comparison through")
+        elif isinstance(node, ast.BinOp):
+            raise AssertionError("rewriter let a BinOp through")
+        elif isinstance(node, ast.Compare):
+            checker = _ExprRewriter(frozenset(spec.constants))
+            left, op, right = node.left, node.ops[0], node.comparators[0]
+            if len(node.ops) != 1 or not (isinstance(op, (ast.Is, ast.IsNot)) or checker.native_ok(left, op, right)):
+                raise AssertionError("rewriter let an unbounded comparison through")
