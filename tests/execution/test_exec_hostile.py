@@ -258,3 +258,18 @@ def test_out_of_gas_uses_the_whole_limit_and_keeps_the_block_going() -> None:
     assert second.ok and second.output == 5
     assert result.gas_used == first.gas_used + second.gas_used
     assert not any(k.endswith(b"x") for k in result.writes if k.startswith(b"cs/" + spin))
+
+
+def test_a_local_shadowing_a_constant_is_not_compared_natively() -> None:
+    # LIMIT is a scalar module constant, but this method rebinds it to a huge shared structure:
+    # the comparison must go through the priced helper, not native ==.
+    source = contract(
+        "def run(self):\n    LIMIT = [[0] * 10000] * 10000\n    other = [[0] * 10000 for i in range(2)] * 5000\n"
+        "    while True:\n        x = LIMIT == other",
+        constants="LIMIT = 5\n",
+    )
+    chain = Chain(gas_limit=HOSTILE_GAS)
+    address = chain.deployed(ALICE, source)
+    receipt = chain.send(ALICE, address, "run")
+    assert receipt.status == OOG
+    _assert_node_unharmed(chain)

@@ -202,6 +202,14 @@ class _ExprRewriter(ast.NodeTransformer):
     visit_DictComp = _tick_comprehension
 
 
+def _bound_names(fn: ast.FunctionDef) -> frozenset[str]:
+    """Every name the function binds (parameters, assignment and loop targets, comprehension
+    variables): in Python these are local throughout the function."""
+    names = {a.arg for a in fn.args.args}
+    names.update(n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)))
+    return frozenset(names)
+
+
 def static_cost(stmts: list[ast.stmt]) -> int:
     """Gas of one pass through ``stmts``: one per statement, plus the dearer branch of each ``if``.
     Loop bodies and loop ``else`` clauses are charged separately, when they run."""
@@ -215,6 +223,7 @@ def static_cost(stmts: list[ast.stmt]) -> int:
 
 class _FunctionRewriter:
     def __init__(self, constants: frozenset[str]) -> None:
+        self.module_constants = constants
         self.expr = _ExprRewriter(constants)
 
     def e(self, node: ast.expr) -> ast.expr:
@@ -329,6 +338,8 @@ class _FunctionRewriter:
         body = [s for i, s in enumerate(fn.body)
                 if not (i == 0 and isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))] or [
             ast.copy_location(ast.Pass(), fn)]
+        # Module constants hold scalars, unless the method rebinds the name (then it is a local).
+        self.expr.constants = self.module_constants - _bound_names(fn)
         inner = self.block(body)
         # The first charge folds into __enter: one helper call on entry instead of two.
         first = inner[0]
@@ -366,25 +377,32 @@ def rewrite(tree: ast.Module, spec: ContractSpec) -> ast.Module:
 
 
 def _check_rewritten(module: ast.Module, spec: ContractSpec) -> None:
-    """Defence in depth: the rewritten tree may only name known helpers and read context fields.
+    """Defence in depth: the rewritten tree may only name known helpers, read context fields,
+    and compare natively where the cost is bounded by a literal.
 
     A bug in the rewriter that let an original expression through unchanged would show up
-    here as a name or attribute the runtime does not expect.
+    here as a name, attribute or operator the runtime does not expect.
     """
     method_names = {METHOD_PREFIX + m for m in spec.methods}
-    for node in ast.walk(module):
-        if isinstance(node, ast.Name) and node.id.startswith("__"):
-            if (node.id not in HELPER_NAMES and node.id not in method_names and node.id != TEMP
-                    and not (node.id.startswith(TEMP_PREFIX) and node.id[len(TEMP_PREFIX):].isdigit())):
-                raise AssertionError(f"rewriter produced unexpected name {node.id}")
-        elif isinstance(node, ast.Attribute):
-            if not (isinstance(node.value, ast.Name) and node.value.id in CONTEXT_FIELDS
-                    and node.attr in CONTEXT_FIELDS[node.value.id]):
-                raise AssertionError(f"rewriter let attribute .{node.attr} through")
-        elif isinstance(node, ast.BinOp):
-            raise AssertionError("rewriter let a BinOp through")
-        elif isinstance(node, ast.Compare):
-            checker = _ExprRewriter(frozenset(spec.constants))
-            left, op, right = node.left, node.ops[0], node.comparators[0]
-            if len(node.ops) != 1 or not (isinstance(op, (ast.Is, ast.IsNot)) or checker.native_ok(left, op, right)):
-                raise AssertionError("rewriter let an unbounded comparison through")
+    constants = frozenset(spec.constants)
+    for fn in module.body:
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        checker = _ExprRewriter(constants - _bound_names(fn))
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Name) and node.id.startswith("__"):
+                if (node.id not in HELPER_NAMES and node.id not in method_names and node.id != TEMP
+                        and not (node.id.startswith(TEMP_PREFIX) and node.id[len(TEMP_PREFIX):].isdigit())):
+                    raise AssertionError(f"rewriter produced unexpected name {node.id}")
+            elif isinstance(node, ast.Attribute):
+                if not (isinstance(node.value, ast.Name) and node.value.id in CONTEXT_FIELDS
+                        and node.attr in CONTEXT_FIELDS[node.value.id]):
+                    raise AssertionError(f"rewriter let attribute .{node.attr} through")
+            elif isinstance(node, ast.BinOp):
+                raise AssertionError("rewriter let a BinOp through")
+            elif isinstance(node, ast.Compare):
+                left, op, right = node.left, node.ops[0], node.comparators[0]
+                if len(node.ops) != 1 or not (isinstance(op, (ast.Is, ast.IsNot)) or checker.native_ok(left, op, right)):
+                    raise AssertionError("rewriter let an unbounded comparison through")
+            elif isinstance(node, ast.Tuple) and isinstance(node.ctx, ast.Load) and not checker.literal_tuple(node):
+                raise AssertionError("rewriter let a tuple display through")
