@@ -858,7 +858,8 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         return hashlib.sha256(data).digest()
 
     def b_typeof(x: Any) -> str:
-        return type_name(x)
+        name = _TYPE_NAMES.get(type(x))
+        return name if name is not None else type_name(x)
 
     def b_from_hex(s: Any) -> bytes:
         if type(s) is not str:

@@ -40,12 +40,14 @@ from consortium.execution.keys import (
 )
 from consortium.execution.language import CONSTRUCTOR
 from consortium.execution.limits import (
+    BYTES_PER_GAS,
     DEFAULT_GAS_LIMIT,
     G_DEPLOY,
     G_DEPLOY_BYTE,
     G_NATIVE,
     G_TX,
     MAX_ERROR_LEN,
+    MAX_NESTING,
     MAX_SOURCE_BYTES,
 )
 from consortium.execution.overlay import BlockState, DictReader, StateReader, TxState
@@ -251,8 +253,9 @@ class Executor:
         sb = self._sandbox
         fn = sb.functions(compiled)[method]
         sb.begin(state, address, MsgView(sender, address), view, TxView(tx_hash, nonce))
-        values = [_thaw(a) for a in args]
-        sb.weigh(values, None, "arguments")
+        weight = [0]
+        values = [_thaw(a, weight, 0) for a in args]
+        sb.charge(weight[0])
         result = fn(*values)
         return sb.output(result)
 
@@ -376,12 +379,25 @@ class Executor:
             "resolve(name), info(address), code(address), register(name, address)")
 
 
-def _thaw(value: Value) -> Any:
-    """Transaction arguments arrive frozen (tuples); contracts see fresh lists and dicts."""
+def _thaw(value: Value, weight: list[int], depth: int) -> Any:
+    """Transaction arguments arrive frozen (tuples); contracts see fresh lists and dicts.
+
+    Adds the arguments' gas weight (1 per element, 1 per BYTES_PER_GAS bytes) to ``weight[0]``
+    on the way, and refuses nesting deeper than MAX_NESTING (decoded transactions cannot be
+    deeper; transactions built in-process could).
+    """
     if isinstance(value, (list, tuple)):
-        return [_thaw(v) for v in value]
+        if depth >= MAX_NESTING:
+            raise BadTransaction(f"arguments are nested deeper than {MAX_NESTING} levels")
+        weight[0] += 1 + len(value)
+        return [_thaw(v, weight, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: _thaw(v) for k, v in value.items()}
+        if depth >= MAX_NESTING:
+            raise BadTransaction(f"arguments are nested deeper than {MAX_NESTING} levels")
+        weight[0] += 1 + len(value)
+        return {k: _thaw(v, weight, depth + 1) for k, v in value.items()}
+    if isinstance(value, (str, bytes)):
+        weight[0] += len(value) // BYTES_PER_GAS
     return value
 
 
