@@ -1,0 +1,96 @@
+"""Assemble a proof bundle from a node's JSON-RPC answers.
+
+The node is not trusted: the builder only collects what the verifier will check
+(headers with their commit certificates, transactions, receipts, Merkle and
+state proofs). It takes a ``request(method, *params)`` callable, so the same
+code runs over HTTP (:class:`consortium.client.SyncClient.request`) and, in
+tests, straight against the RPC method table of an in-process ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from consortium.encoding.canonical import DecodeError
+from consortium.encoding.hexbytes import HexError, from_hex, to_hex
+from consortium.evidence.bundle import BUNDLE_TYPE, BUNDLE_VERSION, ProofBundle, parse_bundle
+from consortium.evidence.errors import EvidenceNotFound, MalformedBundle, ProofUnavailable
+from consortium.evidence.record import EvidenceRecord, record_storage_key
+from consortium.execution.genesis import EVIDENCE_ADDRESS
+from consortium.ledger.block import BlockHeader
+from consortium.rpc.views import value_to_json
+
+Request = Callable[..., Any]
+"""``request(method, *params) -> result``: one JSON-RPC call; raises on an RPC error."""
+
+
+def fetch_bundle(request: Request, evidence_hash: bytes, *, block: int | str = "latest") -> ProofBundle:
+    """The proof bundle of ``evidence_hash`` with its record proven in block ``block``'s state.
+
+    ``block`` is the notarization block right after notarizing (one header), or
+    ``"latest"`` to include every co-signature committed so far.
+    Raises :class:`EvidenceNotFound` or :class:`ProofUnavailable`; RPC errors pass through.
+    """
+    info = request("getNodeInfo")
+    state = request("getStateProof", to_hex(EVIDENCE_ADDRESS), value_to_json(record_storage_key(evidence_hash)), block)
+    headers: dict[int, str] = {}
+    state_number = _add_header(headers, state, "getStateProof")
+    if state.get("value") is None:
+        raise EvidenceNotFound(f"evidence {to_hex(evidence_hash)} is not notarized on this chain "
+                               f"(as of block {state_number})")
+    try:
+        record = EvidenceRecord.decode(from_hex(state["value"], what="record value"))
+    except (HexError, DecodeError) as exc:
+        raise ProofUnavailable(f"the node returned an unreadable evidence record: {exc}") from None
+
+    inclusions = []
+    for tx_hash in (record.tx, *(s.tx for s in record.signatures)):
+        tp = request("getTransactionProof", to_hex(tx_hash))
+        rp = request("getReceiptProof", to_hex(tx_hash))
+        number = _add_header(headers, tp, "getTransactionProof")
+        if _add_header(headers, rp, "getReceiptProof") != number:
+            raise ProofUnavailable(f"the node placed transaction {to_hex(tx_hash)} and its receipt in different blocks")
+        inclusions.append((number, {"transaction": tp.get("transaction"), "transactionProof": tp.get("proof"),
+                                    "receipt": rp.get("receipt"), "receiptProof": rp.get("proof")}))
+
+    order = sorted(headers)
+    index = {n: i for i, n in enumerate(order)}
+    notarization, *cosignatures = [{"header": index[n], **inc} for n, inc in inclusions]
+    doc = {
+        "type": BUNDLE_TYPE,
+        "version": BUNDLE_VERSION,
+        "chainId": info.get("chainId"),
+        "groupId": info.get("groupId"),
+        "genesisHash": info.get("genesisHash"),
+        "evidenceHash": to_hex(evidence_hash),
+        "headers": [headers[n] for n in order],
+        "notarization": notarization,
+        "cosignatures": cosignatures,
+        "record": {"header": index[state_number], "value": state["value"], "proof": state.get("proof")},
+        # Certified sealer-set changes since genesis: none can exist before on-chain governance.
+        # Governance will supply them (an RPC listing the change blocks with state proofs).
+        "sealerChanges": [],
+    }
+    try:
+        return parse_bundle(doc)
+    except MalformedBundle as exc:
+        raise ProofUnavailable(f"the node's answers do not form a proof bundle: {exc}") from None
+
+
+def _add_header(headers: dict[int, str], answer: Any, method: str) -> int:
+    """Record the answer's block header; the same block must come back identical every time."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("blockHeader"), str):
+        raise ProofUnavailable(f"{method} answered without a block header")
+    text = answer["blockHeader"]
+    try:
+        header = BlockHeader.decode(from_hex(text, what="blockHeader"))
+    except (HexError, DecodeError) as exc:
+        raise ProofUnavailable(f"{method} returned an unreadable block header: {exc}") from None
+    known = headers.get(header.number)
+    if known is not None and known != text:
+        if BlockHeader.decode(from_hex(known)).hash != header.hash:
+            raise ProofUnavailable(f"the node returned two different headers for block {header.number}")
+        return header.number  # same block, another copy of its certificate: keep the first
+    headers[header.number] = text
+    return header.number

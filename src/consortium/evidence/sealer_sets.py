@@ -1,0 +1,114 @@
+"""The sealer set in force at each block, derived from the genesis file and certified changes only.
+
+Trust starts at the genesis file's sealer list. A bundle may carry
+``sealerChanges``: certified headers whose state (proved by a state proof at
+the governance-owned key :attr:`SealerSetRule.key`) holds a new sealer set,
+which is in force from the next block. The verifier walks them in ascending
+block order; each change header must be named by, and (in the signature phase)
+certified by, the set in force before it, so a chain of trust runs unbroken
+from genesis to every block the proof relies on.
+
+Omitting a change can only make a later block fail the sealer-set check, and
+adding a genuine change can only reproduce history, so the list needs no
+completeness proof.
+
+Today no governance exists, so :data:`SEALER_SET_RULE` is None and a bundle
+with changes is refused with a clear reason. The governance work sets the rule
+(its state key and value decoder); the walk itself is already tested with a
+test rule (tests/evidence/test_sealer_changes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from consortium.crypto.suite import CryptoSuite
+from consortium.encoding.hexbytes import to_hex
+from consortium.evidence.bundle import SealerSetChange
+from consortium.evidence.errors import ANOTHER_CHAIN, PROOF_ALTERED, SEALER_SET, NotVerified
+from consortium.ledger.block import BlockHeader
+from consortium.state import InvalidStateProof, verify_proof
+
+
+@dataclass(frozen=True)
+class SealerSetRule:
+    """Where governance keeps the sealer set in the state tree, and how to read its value."""
+
+    key: bytes
+    decode: Callable[[bytes], tuple[bytes, ...]]
+    """Value bytes -> node ids in on-chain order; raises ValueError if malformed."""
+
+
+SEALER_SET_RULE: SealerSetRule | None = None
+"""No on-chain governance yet: the sealer set is the genesis set for every block."""
+
+
+@dataclass(frozen=True)
+class SealerSchedule:
+    """Sealer sets by the first block they govern: ``(from_number, sealers)``, ascending, first from 0."""
+
+    epochs: tuple[tuple[int, tuple[bytes, ...]], ...]
+    certified: tuple[BlockHeader, ...]
+    """Change headers whose commit certificates the signature phase must still check, in order."""
+
+    def at(self, number: int) -> tuple[bytes, ...]:
+        current = self.epochs[0][1]
+        for start, sealers in self.epochs:
+            if start > number:
+                break
+            current = sealers
+        return current
+
+
+def build_schedule(
+    genesis_sealers: tuple[bytes, ...],
+    changes: Sequence[SealerSetChange],
+    *,
+    chain: tuple[str, str],
+    rule: SealerSetRule | None,
+    suite: CryptoSuite,
+) -> SealerSchedule:
+    """Walk ``changes`` from genesis; every check here is cheap (hashing only, no signatures)."""
+    epochs: list[tuple[int, tuple[bytes, ...]]] = [(0, genesis_sealers)]
+    if changes and rule is None:
+        raise NotVerified(SEALER_SET, "the proof lists sealer-set changes, but this chain version has no on-chain "
+                                      "governance to change the sealer set; the proof was altered")
+    last = -1
+    for i, change in enumerate(changes):
+        assert rule is not None
+        header = change.header
+        if (header.chain_id, header.group_id) != chain:
+            raise NotVerified(ANOTHER_CHAIN, f"sealer-set change {i} is a block of chain "
+                                             f"{header.chain_id!r}/{header.group_id!r}")
+        if header.number <= last:
+            raise NotVerified(PROOF_ALTERED, "sealer-set changes must be in strictly ascending block order")
+        last = header.number
+        current = epochs[-1][1]
+        if header.sealers != current:
+            raise NotVerified(SEALER_SET, f"sealer-set change at block {header.number} is sealed by a set other "
+                                          "than the one in force per the genesis file and earlier changes")
+        try:
+            verify_proof(header.state_root, rule.key, change.value, change.proof, suite)
+        except InvalidStateProof as exc:
+            raise NotVerified(PROOF_ALTERED, f"sealer-set change at block {header.number}: the state proof does "
+                                             f"not lead to the block's state root ({exc})") from None
+        try:
+            new = tuple(rule.decode(change.value))
+        except ValueError as exc:
+            raise NotVerified(PROOF_ALTERED, f"sealer-set change at block {header.number}: "
+                                             f"unreadable sealer set ({exc})") from None
+        if not new or len(set(new)) != len(new):
+            raise NotVerified(PROOF_ALTERED, f"sealer-set change at block {header.number}: "
+                                             "the new set is empty or lists a sealer twice")
+        epochs.append((header.number + 1, new))
+    return SealerSchedule(tuple(epochs), tuple(c.header for c in changes))
+
+
+def check_sealers(header: BlockHeader, schedule: SealerSchedule) -> None:
+    expected = schedule.at(header.number)
+    if header.sealers != expected:
+        unknown = [to_hex(s)[:18] + "…" for s in header.sealers if s not in expected]
+        detail = f"; not sealers per genesis: {', '.join(unknown[:4])}" if unknown else ""
+        raise NotVerified(SEALER_SET, f"block {header.number} names a sealer set ({len(header.sealers)} nodes) other "
+                                      f"than the {len(expected)} in force per the genesis file{detail}")
