@@ -49,6 +49,10 @@ class NonceReused(TransactionRejected):
     code = "nonce_reused"
 
 
+class PermissionRefused(TransactionRejected):
+    code = "permission_denied"
+
+
 @dataclass(frozen=True)
 class ChainIdentity:
     chain_id: str

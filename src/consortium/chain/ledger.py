@@ -25,12 +25,14 @@ from consortium.chain.admission import (
     ChainIdentity,
     DuplicateTransaction,
     NonceReused,
+    PermissionRefused,
     TransactionRejected,
     check_block_limit,
     check_static,
 )
 from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
 from consortium.execution.context import BlockContext
+from consortium.execution.governance import GovernanceState
 from consortium.ledger.block import ZERO_HASH, Block, BlockHeader, CommitSignature, receipt_root, tx_root
 from consortium.ledger.merkle import ListProof, prove
 from consortium.ledger.receipt import Receipt
@@ -154,6 +156,16 @@ class Ledger:
         if used is not None and used > self.height - self.chain.block_limit_window:
             raise NonceReused(
                 f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} was used in block {used}; use a fresh nonce"
+            )
+        gov = GovernanceState(self.state_reader().get)
+        if not gov.may_send(tx.sender_address):
+            raise PermissionRefused(
+                f"0x{tx.sender_address.hex()} may not send transactions: the chain is in allow-list mode "
+                "(ask the committee for grant_send)"
+            )
+        if tx.is_deploy and not gov.may_deploy(tx.sender_address):
+            raise PermissionRefused(
+                f"0x{tx.sender_address.hex()} may not deploy contracts (ask the committee for grant_deploy)"
             )
 
     def _check_batch(self, txs: Sequence[Transaction], *, check_signatures: bool) -> None:

@@ -104,6 +104,8 @@ class ConsensusDriver:
         self.dropped_messages = 0
         self.sync_rejections = 0
         self.committed_callbacks: list[Callable[[Block], None]] = []
+        self.next_sealers: Callable[[], tuple[bytes, ...]] = lambda: tuple(self.core.sealers)
+        """The sealer set in force for the next height, read from the just-committed state."""
 
     # -- inputs (called from other tasks; never block) -----------------------------------------
     def deliver(self, sender: bytes, message: Message) -> None:
@@ -253,7 +255,16 @@ class ConsensusDriver:
             log.critical("cannot commit decided block %d: %s", block.number, exc)
             return None
         self._after_commit(stored)
-        return BlockCommitted(stored.header)
+        return self._committed(stored)
+
+    def _committed(self, block: Block) -> BlockCommitted:
+        """Tell the core; if governance changed the sealer set in this block, it applies from the next height."""
+        nxt = self.next_sealers()
+        if nxt != tuple(self.core.sealers):
+            log.warning("sealer set changes after block %d: %d -> %d sealers", block.number,
+                        len(self.core.sealers), len(nxt))
+            return BlockCommitted(block.header, nxt)
+        return BlockCommitted(block.header)
 
     def _after_commit(self, block: Block) -> None:
         self._executed.clear()
@@ -281,5 +292,5 @@ class ConsensusDriver:
                 log.warning("sync: refusing block %d from %s: %s", block.number, event.peer.hex()[:12], exc)
                 return
             self._after_commit(stored)
-            self._step_local(BlockCommitted(stored.header))
+            self._step_local(self._committed(stored))
             await self._drain()

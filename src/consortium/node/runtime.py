@@ -23,7 +23,7 @@ from consortium.consensus.config import PbftConfig
 from consortium.consensus.core import PbftCore
 from consortium.consensus.errors import ConsensusError
 from consortium.consensus.messages import decode_message
-from consortium.execution import Executor, genesis_writes
+from consortium.execution import Executor, genesis_writes, governance
 from consortium.network.certs import load_node_keypair
 from consortium.network.envelope import Envelope, MessageKind
 from consortium.network.errors import NetworkError
@@ -55,6 +55,13 @@ def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Led
         list(genesis.administrators), chain_id=genesis.chain_id, group_id=genesis.group_id,
         timestamp=genesis.timestamp_ms,
     )
+    writes.update(governance.genesis_writes(governance.GovernanceGenesis(
+        committee=tuple((m.address, m.weight) for m in genesis.committee),
+        threshold=genesis.committee_threshold,
+        sealers=genesis.sealer_ids,
+        deployers=tuple(genesis.administrators),
+        config={"tx_count_limit": genesis.max_txs_per_block, "consensus_timeout_ms": genesis.view_timeout_ms},
+    )))
     ledger.ensure_genesis(timestamp=genesis.timestamp_ms, sealers=genesis.sealer_ids, writes=writes)
     return ledger
 
@@ -88,19 +95,35 @@ class Node:
         self.sync = BlockSync(self.ledger, self._send, self.driver.deliver_synced)
         self.gossip = TxGossip(self._send)
         self.driver.committed_callbacks.append(lambda block: self.sync.on_commit())
+        self.driver.committed_callbacks.append(self._apply_governance)
+        self.driver.next_sealers = lambda: self.sealers_at(self.ledger.height + 1)
+        self._revoked: set[int] = set()
+        self._apply_governance(None)
         self.bad_messages = 0
 
+    def governance(self, version: int | None = None) -> governance.GovernanceState:
+        return governance.GovernanceState(self.ledger.state_reader(version).get)
+
     def sealers_at(self, height: int) -> tuple[bytes, ...]:
-        """The sealer set in force at ``height`` (from genesis until on-chain governance changes it)."""
-        return self.genesis.sealer_ids
+        """The sealer set in force at ``height``: what governance state says after block ``height - 1``."""
+        return self.governance(height - 1).sealers() or self.genesis.sealer_ids
 
     def system_config(self) -> dict[str, Any]:
         g = self.genesis
         return {
-            "tx_count_limit": g.max_txs_per_block, "consensus_timeout_ms": g.view_timeout_ms,
-            "block_limit_window": g.block_limit_window, "txpool_limit": self.config.txpool_limit,
-            "crypto_suite": g.crypto_suite,
+            **self.governance().config(), "block_limit_window": g.block_limit_window,
+            "txpool_limit": self.config.txpool_limit, "crypto_suite": g.crypto_suite,
         }
+
+    def _apply_governance(self, block: object) -> None:
+        """After each commit: settings that governance may have changed take effect on this node."""
+        gov = self.governance()
+        self.driver.max_txs = gov.config().get("tx_count_limit", self.genesis.max_txs_per_block)
+        for serial in gov.revoked():
+            if serial not in self._revoked:
+                self._revoked.add(serial)
+                closed = self.transport.revoke(serial)
+                log.warning("certificate serial %d revoked by governance (%d connection(s) closed)", serial, closed)
 
     # -- messaging ----------------------------------------------------------------------------
     def _send(self, to: bytes | None, payload: bytes) -> None:
