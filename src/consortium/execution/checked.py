@@ -31,6 +31,7 @@ from consortium.execution.limits import (
     G_BUILTIN,
     G_HASH,
     G_LOOP,
+    G_POW_BIT,
     INT_BOUND,
     MAX_CALL_DEPTH,
     MAX_COLLECTION_LEN,
@@ -252,6 +253,7 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
                 raise SandboxViolation("negative exponent (the result would be a float)")
             if b > 1 and abs(a) > 1 and (abs(a).bit_length() - 1) * b >= MAX_INT_BITS:
                 raise _int_too_big()
+            charge(G_POW_BIT * b.bit_length())
             return int_ok(a ** b)
         return a ** b  # raises TypeError
 

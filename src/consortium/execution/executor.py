@@ -38,6 +38,13 @@ from consortium.execution.keys import (
     name_address,
     name_key,
 )
+from consortium.execution.governance import (
+    GOVERNANCE_ADDRESS,
+    GOVERNANCE_NAME,
+    GovernanceContract,
+    GovernanceState,
+    arbitrators_key,
+)
 from consortium.execution.language import CONSTRUCTOR
 from consortium.execution.limits import (
     BYTES_PER_GAS,
@@ -119,6 +126,8 @@ class Executor:
         self._lock = threading.Lock()
         self._compiled: OrderedDict[bytes, CompiledContract] = OrderedDict()
         self._records: dict[bytes, ContractRecord] = {}
+        self._governance_alias = name_address(GOVERNANCE_NAME, suite)
+        self._arbitrators_key = arbitrators_key(contract_address(GENESIS_DEPLOYER, 0, suite))
 
     # -- public API ----------------------------------------------------------------------------
     def execute_block(self, state: StateReader, ctx: BlockContext, txs: Sequence[Transaction]) -> BlockResult:
@@ -234,6 +243,8 @@ class Executor:
     ) -> _Outcome:
         if to == REGISTRY_ADDRESS:
             return self._registry(state, sender, method, args)
+        if to == GOVERNANCE_ADDRESS or to == self._governance_alias:
+            return self._governance(state, view, sender, method, args)
         address, record = self._contract_at(state, to)
         compiled = self._code(state, record.code_hash)
         spec = compiled.spec.methods.get(method)
@@ -308,6 +319,8 @@ class Executor:
             rejected = ContractRejected(0, "source", f"contract source is {size} bytes; the limit is {MAX_SOURCE_BYTES}")
             raise BadTransaction(f"contract rejected: {rejected}")
         self._sandbox.charge(G_DEPLOY + G_DEPLOY_BYTE * size)
+        if sender != GENESIS_DEPLOYER and not GovernanceState(state.get).may_deploy(sender):
+            raise PermissionDenied(f"0x{sender.hex()} may not deploy contracts (the committee grants grant_deploy)")
         if name and (why := check_name(name)) is not None:
             raise BadTransaction(why)
         try:
@@ -338,6 +351,17 @@ class Executor:
             owner = canonical.decode(existing)[1]  # type: ignore[index]
             raise Revert(f"name {name!r} is already registered to 0x{owner.hex()}")  # type: ignore[union-attr]
         state.put(key, canonical.encode([name, address]))
+
+    # -- the governance system contract -----------------------------------------------------------
+    def _governance(self, state: TxState, view: BlockView, sender: bytes, method: str, args: tuple[Value, ...]) -> _Outcome:
+        self._sandbox.charge(G_NATIVE)
+        events = self._sandbox.events
+
+        def emit(name: str, fields: dict) -> None:
+            events.append(Event.make(GOVERNANCE_ADDRESS, name, fields))
+
+        gov = GovernanceContract(state, sender, view.number, emit, self._arbitrators_key)
+        return _Outcome(output=gov.call(method, args))
 
     # -- the built-in name registry --------------------------------------------------------------
     def _registry(self, state: TxState, sender: bytes, method: str, args: tuple[Value, ...]) -> _Outcome:

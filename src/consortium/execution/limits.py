@@ -65,9 +65,9 @@ G_TX = 100
 G_DEPLOY = 2_000
 G_DEPLOY_BYTE = 4
 """Per byte of source at deploy (parsing, validation and compilation are linear in it)."""
-G_STATEMENT = 1
+G_STATEMENT = 2
 """Per statement executed (charged per straight-line block)."""
-G_LOOP = 1
+G_LOOP = 2
 """Per loop iteration or comprehension element, on top of the statements in the body."""
 G_CALL = 5
 """Per contract-function call."""
@@ -88,6 +88,8 @@ G_EVENT_BYTE = 8
 G_OUTPUT_BYTE = 2
 """Per byte of the encoded return value (it lands in the receipt)."""
 
+G_POW_BIT = 4
+"""``**``: per bit of the exponent (one big-int squaring each)."""
 G_HASH = 30
 """sha256(): base, plus 1 gas per BYTES_PER_GAS bytes hashed."""
 G_NATIVE = 500
