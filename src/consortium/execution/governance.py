@@ -26,7 +26,7 @@ from consortium.crypto.suite import ADDRESS_SIZE
 from consortium.encoding import canonical
 from consortium.encoding.canonical import Value
 from consortium.execution.errors import BadTransaction, PermissionDenied, Revert
-from consortium.execution.keys import storage_prefix
+from consortium.execution.keys import name_address, name_key, storage_prefix
 
 GOVERNANCE_ADDRESS = bytes(ADDRESS_SIZE - 1) + b"\x02"
 GOVERNANCE_NAME = "governance"
@@ -151,6 +151,8 @@ def genesis_writes(g: GovernanceGenesis) -> dict[bytes, bytes | None]:
         KEY_SENDERS: canonical.encode([]),
         KEY_CONFIG: canonical.encode({**DEFAULT_CONFIG, **g.config}),
         KEY_NEXT_ID: canonical.encode(1),
+        # Registered in the name registry, so clients may address it as "governance".
+        name_key(name_address(GOVERNANCE_NAME)): canonical.encode([GOVERNANCE_NAME, GOVERNANCE_ADDRESS]),
     }
 
 

@@ -1,0 +1,120 @@
+"""``consortium gov``: committee governance — propose, vote, list, show."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from consortium.cli.common import add_key, add_rpc, client, emit, load_account, receipt_table
+from consortium.cli.errors import CliError
+from consortium.encoding.hexbytes import HexError, from_hex
+from consortium.execution.governance import CONFIG_LIMITS, GOVERNANCE_ADDRESS, KINDS
+
+# What each kind's params are, for parsing and for --help.
+PARAMS: dict[str, tuple[str, ...]] = {
+    "add_sealer": ("node_id",), "add_observer": ("node_id",), "remove_node": ("node_id",),
+    "set_config": ("key", "int"), "revoke_node_cert": ("serial",),
+    "grant_deploy": ("address",), "revoke_deploy": ("address",), "grant_send": ("address",), "revoke_send": ("address",),
+    "register_arbitrator": ("address",), "unregister_arbitrator": ("address",),
+    "add_member": ("address", "int"), "remove_member": ("address",), "set_threshold": ("int",),
+}
+DEFAULT_LIFETIME = 1000
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    kinds = "\n".join(f"  {k:<22} {' '.join(v).upper()}" for k, v in PARAMS.items())
+    p = sub.add_parser(
+        "gov", help="committee governance: propose, vote, list, show",
+        description="Committee governance. A proposal executes in the block where approving weight reaches "
+                    "the threshold.", formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"proposal kinds and their params:\n{kinds}\n\nset_config keys: {', '.join(sorted(CONFIG_LIMITS))}",
+    )
+    gs = p.add_subparsers(dest="gov_command", metavar="ACTION", required=True)
+    prop = gs.add_parser("propose", help="propose a change (counts as your yes vote)")
+    prop.add_argument("kind", choices=KINDS, metavar="KIND", help="one of: " + ", ".join(KINDS))
+    prop.add_argument("params", nargs="*", help="the kind's params (node ids and addresses as 0x-hex)")
+    prop.add_argument("--expires", type=int, help=f"last block it may pass in (default: head + {DEFAULT_LIFETIME})")
+    vote = gs.add_parser("vote", help="vote on a proposal")
+    vote.add_argument("id", type=int, help="proposal id")
+    vote.add_argument("choice", choices=["yes", "no"])
+    lst = gs.add_parser("list", help="list proposals")
+    lst.add_argument("--start", type=int, default=1)
+    show = gs.add_parser("show", help="show one proposal, or the governance state with 'state'")
+    show.add_argument("id", help="proposal id, or 'state'")
+    for sp in (prop, vote):
+        add_key(sp)
+    for sp in (prop, vote, lst, show):
+        add_rpc(sp)
+    prop.set_defaults(func=_propose)
+    vote.set_defaults(func=_vote)
+    lst.set_defaults(func=_list)
+    show.set_defaults(func=_show)
+
+
+def parse_params(kind: str, raw: list[str]) -> list[Any]:
+    spec = PARAMS[kind]
+    if len(raw) != len(spec):
+        raise CliError(f"{kind} takes {len(spec)} param(s): {' '.join(s.upper() for s in spec)}")
+    out: list[Any] = []
+    for what, text in zip(spec, raw):
+        try:
+            if what == "node_id":
+                out.append(from_hex(text, size=32, what="node id"))
+            elif what == "address":
+                out.append(from_hex(text, size=20, what="address"))
+            elif what == "key":
+                out.append(text)
+            else:  # int, serial
+                out.append(int(text, 0))
+        except (HexError, ValueError) as exc:
+            raise CliError(f"{kind}: bad {what} {text!r}: {exc}") from None
+    return out
+
+
+def _send(args: argparse.Namespace, method: str, params: list[Any]) -> int:
+    key = load_account(args)
+    with client(args) as c:
+        receipt = c.transact(key, GOVERNANCE_ADDRESS, method, params)
+    emit(args, receipt, receipt_table(receipt))
+    return 0 if receipt["status"] == 0 else 1
+
+
+def _propose(args: argparse.Namespace) -> int:
+    params = parse_params(args.kind, args.params)
+    expires = args.expires
+    if expires is None:
+        with client(args) as c:
+            expires = c.block_number() + DEFAULT_LIFETIME
+    return _send(args, "propose", [args.kind, params, expires])
+
+
+def _vote(args: argparse.Namespace) -> int:
+    return _send(args, "vote", [args.id, args.choice == "yes"])
+
+
+def _list(args: argparse.Namespace) -> int:
+    with client(args) as c:
+        proposals = c.call(GOVERNANCE_ADDRESS, "list_proposals", [args.start, 100])
+    if args.json:
+        emit(args, proposals)
+        return 0
+    if not proposals:
+        print("no proposals")
+    for p in proposals:
+        print(f"#{p['id']:<4} {p['status']:<9} {p['kind']:<22} votes {len(p['votes'])}  expires {p['expires']}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with client(args) as c:
+        if args.id == "state":
+            doc = {name: c.call(GOVERNANCE_ADDRESS, name) for name in
+                   ("committee", "threshold", "sealers", "observers", "revoked", "deployers", "senders", "config")}
+        else:
+            try:
+                pid = int(args.id)
+            except ValueError:
+                raise CliError("give a proposal id or 'state'") from None
+            doc = c.call(GOVERNANCE_ADDRESS, "get_proposal", [pid])
+    emit(args, doc, [(k, v) for k, v in doc.items()])
+    return 0
