@@ -331,3 +331,14 @@ def test_contract_record_round_trip() -> None:
 
 def test_name_key_layout() -> None:
     assert name_key(name_address("x")) == b"cn/" + name_address("x")
+
+
+def test_transactions_of_another_chain_or_group_are_refused(chain: Chain) -> None:
+    address = chain.deployed(ALICE, COUNTER)
+    good = chain.tx(ALICE, address, "inc")
+    other_chain = Transaction("other", good.group_id, 99, 1000, ALICE.public_key, address, "inc", ())
+    other_group = Transaction(good.chain_id, "g2", 98, 1000, ALICE.public_key, address, "inc", ())
+    result = chain.block(other_chain, other_group, good)
+    assert statuses(result.receipts) == ["BAD_TRANSACTION", "BAD_TRANSACTION", "OK"]
+    assert "is for chain 'other'" in result.receipts[0].error
+    assert result.receipts[2].output == 1

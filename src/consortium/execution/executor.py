@@ -192,7 +192,11 @@ class Executor:
         tx_hash = tx.hash if self.suite is DEFAULT_SUITE else tx.hash_with(self.suite)
         sender = self.suite.address(tx.sender)
         self._start_gas()
-        if tx.to == b"":
+        if tx.chain_id != view.chain_id or tx.group_id != view.group_id:
+            outcome = _Outcome(ReceiptStatus.BAD_TRANSACTION, error=(
+                f"transaction is for chain {tx.chain_id!r} group {tx.group_id!r}, "
+                f"not {view.chain_id!r} {view.group_id!r}"))
+        elif tx.to == b"":
             outcome = self._guarded(lambda: self._deploy(
                 tx_state, view, sender, tx.nonce, tx_hash, tx.method, tx.args))
         else:
