@@ -167,7 +167,15 @@ def test_verify_rejects_wrong_argument_types() -> None:
     proof = StateProof((), None)
     for args in [(b"short", b"k", None, proof), (EMPTY_ROOT, "k", None, proof), (EMPTY_ROOT, b"k", 5, proof),
                  (EMPTY_ROOT, b"k", None, "proof"), (EMPTY_ROOT, b"k", None, StateProof(((3, b""),), None)),
-                 (EMPTY_ROOT, b"k", None, StateProof(((0, b""),) * 65, None))]:
+                 (EMPTY_ROOT, b"k", None, StateProof(((0, b""),) * 65, None)),
+                 (EMPTY_ROOT, b"k", None, StateProof((("0", b""),), None)),
+                 (EMPTY_ROOT, b"k", None, StateProof(((True, b"x" * 32),), None)),
+                 (EMPTY_ROOT, b"k", None, StateProof(((1, "x" * 32),), None)),
+                 (EMPTY_ROOT, b"k", None, StateProof(((1,),), None)),
+                 (EMPTY_ROOT, b"k", None, StateProof([(0, b"")], None)),
+                 (EMPTY_ROOT, b"k", None, StateProof((), (b"x" * 32,))),
+                 (EMPTY_ROOT, b"k", None, StateProof((), ("x" * 32, b"y" * 32))),
+                 (EMPTY_ROOT, b"k", None, StateProof((), b"x" * 64))]:
         with pytest.raises(InvalidStateProof):
             verify_proof(*args)
 

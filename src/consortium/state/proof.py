@@ -125,20 +125,25 @@ def verify_proof(
     if not isinstance(proof, StateProof):
         raise InvalidStateProof(f"expected a StateProof, got {type(proof).__name__}")
     siblings = proof.siblings
+    if not isinstance(siblings, tuple) or len(siblings) > MAX_DEPTH:
+        raise MalformedStateProof(f"state proof siblings must be a tuple of at most {MAX_DEPTH} levels")
     depth = len(siblings)
-    if depth > MAX_DEPTH:
-        raise MalformedStateProof(f"state proof is deeper than {MAX_DEPTH} levels")
-    for bitmap, hashes in siblings:
-        if not 0 <= bitmap <= 0xFFFF or len(hashes) != HASH_SIZE * bitmap.bit_count():
+    for level in siblings:
+        if not isinstance(level, tuple) or len(level) != 2:
+            raise MalformedStateProof("state proof level must be (bitmap, hashes)")
+        bitmap, hashes = level
+        if (isinstance(bitmap, bool) or not isinstance(bitmap, int) or not isinstance(hashes, bytes)
+                or not 0 <= bitmap <= 0xFFFF or len(hashes) != HASH_SIZE * bitmap.bit_count()):
             raise MalformedStateProof("state proof level has a bitmap that does not match its hashes")
 
     h = suite.hash
     key_hash = h(key)
     leaf = proof.leaf
     if leaf is not None:
-        leaf_key, leaf_value = leaf
-        if len(leaf_key) != HASH_SIZE or len(leaf_value) != HASH_SIZE:
-            raise MalformedStateProof("state proof leaf hashes must be 32 bytes")
+        if (not isinstance(leaf, tuple) or len(leaf) != 2
+                or not all(isinstance(x, bytes) and len(x) == HASH_SIZE for x in leaf)):
+            raise MalformedStateProof("state proof leaf must be None or (key_hash, value_hash) of 32 bytes each")
+        leaf_key = leaf[0]
         # The leaf sits where the key's path leads, so it shares the path's nibbles.
         for d in range(depth):
             if nibble(leaf_key, d) != nibble(key_hash, d):
