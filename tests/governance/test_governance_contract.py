@@ -115,7 +115,7 @@ def test_single_member_committee_executes_immediately_and_every_kind_applies() -
     state.put(ARB_KEY, canonical.encode([]))
     gov = contract(state, A)
     for kind, params in [
-        ("add_observer", [NEW]), ("set_config", ["tx_count_limit", 50]), ("revoke_node_cert", [12345]),
+        ("add_observer", [NEW]), ("set_config", ["tx_count_limit", 50]), ("revoke_node_cert", [(12345).to_bytes(2, "big")]),
         ("grant_deploy", [B]), ("revoke_deploy", [A]), ("grant_send", [C]), ("register_arbitrator", [C]),
         ("add_member", [B, 2]), ("set_threshold", [2]),
     ]:

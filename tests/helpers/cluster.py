@@ -35,11 +35,13 @@ def free_port_block(count: int) -> int:
 
 
 class Cluster:
-    def __init__(self, root: Path, nodes: int = 4) -> None:
+    def __init__(self, root: Path, nodes: int = 4, *, spare: int = 2, admins: int = 1) -> None:
+        """``spare`` extra ports are kept free after the nodes' for ``chain add-node``."""
         self.root = root
         self.nodes = nodes
-        self.p2p_base = free_port_block(nodes)
-        self.rpc_base = free_port_block(nodes)
+        self.admins = admins
+        self.p2p_base = free_port_block(nodes + spare)
+        self.rpc_base = free_port_block(nodes + spare)
 
     def rpc_url(self, i: int) -> str:
         return f"http://127.0.0.1:{self.rpc_base + i}"
@@ -52,8 +54,16 @@ class Cluster:
         return int(pf.read_text()) if pf.exists() else None
 
     def build(self) -> None:
-        subprocess.run([str(SCRIPTS / "build_chain.sh"), "-n", str(self.nodes), "-o", str(self.root),
-                        "-p", str(self.p2p_base), "-r", str(self.rpc_base)], check=True, capture_output=True, timeout=120)
+        subprocess.run([str(ROOT / ".venv" / "bin" / "consortium"), "chain", "new", "--nodes", str(self.nodes),
+                        "--dir", str(self.root), "--p2p-port", str(self.p2p_base), "--rpc-port", str(self.rpc_base),
+                        "--admins", str(self.admins)], check=True, capture_output=True, timeout=120)
+
+    def add_node(self) -> int:
+        """``consortium chain add-node``; returns the new node's index (not started)."""
+        subprocess.run([str(ROOT / ".venv" / "bin" / "consortium"), "chain", "add-node", "--dir", str(self.root)],
+                       check=True, capture_output=True, timeout=60)
+        self.nodes += 1
+        return self.nodes - 1
 
     def start(self) -> None:
         r = subprocess.run([str(SCRIPTS / "start_all.sh"), str(self.root), "90"], capture_output=True, text=True, timeout=150)

@@ -64,6 +64,11 @@ def parse_params(kind: str, raw: list[str]) -> list[Any]:
                 out.append(from_hex(text, size=20, what="address"))
             elif what == "key":
                 out.append(text)
+            elif what == "serial":  # decimal or 0x-hex; on chain as big-endian bytes (serials reach 160 bits)
+                n = int(text, 0)
+                if not 0 < n < 2**160:
+                    raise ValueError("a certificate serial is a positive integer below 2**160")
+                out.append(n.to_bytes((n.bit_length() + 7) // 8, "big"))
             else:  # int, serial
                 out.append(int(text, 0))
         except (HexError, ValueError) as exc:

@@ -92,7 +92,8 @@ class GovernanceState:
         return tuple(self._read(KEY_OBSERVERS, []))  # type: ignore[arg-type]
 
     def revoked(self) -> tuple[int, ...]:
-        return tuple(self._read(KEY_REVOKED, []))  # type: ignore[arg-type]
+        """Revoked certificate serials (stored as big-endian bytes: X.509 serials are up to 160 bits)."""
+        return tuple(int.from_bytes(b, "big") for b in self._read(KEY_REVOKED, []))  # type: ignore[union-attr]
 
     def deployers(self) -> tuple[bytes, ...]:
         return tuple(self._read(KEY_DEPLOYERS, []))  # type: ignore[arg-type]
@@ -337,11 +338,12 @@ class GovernanceContract:
             _check_config(params[0], params[1])
             put(KEY_CONFIG, {**r.config(), params[0]: params[1]})
         elif kind == "revoke_node_cert":
-            serial = one("serial", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**160,
-                         "the certificate's serial number")
-            if serial in r.revoked():
-                raise Revert(f"certificate serial {serial} is already revoked")
-            put(KEY_REVOKED, sorted([*r.revoked(), serial]))
+            serial = one("serial", lambda v: isinstance(v, bytes) and 1 <= len(v) <= 20 and v[0] != 0,
+                         "the certificate's serial number as big-endian bytes, no leading zero byte")
+            current = [int(n).to_bytes(20, "big").lstrip(b"\x00") for n in r.revoked()]
+            if serial in current:
+                raise Revert(f"certificate serial 0x{serial.hex()} is already revoked")
+            put(KEY_REVOKED, sorted([*current, serial]))
         elif kind in ("grant_deploy", "revoke_deploy", "grant_send", "revoke_send"):
             address = one("address", is_addr, "20-byte account address")
             key = KEY_DEPLOYERS if kind.endswith("deploy") else KEY_SENDERS
