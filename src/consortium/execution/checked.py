@@ -20,33 +20,27 @@ so two executors in one process never share gas accounting.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from consortium.encoding.canonical import INT_MAX, INT_MIN
-from consortium.execution.errors import OutOfGas, PermissionDenied, Revert, SandboxViolation
+from consortium.execution.errors import OutOfGas, SandboxViolation
 from consortium.execution.limits import (
     BYTES_PER_GAS,
-    G_BUILTIN,
-    G_HASH,
     G_LOOP,
     G_POW_BIT,
     INT_BOUND,
     MAX_CALL_DEPTH,
     MAX_COLLECTION_LEN,
-    MAX_ERROR_LEN,
     MAX_INT_BITS,
-    MAX_INT_PARSE_LEN,
     MAX_NESTING,
     MAX_STR_LEN,
 )
 
 NoneType = type(None)
-_TYPE_NAMES: dict[type, str] = {
+TYPE_NAMES: dict[type, str] = {
     NoneType: "none", bool: "bool", int: "int", str: "str", bytes: "bytes", list: "list", dict: "dict", range: "range",
 }
-_MISSING: Any = object()
 
 
 class Meter:
@@ -60,10 +54,10 @@ class Meter:
 
 
 def type_name(value: object) -> str:
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
+    return TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-def _too_long(kind: str, n: int, limit: int) -> SandboxViolation:
+def too_long(kind: str, n: int, limit: int) -> SandboxViolation:
     return SandboxViolation(f"{kind} result would be {n} long; the limit is {limit}")
 
 
@@ -71,7 +65,7 @@ def _int_too_big() -> SandboxViolation:
     return SandboxViolation(f"integer result exceeds {MAX_INT_BITS} bits")
 
 
-def _no_method(obj: object, name: str) -> SandboxViolation:
+def no_method(obj: object, name: str) -> SandboxViolation:
     return SandboxViolation(f"method {name}() is not available on {type_name(obj)} values")
 
 
@@ -80,6 +74,19 @@ def _named(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     fn.__name__ = name
     fn.__qualname__ = name
     return fn
+
+
+class Primitives(NamedTuple):
+    """The shared checks and prices the method and function tables are built on."""
+
+    charge: Callable[[int], None]
+    weigh: Callable[..., tuple[int, int]]
+    int_ok: Callable[[int], int]
+    is_int: Callable[[object], bool]
+    fmt: Callable[..., str]
+    coll: Callable[[Any], Any]
+    contains_cost: Callable[[list[Any], Any], None]
+    sort_cost: Callable[[Any], None]
 
 
 Weigh = Callable[..., tuple[int, int]]
@@ -198,13 +205,13 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         if (ta is str or ta is bytes) and type(b) is ta:
             n = len(a) + len(b)
             if n > MAX_STR_LEN:
-                raise _too_long(ta.__name__, n, MAX_STR_LEN)
+                raise too_long(ta.__name__, n, MAX_STR_LEN)
             charge(n // BYTES_PER_GAS)
             return a + b
         if ta is list and type(b) is list:
             n = len(a) + len(b)
             if n > MAX_COLLECTION_LEN:
-                raise _too_long("list", n, MAX_COLLECTION_LEN)
+                raise too_long("list", n, MAX_COLLECTION_LEN)
             charge(n)
             return a + b
         r = a + b  # bool/int mixes; every other combination raises TypeError here
@@ -214,7 +221,7 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         if type(a) is list and type(b) is list:
             n = len(a) + len(b)
             if n > MAX_COLLECTION_LEN:
-                raise _too_long("list", n, MAX_COLLECTION_LEN)
+                raise too_long("list", n, MAX_COLLECTION_LEN)
             charge(len(b))
             a.extend(b)
             return a
@@ -239,11 +246,11 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         n = len(seq) * k if k > 0 else 0
         if type(seq) is list:
             if n > MAX_COLLECTION_LEN:
-                raise _too_long("list", n, MAX_COLLECTION_LEN)
+                raise too_long("list", n, MAX_COLLECTION_LEN)
             charge(n)
         else:
             if n > MAX_STR_LEN:
-                raise _too_long(type(seq).__name__, n, MAX_STR_LEN)
+                raise too_long(type(seq).__name__, n, MAX_STR_LEN)
             charge(n // BYTES_PER_GAS)
         return seq * k
 
@@ -283,7 +290,7 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         if type(a) is dict and type(b) is dict:
             n = len(a) + len(b)
             if n > MAX_COLLECTION_LEN:
-                raise _too_long("dict", n, MAX_COLLECTION_LEN)
+                raise too_long("dict", n, MAX_COLLECTION_LEN)
             charge(n)
         return a | b
 
@@ -376,7 +383,7 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
     # -- items, slices, collections ------------------------------------------------------------
     def setitem(obj: Any, key: Any, value: Any) -> None:
         if type(obj) is dict and len(obj) >= MAX_COLLECTION_LEN and key not in obj:
-            raise _too_long("dict", len(obj) + 1, MAX_COLLECTION_LEN)
+            raise too_long("dict", len(obj) + 1, MAX_COLLECTION_LEN)
         obj[key] = value
 
     def delitem(obj: Any, key: Any) -> None:
@@ -398,7 +405,7 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
 
     def coll(x: Any) -> Any:
         if len(x) > MAX_COLLECTION_LEN:
-            raise _too_long(type(x).__name__, len(x), MAX_COLLECTION_LEN)
+            raise too_long(type(x).__name__, len(x), MAX_COLLECTION_LEN)
         return x
 
     # -- formatting ----------------------------------------------------------------------------
@@ -417,7 +424,7 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         else:
             raise SandboxViolation(f"cannot format a value of type {type_name(v)}")
         if len(r) > MAX_STR_LEN:
-            raise _too_long("str", len(r), MAX_STR_LEN)
+            raise too_long("str", len(r), MAX_STR_LEN)
         return r
 
     def fstr(*parts: str) -> str:
@@ -425,451 +432,13 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         for p in parts:
             n += len(p)
         if n > MAX_STR_LEN:
-            raise _too_long("f-string", n, MAX_STR_LEN)
+            raise too_long("f-string", n, MAX_STR_LEN)
         charge(n // BYTES_PER_GAS)
         return "".join(parts)
-
-    # -- methods (one function per method name, dispatching on the receiver's exact type) ------
-    def text_search(obj: Any, name: str) -> None:
-        t = type(obj)
-        if t is not str and t is not bytes:
-            raise _no_method(obj, name)
-        charge(G_BUILTIN + len(obj) // BYTES_PER_GAS)
-
-    def m_startswith(obj: Any, prefix: Any, start: Any = None, end: Any = None) -> bool:
-        text_search(obj, "startswith")
-        return obj.startswith(prefix, start, end)
-
-    def m_endswith(obj: Any, suffix: Any, start: Any = None, end: Any = None) -> bool:
-        text_search(obj, "endswith")
-        return obj.endswith(suffix, start, end)
-
-    def m_find(obj: Any, sub: Any, start: Any = None, end: Any = None) -> int:
-        text_search(obj, "find")
-        return obj.find(sub, start, end)
-
-    def str_only(obj: Any, name: str) -> None:
-        if type(obj) is not str:
-            raise _no_method(obj, name)
-        charge(G_BUILTIN + len(obj) // BYTES_PER_GAS)
-
-    def bounded_str(r: str) -> str:
-        if len(r) > MAX_STR_LEN:
-            raise _too_long("str", len(r), MAX_STR_LEN)
-        return r
-
-    def m_lower(obj: Any) -> str:
-        str_only(obj, "lower")
-        return bounded_str(obj.lower())
-
-    def m_upper(obj: Any) -> str:
-        str_only(obj, "upper")
-        return bounded_str(obj.upper())
-
-    def strip_cost(obj: str, chars: Any) -> None:
-        # Each stripped character is looked up in ``chars``: price the product, not the sum.
-        if type(chars) is str:
-            charge(len(obj) * (len(chars) // BYTES_PER_GAS))
-
-    def m_strip(obj: Any, chars: Any = None) -> str:
-        str_only(obj, "strip")
-        strip_cost(obj, chars)
-        return obj.strip(chars)
-
-    def m_lstrip(obj: Any, chars: Any = None) -> str:
-        str_only(obj, "lstrip")
-        strip_cost(obj, chars)
-        return obj.lstrip(chars)
-
-    def m_rstrip(obj: Any, chars: Any = None) -> str:
-        str_only(obj, "rstrip")
-        strip_cost(obj, chars)
-        return obj.rstrip(chars)
-
-    def m_isdigit(obj: Any) -> bool:
-        str_only(obj, "isdigit")
-        return obj.isdigit()
-
-    def m_isalpha(obj: Any) -> bool:
-        str_only(obj, "isalpha")
-        return obj.isalpha()
-
-    def m_isalnum(obj: Any) -> bool:
-        str_only(obj, "isalnum")
-        return obj.isalnum()
-
-    def m_split(obj: Any, sep: Any = None, maxsplit: Any = -1) -> list[str]:
-        str_only(obj, "split")
-        r = obj.split(sep, maxsplit)
-        charge(len(r))
-        return coll(r)
-
-    def m_join(obj: Any, items: Any) -> Any:
-        t = type(obj)
-        if t is not str and t is not bytes:
-            raise _no_method(obj, "join")
-        if type(items) is not list:
-            raise TypeError(f"join() takes a list, not {type_name(items)}")
-        charge(G_BUILTIN + len(items))
-        n = len(obj) * max(0, len(items) - 1)
-        for x in items:
-            if type(x) is not t:
-                raise TypeError(f"join() items must be {t.__name__}, found {type_name(x)}")
-            n += len(x)
-        if n > MAX_STR_LEN:
-            raise _too_long(t.__name__, n, MAX_STR_LEN)
-        charge(n // BYTES_PER_GAS)
-        return obj.join(items)
-
-    def m_replace(obj: Any, old: Any, new: Any, count: Any = -1) -> str:
-        str_only(obj, "replace")
-        if type(old) is not str or type(new) is not str or not is_int(count):
-            raise TypeError("replace() takes (old: str, new: str, count: int)")
-        occurrences = obj.count(old) if old else len(obj) + 1
-        if count >= 0:
-            occurrences = min(occurrences, count)
-        n = len(obj) + occurrences * (len(new) - len(old))
-        if n > MAX_STR_LEN:
-            raise _too_long("str", n, MAX_STR_LEN)
-        charge(n // BYTES_PER_GAS)
-        return obj.replace(old, new, count)
-
-    def m_encode(obj: Any) -> bytes:
-        str_only(obj, "encode")
-        r = obj.encode("utf-8")
-        if len(r) > MAX_STR_LEN:
-            raise _too_long("bytes", len(r), MAX_STR_LEN)
-        return r
-
-    def m_decode(obj: Any) -> str:
-        if type(obj) is not bytes:
-            raise _no_method(obj, "decode")
-        charge(G_BUILTIN + len(obj) // BYTES_PER_GAS)
-        return obj.decode("utf-8")
-
-    def m_hex(obj: Any) -> str:
-        if type(obj) is not bytes:
-            raise _no_method(obj, "hex")
-        if 2 * len(obj) > MAX_STR_LEN:
-            raise _too_long("str", 2 * len(obj), MAX_STR_LEN)
-        charge(G_BUILTIN + len(obj) // BYTES_PER_GAS)
-        return obj.hex()
-
-    def m_bit_length(obj: Any) -> int:
-        if not is_int(obj):
-            raise _no_method(obj, "bit_length")
-        return obj.bit_length()
-
-    def m_to_bytes(obj: Any, length: Any = 1, byteorder: Any = "big", signed: Any = False) -> bytes:
-        if not is_int(obj):
-            raise _no_method(obj, "to_bytes")
-        if not is_int(length) or not 0 <= length <= MAX_STR_LEN:
-            raise SandboxViolation(f"to_bytes() length must be an int in [0, {MAX_STR_LEN}]")
-        charge(G_BUILTIN + length // BYTES_PER_GAS)
-        return obj.to_bytes(length, byteorder, signed=bool(signed))
-
-    def list_only(obj: Any, name: str) -> None:
-        if type(obj) is not list:
-            raise _no_method(obj, name)
-
-    def m_append(obj: Any, x: Any) -> None:
-        list_only(obj, "append")
-        if len(obj) >= MAX_COLLECTION_LEN:
-            raise _too_long("list", len(obj) + 1, MAX_COLLECTION_LEN)
-        obj.append(x)
-
-    def m_extend(obj: Any, items: Any) -> None:
-        list_only(obj, "extend")
-        if type(items) not in (list, str, bytes, dict, range):
-            raise TypeError(f"extend() takes a list, not {type_name(items)}")
-        n = len(obj) + len(items)
-        if n > MAX_COLLECTION_LEN:
-            raise _too_long("list", n, MAX_COLLECTION_LEN)
-        charge(len(items))
-        obj.extend(items)
-
-    def m_insert(obj: Any, index: Any, x: Any) -> None:
-        list_only(obj, "insert")
-        if len(obj) >= MAX_COLLECTION_LEN:
-            raise _too_long("list", len(obj) + 1, MAX_COLLECTION_LEN)
-        charge(len(obj))
-        obj.insert(index, x)
-
-    def m_pop(obj: Any, *args: Any) -> Any:
-        t = type(obj)
-        if t is list:
-            if args:
-                charge(len(obj))
-            return obj.pop(*args)
-        if t is dict:
-            return obj.pop(*args)
-        raise _no_method(obj, "pop")
-
-    def m_remove(obj: Any, x: Any) -> None:
-        list_only(obj, "remove")
-        contains_cost(obj, x)
-        obj.remove(x)
-
-    def m_index(obj: Any, x: Any, *args: Any) -> int:
-        t = type(obj)
-        if t is list:
-            contains_cost(obj, x)
-        else:
-            text_search(obj, "index")
-        return obj.index(x, *args)
-
-    def m_count(obj: Any, x: Any) -> int:
-        t = type(obj)
-        if t is list:
-            contains_cost(obj, x)
-        else:
-            text_search(obj, "count")
-        return obj.count(x)
-
-    def m_reverse(obj: Any) -> None:
-        list_only(obj, "reverse")
-        charge(len(obj))
-        obj.reverse()
-
-    def m_sort(obj: Any, reverse: Any = False) -> None:
-        list_only(obj, "sort")
-        sort_cost(obj)
-        obj.sort(reverse=bool(reverse))
 
     def sort_cost(items: Any) -> None:
         w = weigh(items)[0]
         charge(w * max(1, len(items).bit_length()))
-
-    def m_copy(obj: Any) -> Any:
-        t = type(obj)
-        if t is not list and t is not dict:
-            raise _no_method(obj, "copy")
-        charge(len(obj))
-        return obj.copy()
-
-    def m_clear(obj: Any) -> None:
-        t = type(obj)
-        if t is not list and t is not dict:
-            raise _no_method(obj, "clear")
-        obj.clear()
-
-    def dict_only(obj: Any, name: str) -> None:
-        if type(obj) is not dict:
-            raise _no_method(obj, name)
-
-    def m_get(obj: Any, key: Any, default: Any = None) -> Any:
-        dict_only(obj, "get")
-        return obj.get(key, default)
-
-    def m_keys(obj: Any) -> list[Any]:
-        dict_only(obj, "keys")
-        charge(len(obj))
-        return list(obj)
-
-    def m_values(obj: Any) -> list[Any]:
-        dict_only(obj, "values")
-        charge(len(obj))
-        return list(obj.values())
-
-    def m_items(obj: Any) -> list[list[Any]]:
-        dict_only(obj, "items")
-        charge(2 * len(obj))
-        return [[k, v] for k, v in obj.items()]
-
-    def m_setdefault(obj: Any, key: Any, default: Any = None) -> Any:
-        dict_only(obj, "setdefault")
-        if len(obj) >= MAX_COLLECTION_LEN and key not in obj:
-            raise _too_long("dict", len(obj) + 1, MAX_COLLECTION_LEN)
-        return obj.setdefault(key, default)
-
-    def m_update(obj: Any, other: Any) -> None:
-        dict_only(obj, "update")
-        if type(other) is not dict:
-            raise TypeError(f"update() takes a dict, not {type_name(other)}")
-        charge(len(other))
-        new = sum(1 for k in other if k not in obj)
-        if len(obj) + new > MAX_COLLECTION_LEN:
-            raise _too_long("dict", len(obj) + new, MAX_COLLECTION_LEN)
-        obj.update(other)
-
-    # -- builtins ------------------------------------------------------------------------------
-    def message(m: Any) -> str:
-        return (m if type(m) is str else fmt(m))[:MAX_ERROR_LEN]
-
-    def require(cond: Any, msg: Any = "requirement failed") -> None:
-        if not cond:
-            raise Revert(message(msg))
-
-    def authorize(cond: Any, msg: Any = "permission denied") -> None:
-        if not cond:
-            raise PermissionDenied(message(msg))
-
-    def revert(msg: Any = "reverted") -> None:
-        raise Revert(message(msg))
-
-    def deny(msg: Any = "permission denied") -> None:
-        raise PermissionDenied(message(msg))
-
-    def b_len(x: Any) -> int:
-        if type(x) not in (str, bytes, list, dict, range):
-            raise TypeError(f"len() of a {type_name(x)} value")
-        return len(x)
-
-    def b_range(*args: Any) -> range:
-        for a in args:
-            if not is_int(a):
-                raise TypeError(f"range() takes integers, not {type_name(a)}")
-        return range(*args)
-
-    def b_str(x: Any = "") -> str:
-        return fmt(x, "s")
-
-    def b_repr(x: Any) -> str:
-        return fmt(x, "r")
-
-    def b_int(x: Any = 0, base: Any = None) -> int:
-        t = type(x)
-        if t is int:
-            return x
-        if t is bool:
-            return int(x)
-        if t is str or t is bytes:
-            if len(x) > MAX_INT_PARSE_LEN:
-                raise SandboxViolation(f"int() parses at most {MAX_INT_PARSE_LEN} characters")
-            return int_ok(int(x) if base is None else int(x, base))
-        raise TypeError(f"int() takes a str, bytes or int, not {type_name(x)}")
-
-    def b_bool(x: Any = False) -> bool:
-        return bool(x)
-
-    def sized(x: Any, what: str) -> int:
-        if type(x) not in (str, bytes, list, dict, range):
-            raise TypeError(f"{what}() takes a str, bytes, list, dict or range, not {type_name(x)}")
-        n = len(x)
-        if n > MAX_COLLECTION_LEN:
-            raise _too_long(what, n, MAX_COLLECTION_LEN)
-        charge(n)
-        return n
-
-    def b_list(x: Any = _MISSING) -> list[Any]:
-        if x is _MISSING:
-            return []
-        sized(x, "list")
-        return list(x)
-
-    def b_dict(x: Any = _MISSING, **kw: Any) -> dict[Any, Any]:
-        if x is _MISSING:
-            r: dict[Any, Any] = {}
-        elif type(x) is dict:
-            charge(len(x))
-            r = dict(x)
-        elif type(x) is list:
-            sized(x, "dict")
-            r = dict(x)
-        else:
-            raise TypeError(f"dict() takes a dict or a list of [key, value] pairs, not {type_name(x)}")
-        if kw:
-            charge(len(kw))
-            r.update(kw)
-        return coll(r)
-
-    def b_bytes(x: Any = b"") -> bytes:
-        t = type(x)
-        if t is bytes:
-            return x
-        if t is list:
-            if len(x) > MAX_STR_LEN:
-                raise _too_long("bytes", len(x), MAX_STR_LEN)
-            charge(len(x))
-            return bytes(x)
-        if t is int:
-            if not 0 <= x <= MAX_STR_LEN:
-                raise _too_long("bytes", x, MAX_STR_LEN)
-            charge(x // BYTES_PER_GAS)
-            return bytes(x)
-        raise TypeError(f"bytes() takes a list of ints, bytes or a length, not {type_name(x)}"
-                        + ("; use s.encode()" if t is str else ""))
-
-    def b_hex(x: Any) -> str:
-        if not is_int(x):
-            raise TypeError(f"hex() takes an int, not {type_name(x)}; for bytes use b.hex()")
-        return hex(x)
-
-    def extreme(fn: Callable[..., Any], args: tuple[Any, ...], default: Any) -> Any:
-        if not args:
-            raise TypeError(f"{fn.__name__}() expected at least one argument")
-        if len(args) == 1:
-            it = args[0]
-            if type(it) is range:
-                charge(len(it))
-            elif type(it) in (list, dict, str, bytes):
-                weigh(it)
-            else:
-                raise TypeError(f"{fn.__name__}() of a {type_name(it)} value")
-            return fn(it) if default is _MISSING else fn(it, default=default)
-        weigh(list(args))
-        return fn(args)
-
-    def b_min(*args: Any, default: Any = _MISSING) -> Any:
-        return extreme(min, args, default)
-
-    def b_max(*args: Any, default: Any = _MISSING) -> Any:
-        return extreme(max, args, default)
-
-    def b_sum(items: Any, start: Any = 0) -> int:
-        if type(items) not in (list, range):
-            raise TypeError(f"sum() takes a list or range, not {type_name(items)}")
-        if not is_int(start):
-            raise TypeError("sum() adds integers only")
-        charge(len(items))
-        return int_ok(sum(items, start))
-
-    def b_abs(x: Any) -> int:
-        if not is_int(x):
-            raise TypeError(f"abs() takes an int, not {type_name(x)}")
-        return abs(x)
-
-    def b_sorted(items: Any, reverse: Any = False) -> list[Any]:
-        sized(items, "sorted")
-        if type(items) is list:
-            sort_cost(items)
-        return sorted(items, reverse=bool(reverse))
-
-    def b_reversed(items: Any) -> list[Any]:
-        sized(items, "reversed")
-        return list(reversed(items))
-
-    def b_enumerate(items: Any, start: Any = 0) -> list[list[Any]]:
-        n = sized(items, "enumerate")
-        charge(n)
-        if not is_int(start):
-            raise TypeError("enumerate() start must be an int")
-        return [[i, v] for i, v in enumerate(items, start)]
-
-    def b_zip(*lists: Any) -> list[list[Any]]:
-        if len(lists) > 16:
-            raise TypeError("zip() takes at most 16 lists")
-        for x in lists:
-            sized(x, "zip")
-        return [list(t) for t in zip(*lists)]
-
-    def b_sha256(data: Any) -> bytes:
-        if type(data) is not bytes:
-            raise TypeError(f"sha256() hashes bytes, not {type_name(data)}" + ("; use s.encode()" if type(data) is str else ""))
-        charge(G_HASH + len(data) // BYTES_PER_GAS)
-        return hashlib.sha256(data).digest()
-
-    def b_typeof(x: Any) -> str:
-        name = _TYPE_NAMES.get(type(x))
-        return name if name is not None else type_name(x)
-
-    def b_from_hex(s: Any) -> bytes:
-        if type(s) is not str:
-            raise TypeError(f"from_hex() takes a str, not {type_name(s)}")
-        if len(s) > 2 * MAX_STR_LEN + 2:
-            raise _too_long("bytes", len(s) // 2, MAX_STR_LEN)
-        charge(G_BUILTIN + len(s) // BYTES_PER_GAS)
-        return bytes.fromhex(s[2:] if s[:2] in ("0x", "0X") else s)
 
     helpers: dict[str, Callable[..., Any]] = {
         "__gas": gas, "__tick": tick, "__enter": enter, "__leave": leave,
@@ -879,28 +448,14 @@ def make_helpers(meter: Meter) -> tuple[dict[str, Callable[..., Any]], Weigh, Ch
         "__op_and": op_and, "__cmp_eq": cmp_eq, "__cmp_ne": cmp_ne, "__cmp_lt": cmp_lt,
         "__cmp_le": cmp_le, "__cmp_gt": cmp_gt, "__cmp_ge": cmp_ge, "__in": op_in,
         "__setitem": setitem, "__delitem": delitem, "__augitem": augitem, "__slice": slice_,
-        "__coll": coll, "__fmt": fmt, "__fstr": fstr, "__deny": _named(deny, "authorize"),
+        "__coll": coll, "__fmt": fmt, "__fstr": fstr,
     }
-    methods = {
-        "startswith": m_startswith, "endswith": m_endswith, "find": m_find, "lower": m_lower,
-        "upper": m_upper, "strip": m_strip, "lstrip": m_lstrip, "rstrip": m_rstrip,
-        "isdigit": m_isdigit, "isalpha": m_isalpha, "isalnum": m_isalnum, "split": m_split,
-        "join": m_join, "replace": m_replace, "encode": m_encode, "decode": m_decode, "hex": m_hex,
-        "bit_length": m_bit_length, "to_bytes": m_to_bytes, "append": m_append, "extend": m_extend,
-        "insert": m_insert, "pop": m_pop, "remove": m_remove, "index": m_index, "count": m_count,
-        "reverse": m_reverse, "sort": m_sort, "copy": m_copy, "clear": m_clear, "get": m_get,
-        "keys": m_keys, "values": m_values, "items": m_items, "setdefault": m_setdefault,
-        "update": m_update,
-    }
-    for name, fn in methods.items():
+    from consortium.execution.functions import provided_functions  # noqa: PLC0415 - they import this module
+    from consortium.execution.methods import value_methods  # noqa: PLC0415
+
+    prims = Primitives(charge, weigh, int_ok, is_int, fmt, coll, contains_cost, sort_cost)
+    for name, fn in value_methods(prims).items():
         helpers[f"__mc_{name}"] = _named(fn, name)
-    builtins = {
-        "require": require, "authorize": authorize, "revert": revert, "len": b_len, "range": b_range, "str": b_str,
-        "repr": b_repr, "int": b_int, "bool": b_bool, "list": b_list, "dict": b_dict,
-        "bytes": b_bytes, "hex": b_hex, "min": b_min, "max": b_max, "sum": b_sum, "abs": b_abs,
-        "sorted": b_sorted, "reversed": b_reversed, "enumerate": b_enumerate, "zip": b_zip,
-        "sha256": b_sha256, "typeof": b_typeof, "from_hex": b_from_hex,
-    }
-    for name, fn in builtins.items():
-        helpers[name] = _named(fn, name)
+    for name, fn in provided_functions(prims).items():
+        helpers[name] = fn if name.startswith("__") else _named(fn, name)
     return helpers, weigh, charge

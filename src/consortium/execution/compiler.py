@@ -20,7 +20,8 @@ from consortium.execution.errors import ContractRejected
 from consortium.execution.limits import MAX_SOURCE_BYTES
 from consortium.execution.rewrite import rewrite
 from consortium.execution.stack import fixed_recursion_budget
-from consortium.execution.validate import ContractSpec, parse_contract, validate
+from consortium.execution.parsing import parse_contract
+from consortium.execution.validate import ContractSpec, validate
 
 CONTRACT_FILENAME = "<contract>"
 """Filename of every compiled contract; tracebacks use it to find the contract's line."""

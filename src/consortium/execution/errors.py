@@ -22,6 +22,11 @@ class ContractRejected(ValueError):
         super().__init__(f"{where}{construct}: {reason}")
 
 
+def rejection(node: object, construct: str, reason: str) -> ContractRejected:
+    """A :class:`ContractRejected` located at ``node`` (an AST node; line 0 if it has none)."""
+    return ContractRejected(getattr(node, "lineno", 0) if node is not None else 0, construct, reason)
+
+
 class TxAbort(Exception):
     """Base of every error that ends a transaction; ``status`` is its receipt status."""
 

@@ -10,12 +10,9 @@ statically; this module is the first wall, not the only one.
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
-import unicodedata
 from dataclasses import dataclass
 
-from consortium.execution.errors import ContractRejected
+from consortium.execution.errors import ContractRejected, rejection
 from consortium.execution.language import (
     API_FUNCTIONS,
     CONSTRUCTOR,
@@ -26,13 +23,10 @@ from consortium.execution.language import (
     STORAGE,
     STORAGE_METHODS,
 )
-from consortium.execution.limits import (
-    MAX_AST_DEPTH,
-    MAX_AST_NODES,
-    MAX_INT_BITS,
-    MAX_LITERAL_LEN,
-    MAX_SOURCE_BYTES,
-)
+from consortium.execution.literals import ALLOWED_BINOPS, check_literal, const_eval
+from consortium.execution.parsing import parse_contract
+
+__all__ = ["ContractSpec", "MethodSpec", "parse_contract", "validate"]
 
 
 @dataclass(frozen=True)
@@ -93,69 +87,11 @@ _HINTS: dict[type, str] = {
     ast.Global: "module-level state is not persistent; use storage",
 }
 
-_ALLOWED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift, ast.RShift,
-                   ast.BitOr, ast.BitXor, ast.BitAnd)
+_ALLOWED_BINOPS = ALLOWED_BINOPS
 _ALLOWED_CMPOPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot)
 
 
-def _reject(node: ast.AST | None, construct: str, reason: str) -> ContractRejected:
-    return ContractRejected(getattr(node, "lineno", 0) if node is not None else 0, construct, reason)
-
-
-def parse_contract(source: str) -> ast.Module:
-    """Parse with size and identifier checks; every failure is a :class:`ContractRejected`."""
-    if not isinstance(source, str):
-        raise ContractRejected(0, "source", f"contract source must be a str, got {type(source).__name__}")
-    try:
-        size = len(source.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise ContractRejected(0, "source", "contract source is not valid Unicode (lone surrogate)") from None
-    if size > MAX_SOURCE_BYTES:
-        raise ContractRejected(0, "source", f"contract source is {size} bytes; the limit is {MAX_SOURCE_BYTES}")
-    if "\x00" in source:
-        raise ContractRejected(0, "source", "contract source contains a NUL byte")
-    _check_identifiers_ascii(source)
-    try:
-        tree = ast.parse(source, filename="<contract>", mode="exec", type_comments=False)
-    except SyntaxError as exc:
-        raise ContractRejected(exc.lineno or 0, "syntax error", exc.msg or "invalid syntax") from None
-    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
-        raise ContractRejected(0, "syntax error", f"source too deeply nested or malformed ({type(exc).__name__})") from None
-    count = 0
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:  # iterative: the check must not itself recurse
-        node, depth = stack.pop()
-        count += 1
-        if count > MAX_AST_NODES:
-            raise ContractRejected(0, "source", f"contract has more than {MAX_AST_NODES} syntax nodes")
-        if depth > MAX_AST_DEPTH:
-            raise ContractRejected(getattr(node, "lineno", 0), "nesting",
-                                   f"expressions and blocks may nest at most {MAX_AST_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return tree
-
-
-def _check_identifiers_ascii(source: str) -> None:
-    """Refuse non-ASCII identifiers before the parser NFKC-normalizes them.
-
-    ``ｅｖａｌ`` and ``__ｃｌａｓｓ__`` become ``eval`` and ``__class__`` inside the AST; the
-    validator would catch those, but a look-alike name is a readability trap in a contract
-    other members must audit, so it is refused outright (strings and comments may be any text).
-    """
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError) as exc:
-        line = getattr(exc, "lineno", 0) or (exc.args[1][0] if len(exc.args) > 1 and isinstance(exc.args[1], tuple) else 0)
-        raise ContractRejected(line, "syntax error", str(exc.args[0]) if exc.args else "cannot tokenize") from None
-    except (RecursionError, MemoryError, ValueError) as exc:
-        raise ContractRejected(0, "syntax error", f"cannot tokenize ({type(exc).__name__})") from None
-    for tok in tokens:
-        if tok.type == tokenize.NAME and not tok.string.isascii():
-            normal = unicodedata.normalize("NFKC", tok.string)
-            raise ContractRejected(
-                tok.start[0], "non-ASCII identifier",
-                f"{tok.string!r} is not allowed (Python would read it as {normal!r}); use ASCII names",
-            )
+_reject = rejection
 
 
 def validate(tree: ast.Module) -> ContractSpec:
@@ -239,75 +175,7 @@ def _module_constant(stmt: ast.Assign | ast.AnnAssign, known: dict[str, object])
         raise _reject(stmt, f"name {target.id}", f"{target.id!r} is provided by the runtime and cannot be redefined")
     if value is None:
         raise _reject(stmt, "constant", f"{target.id!r} has no value")
-    return target.id, _const_eval(value, known)
-
-
-def const_eval(node: ast.expr, known: dict[str, object] | None = None) -> object:
-    """Evaluate a constant expression: literals, earlier module constants, and bounded int
-    arithmetic on them. Used for module constants and parameter defaults."""
-    return _const_eval(node, known or {})
-
-
-def _const_eval(node: ast.expr, known: dict[str, object]) -> object:
-    if isinstance(node, ast.Constant):
-        _check_literal(node)
-        return node.value
-    if isinstance(node, ast.Name) and node.id in known:
-        return known[node.id]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
-        v = _const_eval(node.operand, known)
-        if type(v) is not int:
-            raise _reject(node, "constant", "unary operators in constants apply to integers only")
-        return -v if isinstance(node.op, ast.USub) else (v if isinstance(node.op, ast.UAdd) else ~v)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, _ALLOWED_BINOPS):
-        a, b = _const_eval(node.left, known), _const_eval(node.right, known)
-        if type(a) is not int or type(b) is not int:
-            raise _reject(node, "constant", "operators in constants apply to integers only")
-        result = _const_binop(node, node.op, a, b)
-        if abs(result).bit_length() > MAX_INT_BITS:
-            raise _reject(node, "constant", f"value exceeds {MAX_INT_BITS} bits")
-        return result
-    raise _reject(node, "constant",
-                  "constants must be None, True, False, int, str or bytes literals, earlier constants, "
-                  "or integer arithmetic on them (mutable module state would leak between calls)")
-
-
-def _const_binop(node: ast.AST, op: ast.operator, a: int, b: int) -> int:
-    try:
-        if isinstance(op, ast.Pow):
-            if b < 0 or (abs(a) > 1 and (abs(a).bit_length() - 1) * b > MAX_INT_BITS):
-                raise _reject(node, "constant", f"power exceeds {MAX_INT_BITS} bits or is negative")
-            return a ** b
-        if isinstance(op, ast.LShift):
-            if b < 0 or a.bit_length() + b > MAX_INT_BITS + 1:
-                raise _reject(node, "constant", f"shift exceeds {MAX_INT_BITS} bits or is negative")
-            return a << b
-        if isinstance(op, ast.RShift):
-            return a >> b if b < (1 << 16) else (0 if a >= 0 else -1)
-        ops = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__, ast.FloorDiv: int.__floordiv__,
-               ast.Mod: int.__mod__, ast.BitOr: int.__or__, ast.BitXor: int.__xor__, ast.BitAnd: int.__and__}
-        return ops[type(op)](a, b)
-    except ZeroDivisionError:
-        raise _reject(node, "constant", "division by zero") from None
-
-
-def _check_literal(node: ast.Constant) -> None:
-    v = node.value
-    if isinstance(v, bool) or v is None:
-        return
-    if isinstance(v, int):
-        if abs(v).bit_length() > MAX_INT_BITS:
-            raise _reject(node, "integer literal", f"exceeds {MAX_INT_BITS} bits")
-        return
-    if isinstance(v, (str, bytes)):
-        if len(v) > MAX_LITERAL_LEN:
-            raise _reject(node, "string literal", f"{len(v)} long; the limit is {MAX_LITERAL_LEN}")
-        return
-    if isinstance(v, float):
-        raise _reject(node, "float literal", "floats are not deterministic across platforms; use integers")
-    if isinstance(v, complex):
-        raise _reject(node, "complex literal", "only integers are supported")
-    raise _reject(node, "literal", f"{type(v).__name__} literals are not allowed")
+    return target.id, const_eval(value, known)
 
 
 def _class_methods(cls: ast.ClassDef, constants: dict[str, object]) -> dict[str, MethodSpec]:
@@ -337,7 +205,7 @@ def _class_methods(cls: ast.ClassDef, constants: dict[str, object]) -> dict[str,
                 raise _reject(p, f"parameter {p.arg}", f"{p.arg!r} is provided by the runtime and cannot be a parameter")
         if len(set(params)) != len(params):
             raise _reject(stmt, "parameters", "duplicate parameter name")
-        defaults = tuple(_const_eval(d, constants) for d in a.defaults)
+        defaults = tuple(const_eval(d, constants) for d in a.defaults)
         if stmt.name in methods:
             raise _reject(stmt, f"method {stmt.name}", "defined twice")
         methods[stmt.name] = MethodSpec(stmt.name, params, len(params) - len(a.defaults), stmt.lineno, defaults)
@@ -464,7 +332,7 @@ class _FunctionChecker:
 
     def expr(self, e: ast.expr) -> None:
         if isinstance(e, ast.Constant):
-            _check_literal(e)
+            check_literal(e)
         elif isinstance(e, ast.Name):
             self.name_load(e)
         elif isinstance(e, ast.BinOp):
