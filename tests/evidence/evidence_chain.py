@@ -25,7 +25,7 @@ from consortium.encoding.canonical import Value
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence.build import fetch_bundle
 from consortium.evidence.bundle import ProofBundle
-from consortium.execution import EVIDENCE_ADDRESS, Executor, genesis_writes
+from consortium.execution import EVIDENCE_ADDRESS, Executor, genesis_writes, governance
 from consortium.execution.keys import storage_prefix
 from consortium.ledger import Block, CommitSignature, Receipt, Transaction, commit_seal_payload
 from consortium.node.genesis import CommitteeMember, Genesis, Sealer
@@ -60,7 +60,12 @@ class EvidenceChain:
         g = self.genesis
         self.ledger = Ledger(LevelDBStore(path), executor or Executor(suite=g.suite),
                              ChainIdentity(g.chain_id, g.group_id, g.block_limit_window), suite=g.suite)
+        # The node's genesis state (node/runtime.py open_ledger): evidence contract plus governance.
         writes = genesis_writes([ADMIN.address], chain_id=g.chain_id, group_id=g.group_id, timestamp=g.timestamp_ms)
+        writes.update(governance.genesis_writes(governance.GovernanceGenesis(
+            committee=tuple((m.address, m.weight) for m in g.committee), threshold=g.committee_threshold,
+            sealers=g.sealer_ids, deployers=tuple(g.administrators),
+            config={"tx_count_limit": g.max_txs_per_block, "consensus_timeout_ms": g.view_timeout_ms})))
         self.ledger.ensure_genesis(timestamp=g.timestamp_ms, sealers=g.sealer_ids, writes=writes)
         self.dispatcher = build_dispatcher(self)  # type: ignore[arg-type]
         self._nonce = itertools.count(1)

@@ -168,7 +168,7 @@ def drop_cosignature(doc: Doc) -> Doc:
 
 
 def inject_sealer_change(doc: Doc) -> Doc:
-    """A real certified header offered as a sealer-set change, on a chain that has no governance."""
+    """A real certified header offered as a sealer-set change it never made."""
     doc["sealerChanges"] = [{"header": doc["headers"][0], "value": "0x00",
                              "proof": to_hex(canonical.encode([35, [], None]))}]
     return doc
@@ -236,7 +236,8 @@ TAMPERING = {
                                      E.PROOF_ALTERED, "not the one the record names"),
     "genesis hash edited": ("full", ("genesisHash",), lambda t: "0x" + "ab" * 32, E.ANOTHER_CHAIN, "genesis"),
     "chain id edited": ("full", ("chainId",), lambda t: "chain9", E.ANOTHER_CHAIN, "'chain9'"),
-    "sealer changes injected": ("full", (), inject_sealer_change, E.SEALER_SET, "no on-chain governance"),
+    "sealer change fabricated": ("full", (), inject_sealer_change, E.PROOF_ALTERED,
+                                 "sealer-set change at block 1: the state proof does not lead"),
 }
 
 

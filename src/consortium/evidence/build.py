@@ -17,6 +17,7 @@ from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence.bundle import BUNDLE_TYPE, BUNDLE_VERSION, ProofBundle, parse_bundle
 from consortium.evidence.errors import EvidenceNotFound, MalformedBundle, ProofUnavailable
 from consortium.evidence.record import EvidenceRecord, record_storage_key
+from consortium.evidence.sealer_sets import decode_sealer_set
 from consortium.execution.genesis import EVIDENCE_ADDRESS
 from consortium.ledger.block import BlockHeader
 from consortium.rpc.views import value_to_json
@@ -68,9 +69,7 @@ def fetch_bundle(request: Request, evidence_hash: bytes, *, block: int | str = "
         "notarization": notarization,
         "cosignatures": cosignatures,
         "record": {"header": index[state_number], "value": state["value"], "proof": state.get("proof")},
-        # Certified sealer-set changes since genesis: none can exist before on-chain governance.
-        # Governance will supply them (an RPC listing the change blocks with state proofs).
-        "sealerChanges": [],
+        "sealerChanges": sealer_changes(request, order),
     }
     try:
         return parse_bundle(doc)
@@ -94,3 +93,53 @@ def _add_header(headers: dict[int, str], answer: Any, method: str) -> int:
         return header.number  # same block, another copy of its certificate: keep the first
     headers[header.number] = text
     return header.number
+
+
+def sealer_changes(request: Request, needed: list[int]) -> list[dict[str, Any]]:
+    """Certified sealer-set changes from genesis up to the highest of ``needed`` (ascending block numbers).
+
+    A change at block H (governance wrote a new ``gv/sealers``) shows as header H+1
+    naming another sealer list than header H. Bisection over header sealer lists
+    finds them with O(changes x log height) requests. An interval whose ends have
+    the same set is skipped even if the set changed and changed back inside it:
+    the verifier needs the set in force at the ``needed`` blocks only, and the
+    changes found still chain (each is sealed by the set the previous one installed).
+    """
+    lists: dict[int, tuple[str, ...]] = {}
+
+    def sealers(n: int) -> tuple[str, ...]:
+        if n not in lists:
+            header = request("getBlockHeaderByNumber", n)
+            if not isinstance(header, dict) or not isinstance(header.get("sealerList"), list):
+                raise ProofUnavailable(f"getBlockHeaderByNumber({n}) answered without a sealer list")
+            lists[n] = tuple(str(s).lower() for s in header["sealerList"])
+        return lists[n]
+
+    found: list[int] = []
+
+    def scan(a: int, b: int) -> None:
+        if a >= b or sealers(a) == sealers(b):
+            return
+        if b == a + 1:
+            found.append(a)
+            return
+        m = (a + b) // 2
+        scan(a, m)
+        scan(m, b)
+
+    points = [0, *sorted(needed)]
+    for a, b in zip(points, points[1:]):
+        scan(a, b)
+    changes = []
+    for h in found:
+        answer = request("getSealerSetProof", h)
+        _add_header({}, answer, "getSealerSetProof")
+        value = answer.get("value")
+        try:
+            new = decode_sealer_set(from_hex(value, what="sealer set")) if isinstance(value, str) else None
+        except (HexError, DecodeError) as exc:
+            raise ProofUnavailable(f"getSealerSetProof({h}) returned an unreadable sealer set: {exc}") from None
+        if new is None or tuple(to_hex(s) for s in new) != sealers(h + 1):
+            raise ProofUnavailable(f"block {h + 1} is sealed by a set other than the one block {h}'s state installs")
+        changes.append({"header": answer["blockHeader"], "value": value, "proof": answer.get("proof")})
+    return changes

@@ -33,9 +33,11 @@ TOO_FEW_SIGNATURES = "too-few-signatures"
 """Fewer than a quorum of distinct sealers' commit seals verify over a block."""
 INVALID_SIGNATURE = "invalid-signature"
 """A signature does not verify although a quorum of seals does: a transaction or certificate was altered."""
+NOT_NOTARIZED = "not-notarized"
+"""Verifying against a live node (``--rpc``): the node has no record of this hash."""
 
 CODES = (FILE_CHANGED, MALFORMED_PROOF, ANOTHER_CHAIN, NOT_A_NOTARIZATION, TRANSACTION_FAILED, PROOF_ALTERED,
-         SEALER_SET, TOO_FEW_SIGNATURES, INVALID_SIGNATURE)
+         SEALER_SET, TOO_FEW_SIGNATURES, INVALID_SIGNATURE, NOT_NOTARIZED)
 
 
 class NotVerified(Exception):

@@ -1,21 +1,20 @@
 """The sealer set in force at each block, derived from the genesis file and certified changes only.
 
-Trust starts at the genesis file's sealer list. A bundle may carry
-``sealerChanges``: certified headers whose state (proved by a state proof at
-the governance-owned key :attr:`SealerSetRule.key`) holds a new sealer set,
-which is in force from the next block. The verifier walks them in ascending
-block order; each change header must be named by, and (in the signature phase)
-certified by, the set in force before it, so a chain of trust runs unbroken
-from genesis to every block the proof relies on.
+Trust starts at the genesis file's sealer list. Governance keeps the current set
+in the state tree at ``gv/sealers`` (execution/governance.py), and a node takes
+the set in force at block ``n + 1`` from that key's value after block ``n``
+(node/runtime.py ``sealers_at``). A bundle's ``sealerChanges`` are exactly those
+facts: certified headers ``H`` with a state proof of ``gv/sealers`` under
+``H.state_root``; the proven set is in force from ``H.number + 1``.
 
-Omitting a change can only make a later block fail the sealer-set check, and
-adding a genuine change can only reproduce history, so the list needs no
-completeness proof.
+The verifier walks them in ascending block order from genesis. Each change
+header must name, and (in the signature phase) be certified by, the set in force
+before it, so trust runs unbroken from genesis to every block the proof uses.
 
-Today no governance exists, so :data:`SEALER_SET_RULE` is None and a bundle
-with changes is refused with a clear reason. The governance work sets the rule
-(its state key and value decoder); the walk itself is already tested with a
-test rule (tests/evidence/test_sealer_changes.py).
+What this cannot rule out (as for every light client anchored at genesis): a
+quorum of a set that *was* in force signing a history in which it was never
+replaced. Sealers leaving the chain must destroy their keys; the proof is as
+strong as "no quorum of any past or present sealer set ever signed a lie".
 """
 
 from __future__ import annotations
@@ -24,10 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consortium.crypto.suite import CryptoSuite
+from consortium.encoding import canonical
+from consortium.encoding.canonical import DecodeError, field_bytes
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence.bundle import SealerSetChange
 from consortium.evidence.errors import ANOTHER_CHAIN, PROOF_ALTERED, SEALER_SET, NotVerified
-from consortium.ledger.block import BlockHeader
+from consortium.execution.governance import KEY_SEALERS, NODE_ID_SIZE
+from consortium.ledger.block import MAX_SEALERS, BlockHeader
 from consortium.state import InvalidStateProof, verify_proof
 
 
@@ -40,8 +42,16 @@ class SealerSetRule:
     """Value bytes -> node ids in on-chain order; raises ValueError if malformed."""
 
 
-SEALER_SET_RULE: SealerSetRule | None = None
-"""No on-chain governance yet: the sealer set is the genesis set for every block."""
+def decode_sealer_set(value: bytes) -> tuple[bytes, ...]:
+    """``gv/sealers``: the canonical list of 32-byte node ids, in on-chain order."""
+    items = canonical.decode(value, max_size=MAX_SEALERS * 40 + 16)
+    if not isinstance(items, list) or len(items) > MAX_SEALERS:
+        raise DecodeError(f"a sealer set is a list of at most {MAX_SEALERS} node ids")
+    return tuple(field_bytes(i, "sealer node id", size=NODE_ID_SIZE) for i in items)
+
+
+SEALER_SET_RULE: SealerSetRule | None = SealerSetRule(KEY_SEALERS, decode_sealer_set)
+"""Governance's rule; None would mean a chain whose sealer set never changes."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +82,8 @@ def build_schedule(
     """Walk ``changes`` from genesis; every check here is cheap (hashing only, no signatures)."""
     epochs: list[tuple[int, tuple[bytes, ...]]] = [(0, genesis_sealers)]
     if changes and rule is None:
-        raise NotVerified(SEALER_SET, "the proof lists sealer-set changes, but this chain version has no on-chain "
-                                      "governance to change the sealer set; the proof was altered")
+        raise NotVerified(SEALER_SET, "the proof lists sealer-set changes, but this verifier was given no rule "
+                                      "for reading them (a chain whose sealer set never changes)")
     last = -1
     for i, change in enumerate(changes):
         assert rule is not None

@@ -1,0 +1,416 @@
+"""``consortium evidence``: notarize files, co-sign them, and prove it offline.
+
+    evidence notarize FILE [--case ID] [--note TEXT] [--signer ADDRESS ...] [--out PROOF]
+    evidence proof HASH|FILE --out PROOF [--block N]
+    evidence verify FILE (--proof PROOF | --rpc URL) --genesis GENESIS
+    evidence sign HASH|FILE
+    evidence show HASH|FILE
+    evidence hash FILE
+    evidence register-arbitrator ADDRESS          (an administrator's key)
+
+Exit codes (cli/main.py): 0 success / VERIFIED; 1 a negative answer — NOT VERIFIED,
+a transaction the contract refused, evidence never notarized; 2 usage or I/O error
+(unreadable file, bad genesis file, unreachable node, a proof format newer than
+this program). A proof file that is not JSON, truncated or edited is NOT VERIFIED
+(exit 1): the verifier ran, and the proof does not prove the claim.
+
+Register with ``evidence_cmd.register(sub)`` in cli/main.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import mimetypes
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from consortium.cli.common import add_key, add_rpc, client, emit, load_account, receipt_table
+from consortium.cli.errors import CliError
+from consortium.client import ClientError, SyncClient
+from consortium.crypto.suite import ADDRESS_SIZE
+from consortium.encoding.hexbytes import HexError, from_hex, to_hex
+from consortium.evidence import (
+    EvidenceNotFound,
+    NotVerified,
+    ProofBundle,
+    ProofUnavailable,
+    UnsupportedBundle,
+    VerifiedEvidence,
+    load_bundle,
+    verify_bundle,
+)
+from consortium.evidence.build import fetch_bundle
+from consortium.evidence.bundle import MAX_BUNDLE_BYTES
+from consortium.evidence.errors import MALFORMED_PROOF, NOT_NOTARIZED
+from consortium.evidence.filehash import hash_file_with_progress
+from consortium.evidence.verify import iso_time
+from consortium.execution.genesis import EVIDENCE_NAME
+from consortium.node.genesis import Genesis, load_genesis
+from consortium.node.toml_io import ConfigError
+from consortium.rpc.views import value_to_json
+
+EXIT_VERIFIED = 0
+EXIT_NOT_VERIFIED = 1
+MAX_FILE_NAME = 255
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evidence", help="notarize evidence files and verify their proofs offline",
+                       description="Notarize evidence files on chain, co-sign them, and verify proofs offline.")
+    es = p.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
+
+    n = es.add_parser("notarize", help="record a file's SHA-256 on chain and write its proof bundle",
+                      description="Hash FILE locally (it never leaves this machine), send notarize to the "
+                                  "'evidence' contract, wait for the block, and write a proof bundle.")
+    n.add_argument("file", help="evidence file (hashed by streaming; any size)")
+    n.add_argument("--case", dest="case_id", help="case id to note in the record's metadata")
+    n.add_argument("--note", help="free-text note stored with the record (at most 1024 characters)")
+    n.add_argument("--signer", action="append", default=[], metavar="ADDRESS",
+                   help="address of a party who must co-sign (repeat for several)")
+    n.add_argument("--out", help="proof bundle to write (default FILE.proof.json)")
+    add_rpc(n)
+    add_key(n)
+    n.set_defaults(func=_notarize)
+
+    pr = es.add_parser("proof", help="(re)build the proof bundle of notarized evidence, e.g. after co-signatures")
+    pr.add_argument("evidence", metavar="HASH|FILE", help="evidence hash (0x…) or the file itself")
+    pr.add_argument("--out", required=True, help="proof bundle to write")
+    pr.add_argument("--block", default="latest",
+                    help="prove the record in this block's state (default latest: every co-signature so far)")
+    add_rpc(pr)
+    pr.set_defaults(func=_proof)
+
+    v = es.add_parser("verify", help="verify a file against its proof, trusting only the genesis file",
+                      description="Recompute FILE's SHA-256 and check the proof: Merkle proofs, sealer set "
+                                  "from genesis, commit seals of a quorum, signatures. Exit 0 VERIFIED, "
+                                  "1 NOT VERIFIED, 2 usage or I/O error.")
+    v.add_argument("file", help="the evidence file to check")
+    source = v.add_mutually_exclusive_group(required=True)
+    source.add_argument("--proof", help="proof bundle file (offline: no node needed)")
+    source.add_argument("--rpc", help="fetch the proof from this node instead (it is verified all the same)")
+    v.add_argument("--genesis", required=True, help="the chain's genesis.toml: the only thing trusted")
+    v.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    v.set_defaults(func=_verify)
+
+    s = es.add_parser("sign", help="co-sign notarized evidence (you must be a listed signer)")
+    s.add_argument("evidence", metavar="HASH|FILE", help="evidence hash (0x…) or the file itself")
+    add_rpc(s)
+    add_key(s)
+    s.set_defaults(func=_sign)
+
+    sh = es.add_parser("show", help="show the on-chain record of evidence")
+    sh.add_argument("evidence", metavar="HASH|FILE", help="evidence hash (0x…) or the file itself")
+    add_rpc(sh)
+    sh.set_defaults(func=_show)
+
+    hs = es.add_parser("hash", help="print a file's SHA-256 (what notarize records)")
+    hs.add_argument("file")
+    hs.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    hs.set_defaults(func=_hash)
+
+    ra = es.add_parser("register-arbitrator", help="add an arbitrator to the registry (administrators only)")
+    ra.add_argument("address", help="the arbitrator's account address (0x…)")
+    add_rpc(ra)
+    add_key(ra)
+    ra.set_defaults(func=_register_arbitrator)
+
+
+# --- shared with case_cmd -----------------------------------------------------------------------
+
+
+def parse_address(text: str, what: str = "address") -> bytes:
+    try:
+        return from_hex(text, size=ADDRESS_SIZE, what=what)
+    except HexError as exc:
+        raise CliError(f"{exc} (an account address is 0x + 40 hex digits; see 'consortium account show')") from None
+
+
+def hash_of(path: str) -> tuple[bytes, int]:
+    """SHA-256 and size of a file, streamed; an unreadable file is a usage error (exit 2)."""
+    try:
+        return hash_file_with_progress(path)
+    except IsADirectoryError:
+        raise CliError(f"{path} is a directory; give an evidence file") from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def evidence_hash(text: str) -> bytes:
+    """A 0x evidence hash, or the hash of the file at that path."""
+    if text.startswith(("0x", "0X")):
+        try:
+            return from_hex(text, size=32, what="evidence hash")
+        except HexError as exc:
+            raise CliError(str(exc)) from None
+    if not os.path.exists(text):
+        raise CliError(f"{text!r} is neither a 0x evidence hash nor an existing file")
+    return hash_of(text)[0]
+
+
+def transact(args: argparse.Namespace, c: SyncClient, method: str, call_args: list[Any],
+             to: str = EVIDENCE_NAME) -> dict[str, Any]:
+    """Send one transaction, wait for its receipt, and make a refusal a one-line exit-1 error."""
+    key = load_account(args)
+    receipt: dict[str, Any] = c.transact(key, to, method, call_args)
+    if receipt.get("status") != 0:
+        raise CliError(f"{method} failed: {receipt.get('statusName')}: {receipt.get('error') or 'no reason given'} "
+                       f"(transaction {receipt.get('transactionHash')}, block {receipt.get('blockNumber')})",
+                       EXIT_NOT_VERIFIED)
+    return receipt
+
+
+# --- notarize / proof ---------------------------------------------------------------------------
+
+
+def _notarize(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    digest, size = hash_of(args.file)
+    signers = [parse_address(s, "--signer") for s in args.signer]
+    metadata: dict[str, Any] = {"file_name": path.name[:MAX_FILE_NAME], "size": size}
+    media_type = mimetypes.guess_type(path.name)[0]
+    if media_type:
+        metadata["media_type"] = media_type
+    if args.case_id:
+        metadata["case_id"] = args.case_id
+    if args.note:
+        metadata["note"] = args.note
+    out = Path(args.out) if args.out else path.with_name(path.name + ".proof.json")
+    with client(args) as c:
+        try:
+            receipt = transact(args, c, "notarize", [digest, metadata, signers])
+        except CliError as exc:
+            if "already notarized" in str(exc):
+                raise CliError(f"{exc}; get its proof with 'consortium evidence proof {to_hex(digest)} --out FILE'",
+                               exc.exit_code) from None
+            raise
+        bundle = _fetch(c, digest, receipt["blockNumber"])
+    _write_bundle(out, bundle)
+    doc = {"hash": to_hex(digest), "size": size, "transaction": receipt["transactionHash"],
+           "block": receipt["blockNumber"], "status": value_to_json(receipt["output"]),
+           "signers": [to_hex(s) for s in signers], "proof": str(out)}
+    emit(args, doc, [("file", str(path)), ("sha-256", doc["hash"]), ("size", f"{size} bytes"),
+                     ("transaction", doc["transaction"]), ("block", doc["block"]), ("status", doc["status"]),
+                     ("co-signers", ", ".join(doc["signers"]) or "none"), ("proof", doc["proof"])])
+    return 0
+
+
+def _proof(args: argparse.Namespace) -> int:
+    digest = evidence_hash(args.evidence)
+    block: int | str = args.block
+    if block != "latest":
+        try:
+            block = int(block)
+        except ValueError:
+            raise CliError(f"--block must be a block number or 'latest', got {args.block!r}") from None
+    with client(args) as c:
+        bundle = _fetch(c, digest, block)
+    out = Path(args.out)
+    _write_bundle(out, bundle)
+    headers = bundle.headers
+    doc = {"hash": to_hex(digest), "notarizationBlock": headers[bundle.notarization.header].number,
+           "stateBlock": headers[bundle.record.header].number, "cosignatures": len(bundle.cosignatures),
+           "proof": str(out)}
+    emit(args, doc, [("sha-256", doc["hash"]), ("notarized in", f"block {doc['notarizationBlock']}"),
+                     ("record as of", f"block {doc['stateBlock']}"), ("co-signatures", doc["cosignatures"]),
+                     ("proof", doc["proof"])])
+    return 0
+
+
+def _fetch(c: SyncClient, digest: bytes, block: int | str) -> ProofBundle:
+    try:
+        return fetch_bundle(c.request, digest, block=block)
+    except EvidenceNotFound as exc:
+        raise CliError(str(exc), EXIT_NOT_VERIFIED) from None
+    except ProofUnavailable as exc:
+        raise CliError(f"the node could not provide a proof: {exc}") from None
+
+
+def _write_bundle(out: Path, bundle: ProofBundle) -> None:
+    """Write atomically: a crash never leaves a half-written proof where a whole one is expected."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(bundle.dumps())
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise CliError(f"cannot write the proof to {out}: {exc.strerror}") from None
+
+
+# --- verify -------------------------------------------------------------------------------------
+
+
+def _verify(args: argparse.Namespace) -> int:
+    try:
+        genesis = load_genesis(args.genesis)
+    except ConfigError as exc:
+        raise CliError(f"bad genesis file: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot read the genesis file {args.genesis}: {exc.strerror}") from None
+    digest, _ = hash_of(args.file)
+    try:
+        if args.proof is not None:
+            bundle = load_bundle(_read_proof(args.proof))
+        else:
+            bundle = _fetch_live(args.rpc, digest)
+        result = verify_bundle(genesis, bundle, digest)
+    except UnsupportedBundle as exc:
+        raise CliError(str(exc)) from None
+    except NotVerified as exc:
+        return _not_verified(args, exc.code, exc.message)
+    _print_verified(args, result, genesis)
+    return EXIT_VERIFIED
+
+
+def _read_proof(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_BUNDLE_BYTES + 1)  # load_bundle refuses the extra byte: never read an unbounded file
+    except IsADirectoryError:
+        raise CliError(f"{path} is a directory; give a proof bundle file") from None
+    except OSError as exc:
+        raise CliError(f"cannot read the proof {path}: {exc.strerror}") from None
+
+
+def _fetch_live(url: str, digest: bytes) -> ProofBundle:
+    c = SyncClient(url)
+    try:
+        return fetch_bundle(c.request, digest)
+    except EvidenceNotFound as exc:
+        raise NotVerified(NOT_NOTARIZED, str(exc)) from None
+    except ProofUnavailable as exc:
+        raise NotVerified(MALFORMED_PROOF, f"the node's answers do not form a proof: {exc}") from None
+    except ClientError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        c.close()
+
+
+def _not_verified(args: argparse.Namespace, code: str, reason: str) -> int:
+    if args.json:
+        emit(args, {"verified": False, "code": code, "reason": reason})
+    else:
+        print(f"NOT VERIFIED: {reason}")
+        print(f"  ({code})")
+    return EXIT_NOT_VERIFIED
+
+
+def verified_json(result: VerifiedEvidence) -> dict[str, Any]:
+    return {
+        "verified": True,
+        "hash": to_hex(result.evidence_hash),
+        "block": result.block_number,
+        "blockHash": to_hex(result.block_hash),
+        "time": result.time_iso,
+        "timestampMs": result.timestamp_ms,
+        "submitter": to_hex(result.submitter),
+        "transaction": to_hex(result.transaction),
+        "metadata": value_to_json(result.metadata),
+        "cosigners": [{"address": to_hex(c.signer), "block": c.block, "time": iso_time(c.timestamp),
+                       "transaction": to_hex(c.tx)} for c in result.cosignatures],
+        "pending": [to_hex(a) for a in result.pending],
+        "status": result.status,
+        "recordBlock": result.state_block,
+        "chainId": result.chain_id,
+        "groupId": result.group_id,
+        "genesisHash": to_hex(result.genesis_hash),
+        "sealers": result.sealers,
+        "quorum": result.quorum,
+    }
+
+
+def _print_verified(args: argparse.Namespace, result: VerifiedEvidence, genesis: Genesis) -> None:
+    doc = verified_json(result)
+    if args.json:
+        emit(args, doc)
+        return
+    print(f"VERIFIED  {Path(args.file).name}")
+    rows: list[tuple[str, Any]] = [
+        ("sha-256", doc["hash"]),
+        ("block", f"{doc['block']}  ({doc['blockHash']})"),
+        ("time", f"{doc['time']}  (UTC, block timestamp)"),
+        ("submitter", doc["submitter"]),
+    ]
+    for i, c in enumerate(doc["cosigners"]):
+        rows.append(("co-signers" if i == 0 else "", f"{c['address']}  (block {c['block']}, {c['time']})"))
+    if not doc["cosigners"]:
+        rows.append(("co-signers", "none"))
+    if doc["pending"]:
+        rows.append(("pending", ", ".join(doc["pending"])))
+    rows += [
+        ("status", f"{doc['status']} (record as of block {doc['recordBlock']})"),
+        ("transaction", doc["transaction"]),
+        ("chain", f"{doc['chainId']}/{doc['groupId']}  genesis {doc['genesisHash']}"),
+        ("sealed by", f"at least {doc['quorum']} of {doc['sealers']} sealers in every block relied on"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+    sys.stdout.flush()
+
+
+# --- sign / show / hash / arbitrators -------------------------------------------------------------
+
+
+def _sign(args: argparse.Namespace) -> int:
+    digest = evidence_hash(args.evidence)
+    with client(args) as c:
+        receipt = transact(args, c, "sign", [digest])
+    emit(args, receipt, [("evidence", to_hex(digest)), ("status", value_to_json(receipt["output"])),
+                         ("transaction", receipt["transactionHash"]), ("block", receipt["blockNumber"])])
+    return 0
+
+
+def record_rows(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Readable rows of an evidence record as RPC ``call`` returns it (bytes as {"$bytes": …})."""
+    def b(v: Any) -> Any:
+        return v.get("$bytes") if isinstance(v, dict) else v
+
+    signed = {b(s["signer"]): s for s in record.get("signatures", [])}
+    rows: list[tuple[str, Any]] = [
+        ("sha-256", b(record["hash"])),
+        ("status", record["status"]),
+        ("submitter", b(record["submitter"])),
+        ("block", record["block"]),
+        ("time", iso_time(record["timestamp"])),
+        ("transaction", b(record["tx"])),
+    ]
+    for field, value in sorted(record.get("metadata", {}).items()):
+        rows.append((field.replace("_", " "), value))
+    for i, signer in enumerate(record.get("signers", [])):
+        s = signed.get(b(signer))
+        state = f"signed in block {s['block']}, {iso_time(s['timestamp'])}" if s else "pending"
+        rows.append(("co-signers" if i == 0 else "", f"{b(signer)}  {state}"))
+    return rows
+
+
+def _show(args: argparse.Namespace) -> int:
+    digest = evidence_hash(args.evidence)
+    with client(args) as c:
+        record = c.call(EVIDENCE_NAME, "get", [digest])
+    if record is None:
+        raise CliError(f"evidence {to_hex(digest)} is not notarized on this chain", EXIT_NOT_VERIFIED)
+    emit(args, record, record_rows(record))
+    return 0
+
+
+def _hash(args: argparse.Namespace) -> int:
+    digest, size = hash_of(args.file)
+    emit(args, {"file": args.file, "sha256": to_hex(digest), "size": size},
+         [("file", args.file), ("sha-256", to_hex(digest)), ("size", f"{size} bytes")])
+    return 0
+
+
+def _register_arbitrator(args: argparse.Namespace) -> int:
+    address = parse_address(args.address, "arbitrator address")
+    with client(args) as c:
+        receipt = transact(args, c, "add_arbitrator", [address])
+    emit(args, receipt, receipt_table(receipt))
+    return 0
