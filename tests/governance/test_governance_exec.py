@@ -75,3 +75,41 @@ def test_reads_and_bad_calls() -> None:
     assert ex.call(state, CTX, GOVERNANCE_ADDRESS, "threshold", []).output == 2
     bad = ex.call(state, CTX, GOVERNANCE_ADDRESS, "explode", [])
     assert not bad.ok and "has no method 'explode'" in bad.error
+
+
+def test_block_gas_limit_cuts_the_proposal_and_replicas_check_it(tmp_path) -> None:
+    """A proposer stops after the transaction that reaches the limit; a replica refuses a longer block."""
+    import dataclasses
+
+    import pytest
+
+    from consortium.chain.admission import ChainIdentity
+    from consortium.chain.ledger import BlockRejected, Ledger
+    from consortium.execution.executor import within_block_gas
+    from consortium.storage import LevelDBStore
+
+    def open_ledger(path) -> Ledger:
+        ledger = Ledger(LevelDBStore(path), Executor(), ChainIdentity("c", "g"))
+        writes = dict(genesis_writes([ADMIN.address]))
+        writes.update(gov_genesis(GovernanceGenesis(((ADMIN.address, 1),), 1, tuple(S), (ADMIN.address,),
+                                                    {"block_gas_limit": 1_000_000})))
+        ledger.ensure_genesis(timestamp=1, sealers=tuple(S), writes=writes)
+        return ledger
+
+    source = "class Burn:\n    def burn(self, n):\n        total = 0\n        for i in range(n):\n            total = total + i\n        return total\n"
+    proposer, replica = open_ledger(tmp_path / "a"), open_ledger(tmp_path / "b")
+    deploy = Transaction("c", "g", 1, 100, b"", b"", "burner", (source,)).signed_by(ADMIN)
+    for ledger in (proposer, replica):
+        ledger.commit(ledger.execute([deploy], timestamp=2, proposer=b"", view=0, sealers=tuple(S)))
+    burns = [Transaction("c", "g", 10 + i, 100, b"", name_address("burner"), "burn", (100_000,)).signed_by(ADMIN)
+             for i in range(10)]
+    executed = proposer.execute(burns, timestamp=3, proposer=b"", view=0, sealers=tuple(S))
+    kept = len(executed.block.transactions)
+    assert 0 < kept < len(burns) and within_block_gas(executed.receipts, 1_000_000)
+    replica.verify_and_execute(executed.block)  # the honest prefix is accepted
+    from consortium.ledger import tx_root
+
+    greedy = dataclasses.replace(executed.block, transactions=tuple(burns))
+    greedy = dataclasses.replace(greedy, header=dataclasses.replace(greedy.header, tx_root=tx_root(burns)))
+    with pytest.raises(BlockRejected, match="block gas limit"):
+        replica.verify_and_execute(greedy)

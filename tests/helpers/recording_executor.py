@@ -21,7 +21,7 @@ class Result:
 
 
 class RecordingExecutor:
-    def execute_block(self, state, ctx, txs):
+    def execute_block(self, state, ctx, txs, *, block_gas_limit=None):
         writes: dict[bytes, bytes | None] = {}
         count = int(state.get(COUNTER) or b"0")
         receipts = []

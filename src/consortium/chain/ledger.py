@@ -32,6 +32,7 @@ from consortium.chain.admission import (
 )
 from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
 from consortium.execution.context import BlockContext
+from consortium.execution.executor import within_block_gas
 from consortium.execution.governance import GovernanceState
 from consortium.ledger.block import ZERO_HASH, Block, BlockHeader, CommitSignature, receipt_root, tx_root
 from consortium.ledger.merkle import ListProof, prove
@@ -54,7 +55,9 @@ class BlockResultLike(Protocol):
 
 
 class BlockExecutor(Protocol):
-    def execute_block(self, state: StateReader, ctx: BlockContext, txs: Sequence[Transaction]) -> BlockResultLike: ...
+    def execute_block(
+        self, state: StateReader, ctx: BlockContext, txs: Sequence[Transaction], *, block_gas_limit: int | None = None,
+    ) -> BlockResultLike: ...
 
 
 class BlockRejected(ValueError):
@@ -117,6 +120,11 @@ class Ledger:
         if header is None:
             raise LookupError("the ledger has no genesis block yet")
         return header
+
+    def block_gas_limit(self) -> int | None:
+        """The limit in force for the next block (governance config), or None on an ungoverned chain."""
+        gov = GovernanceState(self.state_reader().get)
+        return gov.config()["block_gas_limit"] if gov.governed() else None
 
     def state_reader(self, version: int | None = None) -> StateReader:
         return _VersionReader(self.state, self.height if version is None else version)
@@ -199,7 +207,8 @@ class Ledger:
         self._check_batch(txs, check_signatures=check_signatures)
         timestamp = max(timestamp, head.timestamp)
         ctx = BlockContext(self.chain.chain_id, self.chain.group_id, head.number + 1, timestamp)
-        result = self.executor.execute_block(self.state_reader(), ctx, txs)
+        result = self.executor.execute_block(self.state_reader(), ctx, txs, block_gas_limit=self.block_gas_limit())
+        txs = txs[: len(result.receipts)]  # the block gas limit may have cut the list short
         return self._build(
             head.number + 1, head.hash, timestamp, tuple(txs), result.receipts, result.writes,
             proposer=proposer, view=view, sealers=sealers,
@@ -222,6 +231,9 @@ class Ledger:
         ctx = BlockContext(self.chain.chain_id, self.chain.group_id, header.number, header.timestamp)
         self._check_batch(block.transactions, check_signatures=check_signatures)
         result = self.executor.execute_block(self.state_reader(), ctx, block.transactions)
+        limit = self.block_gas_limit()
+        if limit is not None and not within_block_gas(result.receipts, limit):
+            raise BlockRejected(f"block {header.number} exceeds the block gas limit of {limit}")
         mine = self._build(
             header.number, header.parent_hash, header.timestamp, block.transactions, result.receipts,
             result.writes, proposer=header.proposer, view=header.view, sealers=header.sealers,

@@ -130,8 +130,17 @@ class Executor:
         self._arbitrators_key = arbitrators_key(contract_address(GENESIS_DEPLOYER, 0, suite))
 
     # -- public API ----------------------------------------------------------------------------
-    def execute_block(self, state: StateReader, ctx: BlockContext, txs: Sequence[Transaction]) -> BlockResult:
-        """Execute ``txs`` in order on top of ``state`` (the parent block's committed state)."""
+    def execute_block(
+        self, state: StateReader, ctx: BlockContext, txs: Sequence[Transaction], *, block_gas_limit: int | None = None,
+    ) -> BlockResult:
+        """Execute ``txs`` in order on top of ``state`` (the parent block's committed state).
+
+        With ``block_gas_limit``, execution stops after the transaction that
+        reaches the limit, and only that prefix has receipts: the proposer then
+        builds its block from the prefix. (Without a block limit, 1,000 hostile
+        transactions at the per-transaction limit could keep every node busy
+        for minutes.) See :func:`within_block_gas` for the replicas' check.
+        """
         block = BlockState(state)
         view = BlockView(ctx)
         receipts = []
@@ -141,6 +150,8 @@ class Executor:
                 receipt = self._execute_tx(block, view, tx)
                 receipts.append(receipt)
                 total += receipt.gas_used
+                if block_gas_limit is not None and total >= block_gas_limit:
+                    break
         return BlockResult(tuple(receipts), block.write_set(), total)
 
     def call(
@@ -405,6 +416,11 @@ class Executor:
         raise BadTransaction(
             f"registry method {method!r} with {len(args)} argument(s) does not exist; it has "
             "resolve(name), info(address), code(address), register(name, address)")
+
+
+def within_block_gas(receipts: Sequence[Receipt], block_gas_limit: int) -> bool:
+    """Whether a block respects the limit: every transaction but the last started below it."""
+    return sum(r.gas_used for r in receipts[:-1]) < block_gas_limit if receipts else True
 
 
 def _thaw(value: Value, weight: list[int], depth: int) -> Any:

@@ -57,8 +57,11 @@ CONFIG_LIMITS: dict[str, tuple[int, int]] = {
     "consensus_timeout_ms": (500, 600_000),
     "tx_allowlist": (0, 1),
     "deploy_permission": (0, 1),
+    "block_gas_limit": (1_000_000, 1_000_000_000),
 }
-DEFAULT_CONFIG: dict[str, int] = {"tx_allowlist": 0, "deploy_permission": 1}
+DEFAULT_BLOCK_GAS_LIMIT = 50_000_000
+"""About 6.5 s of CPU for the costliest possible contract code (0.13 s per 1M gas, docs/contracts.md)."""
+DEFAULT_CONFIG: dict[str, int] = {"tx_allowlist": 0, "deploy_permission": 1, "block_gas_limit": DEFAULT_BLOCK_GAS_LIMIT}
 
 KINDS = (
     "add_sealer", "add_observer", "remove_node", "set_config", "revoke_node_cert",
