@@ -30,6 +30,9 @@ class WriteBatch:
         self.ops: list[tuple[bytes, bytes | None]] = []
 
     def put(self, key: bytes, value: bytes) -> None:
+        if not key:
+            # LevelDB accepts b"", but plyvel's reverse iteration skips it: keys are non-empty by contract.
+            raise ValueError("KV keys must be non-empty")
         self.ops.append((key, value))
 
     def delete(self, key: bytes) -> None:
@@ -49,7 +52,8 @@ class KVStore(ABC):
 
     @abstractmethod
     def iterate(self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        """Items whose key starts with ``prefix``, in key order, from ``start`` (inclusive) if given."""
+        """Items whose key starts with ``prefix``, in key order (descending with ``reverse``),
+        beginning at ``start`` (inclusive) if given: keys >= start forwards, keys <= start in reverse."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -87,9 +91,11 @@ class MemoryStore(KVStore):
             self.writes += 1
 
     def iterate(self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        keys = sorted(k for k in self._data if k.startswith(prefix) and (start is None or k >= start))
+        keys = sorted(k for k in self._data if k.startswith(prefix))
         if reverse:
-            keys.reverse()
+            keys = [k for k in reversed(keys) if start is None or k <= start]
+        elif start is not None:
+            keys = [k for k in keys if k >= start]
         for k in keys:
             yield k, self._data[k]
 

@@ -1,0 +1,45 @@
+"""The in-memory store must behave exactly like LevelDB behind the KV interface."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consortium.storage import LevelDBStore, MemoryStore, WriteBatch
+
+keys = st.binary(min_size=1, max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(keys, st.binary(max_size=3) | st.none()), max_size=30),
+    st.binary(max_size=2), st.none() | keys, st.booleans(),
+)
+def test_memory_store_matches_leveldb(ops, prefix, start, reverse) -> None:
+    tmp = tempfile.mkdtemp()
+    try:
+        db, mem = LevelDBStore(tmp), MemoryStore()
+        batch = WriteBatch()
+        for k, v in ops:
+            if v is None:
+                batch.delete(k)
+            else:
+                batch.put(k, v)
+        db.write(batch)
+        mem.write(batch)
+        assert list(db.iterate(prefix, start=start, reverse=reverse)) == list(mem.iterate(prefix, start=start, reverse=reverse))
+        for k, _ in ops:
+            assert db.get(k) == mem.get(k)
+        db.close()
+    finally:
+        shutil.rmtree(tmp)
+
+
+def test_empty_keys_are_refused() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="non-empty"):
+        WriteBatch().put(b"", b"v")
