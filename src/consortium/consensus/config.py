@@ -18,8 +18,8 @@ class PbftConfig:
     base_timeout_ticks: int = 30
     """Ticks view 0 of a height lasts before a VIEW-CHANGE (with 100 ms ticks: 3 s, FISCO BCOS's default)."""
     max_timeout_doublings: int = 4
-    """View v lasts base * 2**min(v, this) ticks: consecutive view changes wait longer (capped at 16x),
-    so honest sealers whose clocks drift apart end up overlapping in one view; a commit resets it (view 0)."""
+    """View v lasts base * 2**min(v, this) ticks, then one more base per view beyond the cap (see
+    :meth:`timeout_ticks`); a commit resets it (the next height starts at view 0)."""
     future_heights: int = 2
     """Messages up to this many heights ahead are buffered and replayed on arrival there."""
     future_per_sender: int = 16
@@ -41,5 +41,14 @@ class PbftConfig:
             raise InvalidConsensusConfig("future_heights must be non-negative")
 
     def timeout_ticks(self, view: int) -> int:
-        """How long view ``view`` (or the wait for its NEW-VIEW) lasts, in ticks."""
-        return self.base_timeout_ticks << min(view, self.max_timeout_doublings)
+        """How long view ``view`` (or the wait for its NEW-VIEW) lasts, in ticks.
+
+        Strictly increasing in the view, which is what liveness needs ([CL99] 4.5.2): sealers
+        that fell one view behind time out sooner than those ahead, so they meet in one view
+        within a few rounds. Doubling makes them meet fast; beyond the cap it grows by one
+        base per view instead, so it keeps increasing without ever becoming absurd. (A flat
+        cap would let two groups one view apart stay apart forever.)
+        """
+        cap = self.max_timeout_doublings
+        base = self.base_timeout_ticks
+        return (base << min(view, cap)) + base * max(0, view - cap)

@@ -5,7 +5,8 @@ everything it forges is signed with its own key or with no valid key at all,
 because that is all a real attacker has.
 
 * ``equivocate``: as leader, proposes two different blocks to two halves of
-  the network; as voter, also votes for the other block to some peers;
+  the network (sometimes one with a wrong state root); as voter, also votes
+  for the other block to some peers;
 * ``garbage``: random bytes, flipped bytes, broken signatures, forged
   certificates (prepares "from" others that it signed itself), messages
   signed by an outsider key;
@@ -74,6 +75,8 @@ class Equivocate(Behaviour):
         block = proc.ledger.build(view, proc.key.public_key, salt=10_000 + world.rng.randrange(1000))
         if block.header.number != height:
             return None
+        if world.rng.randrange(3) == 0:  # a block no honest executor agrees with
+            block = replace(block, header=replace(block.header, state_root=world.rng.randbytes(32)))
         self._alt[(height, view)] = header_hash(block.header, proc.key.suite)
         return block
 
