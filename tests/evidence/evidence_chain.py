@@ -41,7 +41,8 @@ GENESIS_TS = 1_700_000_000_000
 def make_genesis(sealers: Sequence[KeyPair] = SEALERS, *, chain_id: str = "chain0", group_id: str = "group0") -> Genesis:
     return Genesis(
         chain_id=chain_id, group_id=group_id, crypto_suite="ed25519-sha256", timestamp_ms=GENESIS_TS,
-        sealers=tuple(Sealer(k.public_key) for k in sealers), administrators=(ADMIN.address,),
+        sealers=tuple(Sealer(k.public_key, f"127.0.0.1:{30300 + i}") for i, k in enumerate(sealers)),
+        administrators=(ADMIN.address,),
         committee=(CommitteeMember(ADMIN.address),), committee_threshold=1,
     )
 

@@ -48,7 +48,7 @@ from consortium.evidence.errors import MALFORMED_PROOF, NOT_NOTARIZED
 from consortium.evidence.filehash import hash_file_with_progress
 from consortium.evidence.verify import iso_time
 from consortium.execution.genesis import EVIDENCE_NAME
-from consortium.node.genesis import Genesis, load_genesis
+from consortium.node.genesis import load_genesis
 from consortium.node.toml_io import ConfigError
 from consortium.rpc.views import value_to_json
 
@@ -265,7 +265,7 @@ def _verify(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     except NotVerified as exc:
         return _not_verified(args, exc.code, exc.message)
-    _print_verified(args, result, genesis)
+    _print_verified(args, result)
     return EXIT_VERIFIED
 
 
@@ -326,7 +326,7 @@ def verified_json(result: VerifiedEvidence) -> dict[str, Any]:
     }
 
 
-def _print_verified(args: argparse.Namespace, result: VerifiedEvidence, genesis: Genesis) -> None:
+def _print_verified(args: argparse.Namespace, result: VerifiedEvidence) -> None:
     doc = verified_json(result)
     if args.json:
         emit(args, doc)
