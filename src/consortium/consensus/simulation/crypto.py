@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 
+import nacl.signing
+
 from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite, KeyPair
 
 _MEMO_LIMIT = 200_000
 
 
 class MemoSuite(CryptoSuite):
-    """Delegates to ``inner``; remembers verification results and derived public keys."""
+    """Delegates to ``inner``; remembers verification results, signatures and derived keys."""
 
     def __init__(self, inner: CryptoSuite = DEFAULT_SUITE) -> None:
         self._inner = inner
@@ -27,6 +29,7 @@ class MemoSuite(CryptoSuite):
         self._verified: dict[tuple[bytes, bytes, bytes], bool] = {}
         self._public: dict[bytes, bytes] = {}
         self._signed: dict[tuple[bytes, bytes], bytes] = {}
+        self._signers: dict[bytes, nacl.signing.SigningKey] = {}
 
     def hash(self, data: bytes) -> bytes:
         return self._inner.hash(data)
@@ -37,7 +40,14 @@ class MemoSuite(CryptoSuite):
         if sig is None:
             if len(self._signed) > _MEMO_LIMIT:
                 self._signed.clear()
-            sig = self._signed[key] = self._inner.sign(secret, message)
+            signer = self._signers.get(secret)
+            if signer is None or self._inner is not DEFAULT_SUITE:
+                sig = self._inner.sign(secret, message)
+                if self._inner is DEFAULT_SUITE:
+                    self._signers[secret] = nacl.signing.SigningKey(secret)
+            else:
+                sig = signer.sign(message).signature
+            self._signed[key] = sig
         return sig
 
     def verify(self, public_key: bytes, message: bytes, signature: bytes) -> bool:

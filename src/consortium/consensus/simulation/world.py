@@ -54,7 +54,9 @@ class SimProcess:
     ledger: SimLedger
     behaviour: Behaviour | None = None
     core: PbftCore | None = None
-    disk_state: bytes | None = None
+    disk_state: PersistedState | None = None
+    """The last persisted vote state. Kept as the (immutable) object and put through
+    encode/decode only when the process restarts, which is when the bytes would be read."""
     durable: tuple[int, int] = (0, 0)
     incarnation: int = 0
 
@@ -163,7 +165,7 @@ class World:
     # ------------------------------------------------------------------ process lifecycle
 
     def _start(self, p: SimProcess) -> None:
-        persisted = None if p.disk_state is None else PersistedState.decode(p.disk_state, SIM_SUITE)
+        persisted = None if p.disk_state is None else PersistedState.decode(p.disk_state.encode(SIM_SUITE), SIM_SUITE)
         head = p.ledger.head
         p.core = PbftCore(self.pbft, p.key, sealers=head.header.sealers, height=p.ledger.height + 1,
                           parent_hash=p.ledger.head_hash(), persisted=persisted)
@@ -192,7 +194,7 @@ class World:
 
     def _handle(self, p: SimProcess, rd: Ready) -> bool:
         if rd.persist is not None:
-            p.disk_state = rd.persist.encode(SIM_SUITE)
+            p.disk_state = rd.persist
             p.durable = (rd.persist.height, rd.persist.view)
             if (not self.healed and self.plan.crash_in_ready_permille
                     and self.rng.randrange(1000) < self.plan.crash_in_ready_permille):
