@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from consortium.chain.admission import TransactionRejected, check_static
 from consortium.chain.ledger import BlockRejected, ExecutedBlock, Ledger
 from consortium.consensus.core import PbftCore
 from consortium.consensus.errors import ConsensusError
@@ -236,9 +237,21 @@ class ConsensusDriver:
         return BlockValidated(block.hash, True)
 
     def _verify(self, block: Block) -> ExecutedBlock:
-        # Transactions already in this node's pool had their signatures checked on entry.
-        pooled = all(tx.hash in self.txpool for tx in block.transactions)
-        return self.ledger.verify_and_execute(block, check_signatures=not pooled)
+        """Re-check and re-execute a proposal, verifying only the signatures this node has not seen.
+
+        A transaction in this node's pool had its signature verified on entry, but only if the
+        proposal carries that same signature: the hash does not cover the signature, so matching
+        by hash alone would let a leader swap in garbage signatures for transactions every replica
+        has pooled, and the chain would then hold transactions that no longer verify offline.
+        """
+        for i, tx in enumerate(block.transactions):
+            pooled = self.txpool.get(tx.hash)
+            if pooled is None or pooled.signature != tx.signature:
+                try:
+                    check_static(tx, self.ledger.chain, self.ledger.suite)
+                except TransactionRejected as exc:
+                    raise BlockRejected(f"transaction {i} (0x{tx.hash.hex()}): {exc}") from None
+        return self.ledger.verify_and_execute(block, check_signatures=False)
 
     # -- commits ------------------------------------------------------------------------------
     async def _commit(self, block: Block) -> BlockCommitted | None:

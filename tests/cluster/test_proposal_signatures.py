@@ -1,0 +1,83 @@
+"""A replica's check of a proposal's transaction signatures (ConsensusDriver._verify), in process.
+
+Replicas skip re-verifying signatures of transactions they already pooled
+(each was verified on entry). The transaction hash does not cover the
+signature, so "already pooled" must mean the same signature too; otherwise a
+Byzantine leader could put garbage signatures on transactions every replica
+has pooled, and the chain would hold transactions that do not verify offline.
+
+A real node object (real LevelDB ledger, genesis from ``chain new``), not
+started: no sockets are needed to call its driver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from consortium.chain.ledger import BlockRejected
+from consortium.crypto.suite import KeyPair
+from consortium.execution import EVIDENCE_ADDRESS
+from consortium.ledger.transaction import Transaction
+from consortium.node.chain_files import ChainSpec, new_chain
+from consortium.node.config import load_config
+from consortium.node.genesis import load_genesis
+from consortium.node.runtime import Node
+from tests.cluster.harness import evidence_args
+
+CLIENT = KeyPair(b"\x21" * 32)
+
+
+@pytest.fixture
+def node(tmp_path: Path):
+    layout = new_chain(tmp_path / "chain", ChainSpec(nodes=4, p2p_port=41000, rpc_port=41100))
+    config = load_config(layout.nodes[1].dir / "config.toml")
+    n = Node(config, load_genesis(config.genesis_path))
+    try:
+        yield n
+    finally:
+        n.ledger.kv.close()
+
+
+def notarize(node: Node, n: int) -> Transaction:
+    g = node.genesis
+    return Transaction(g.chain_id, g.group_id, n, node.ledger.height + 100, b"", EVIDENCE_ADDRESS, "notarize",
+                       tuple(evidence_args(f"sig-{n}"))).signed_by(CLIENT)
+
+
+def leader_block(node: Node, txs: list[Transaction]):
+    """The block a leader would propose with exactly ``txs`` (no signature checks on its side)."""
+    return node.ledger.execute(txs, timestamp=node.ledger.head_header().timestamp + 1, proposer=node.core.sealers[0],
+                               view=0, sealers=tuple(node.core.sealers), check_signatures=False).block
+
+
+def test_a_proposal_of_pooled_transactions_is_accepted(node: Node) -> None:
+    txs = [notarize(node, n) for n in range(5)]
+    for tx in txs:
+        node.txpool.add(tx)
+    executed = node.driver._verify(leader_block(node, txs))
+    assert [r.status for r in executed.receipts] == [0] * 5
+
+
+def test_a_pooled_transaction_with_a_swapped_signature_is_refused(node: Node) -> None:
+    txs = [notarize(node, n) for n in range(5)]
+    for tx in txs:
+        node.txpool.add(tx)
+    forged = dataclasses.replace(txs[3], signature=bytes(64))
+    assert forged.hash == txs[3].hash  # same hash: the signature is not covered by it
+    with pytest.raises(BlockRejected, match="transaction 3 .*signature"):
+        node.driver._verify(leader_block(node, [*txs[:3], forged, txs[4]]))
+
+
+def test_an_unpooled_transaction_is_verified_and_a_bad_one_refused(node: Node) -> None:
+    pooled = notarize(node, 0)
+    node.txpool.add(pooled)
+    fresh = notarize(node, 1)  # not in this replica's pool yet (gossip still on its way)
+    executed = node.driver._verify(leader_block(node, [pooled, fresh]))
+    assert len(executed.receipts) == 2
+    other = notarize(node, 2)
+    bad = dataclasses.replace(other, signature=CLIENT.sign(b"\x00" * 32))
+    with pytest.raises(BlockRejected, match="transaction 1 .*signature"):
+        node.driver._verify(leader_block(node, [pooled, bad]))
