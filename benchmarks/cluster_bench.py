@@ -1,0 +1,484 @@
+"""Cluster throughput: evidence ``notarize`` over JSON-RPC against a real N-node chain on this machine.
+
+Builds a chain in a temporary folder on free loopback ports
+(scripts/build_chain.sh), starts it (scripts/start_all.sh), signs every
+transaction *before* the timed window, then for ``--seconds`` keeps
+``--concurrency`` requests in flight (each worker sends one ``sendTransaction``
+and waits for its answer before sending the next; ``--batch K`` packs K of them
+into one JSON-RPC batch request). Commit times are observed by watching each
+node's new blocks (``getBlockNumber`` / ``getBlockByNumber``): a transaction's
+latency is from just before its request left to the moment its block was seen
+on the node it was sent to — from then on that node returns its receipt.
+After the window it waits for the tail, checks a sample of receipts, and stops
+the cluster with scripts/stop_all.sh — always, by pid — checking no process is left.
+
+    .venv/bin/python benchmarks/cluster_bench.py [--nodes 4] [--seconds 30] [--concurrency 64]
+        [--batch 1] [--profile SECONDS]   (py-spy on every node; needs py-spy on PATH or --py-spy)
+
+Prints progress (stderr), then one final JSON line:
+{"committed_tps": ..., "p50_latency_s": ..., "p99_latency_s": ..., "node_cpu_s": [...],
+ "ed25519_verify_per_s": ..., "verify_bound_tps": ..., "fraction_of_bound": ..., ...}
+``verify_bound_tps`` = cores x one core's Ed25519 verifications/s (pynacl, measured in this
+run) / nodes: every node checks every transaction's signature once, so no more than that can
+commit if signature checks were the only work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import nacl.signing
+
+from consortium.crypto.suite import KeyPair
+from consortium.encoding.hexbytes import from_hex, to_hex
+from consortium.ledger.transaction import Transaction
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SENDERS = 64
+WATCH_INTERVAL_S = 0.02
+
+
+def log(msg: str) -> None:
+    print(f"[cluster_bench] {msg}", file=sys.stderr, flush=True)
+
+
+# -- the machine ----------------------------------------------------------------------------------
+
+
+def ed25519_verifies_per_second(seconds: float = 1.0) -> float:
+    """One core's Ed25519 verifications per second with pynacl (libsodium), on a tx-sized message."""
+    key = nacl.signing.SigningKey(bytes(range(32)))
+    verify = key.verify_key.verify
+    signed = [key.sign(hashlib.sha256(bytes([i])).digest()) for i in range(64)]
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for s in signed:
+            verify(s)
+        n += len(signed)
+    return n / (time.perf_counter() - start)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of ``pid`` from /proc (None if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def free_port_block(count: int, exclude: range = range(0)) -> int:
+    """A base port with ``count`` consecutive ports free on 127.0.0.1, below the ephemeral range."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20_000, 32_000 - count)
+        if any(p in exclude for p in range(base, base + count)):
+            continue
+        socks = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port block")
+
+
+def pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+# -- the cluster ------------------------------------------------------------------------------------
+
+
+class Cluster:
+    def __init__(self, root: Path, nodes: int) -> None:
+        self.root = root
+        self.size = nodes
+        self.pids: list[int] = []
+        self.rpc_urls: list[str] = []
+
+    def build(self) -> None:
+        p2p = free_port_block(self.size)
+        rpc = free_port_block(self.size, exclude=range(p2p, p2p + self.size))
+        self._script("build_chain.sh", "-n", str(self.size), "-o", str(self.root), "-p", str(p2p), "-r", str(rpc))
+        self.rpc_urls = [f"http://127.0.0.1:{rpc + i}/" for i in range(self.size)]
+
+    def start(self) -> None:
+        try:
+            self._script("start_all.sh", str(self.root), "90")
+        finally:
+            for i in range(self.size):
+                pf = self.root / f"node{i}" / "node.pid"
+                if pf.exists():
+                    self.pids.append(int(pf.read_text()))
+
+    def stop(self) -> list[int]:
+        """stop_all.sh, then make sure (by pid) that nothing survived; returns survivors that had to be killed."""
+        try:
+            self._script("stop_all.sh", str(self.root), "20")
+        finally:
+            survivors = [p for p in self.pids if not pid_gone(p)]
+            for p in survivors:
+                os.kill(p, signal.SIGKILL)
+        return survivors
+
+    def _script(self, name: str, *args: str) -> None:
+        proc = subprocess.run([str(SCRIPTS / name), *args], capture_output=True, text=True, timeout=180,
+                              stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
+# -- the load ----------------------------------------------------------------------------------------
+
+
+async def rpc(session: aiohttp.ClientSession, url: str, method: str, *params: Any) -> Any:
+    async with session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}) as r:
+        doc = await r.json(content_type=None)
+    if "error" in doc:
+        raise RuntimeError(f"{method}: {doc['error']}")
+    return doc["result"]
+
+
+def presign(count: int, chain: tuple[str, str], evidence: bytes, block_limit: int) -> list[tuple[bytes, bytes]]:
+    """(tx hash, request body) for ``count`` notarize transactions from SENDERS accounts."""
+    keys = [KeyPair(hashlib.sha256(b"bench-sender-%d" % i).digest()) for i in range(SENDERS)]
+    run = os.urandom(8).hex()
+    out = []
+    for n in range(count):
+        digest = hashlib.sha256(f"{run}-{n}".encode()).digest()
+        meta = {"case_id": f"bench-{run}", "file_name": f"exhibit-{n}.pdf", "media_type": "application/pdf",
+                "size": 1000 + n}
+        tx = Transaction(chain[0], chain[1], n, block_limit, b"", evidence, "notarize",
+                         (digest, meta, [])).signed_by(keys[n % SENDERS])
+        out.append((tx.hash, to_hex(tx.encode()).encode()))
+    return out
+
+
+class Load:
+    """Closed loop: ``concurrency`` workers, each with one request (of ``batch`` transactions) in flight
+    until all of them are committed, so at most concurrency x batch transactions are outstanding."""
+
+    def __init__(self, urls: list[str], txs: list[tuple[bytes, bytes]], *, concurrency: int, batch: int) -> None:
+        self.urls = urls
+        self.txs = txs
+        self.concurrency = concurrency
+        self.batch = batch
+        self.next = 0
+        self.submitted: dict[bytes, tuple[float, int]] = {}  # hash -> (send time, node index)
+        self.committed: dict[bytes, float] = {}  # hash -> when its block was seen on the node it was sent to
+        self.errors: collections.Counter[str] = collections.Counter()
+        self.waiting: list[dict[bytes, asyncio.Future[float]]] = [{} for _ in urls]
+        self.seen: list[dict[bytes, float]] = [{} for _ in urls]
+        self.blocks_seen: list[int] = [0 for _ in urls]
+        self.txs_per_block: list[int] = []
+
+    async def worker(self, w: int, session: aiohttp.ClientSession, deadline: float, tail: float) -> None:
+        node = w % len(self.urls)
+        url = self.urls[node]
+        loop = asyncio.get_running_loop()
+        while time.monotonic() < deadline and self.next < len(self.txs):
+            chunk = self.txs[self.next: self.next + self.batch]
+            self.next += len(chunk)
+            if self.batch == 1:
+                body = b'{"jsonrpc":"2.0","id":0,"method":"sendTransaction","params":["%s"]}' % chunk[0][1]
+            else:
+                body = b"[" + b",".join(
+                    b'{"jsonrpc":"2.0","id":%d,"method":"sendTransaction","params":["%s"]}' % (k, raw)
+                    for k, (_, raw) in enumerate(chunk)) + b"]"
+            futures = []
+            for tx_hash, _ in chunk:  # registered before sending: the block may be seen before the answer
+                fut = loop.create_future()
+                self.waiting[node][tx_hash] = fut
+                futures.append((tx_hash, fut))
+            sent = time.monotonic()
+            try:
+                async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+                    doc = await r.json(content_type=None)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                self.errors[f"http:{type(exc).__name__}"] += len(chunk)
+                for tx_hash, _ in futures:
+                    self.waiting[node].pop(tx_hash, None)
+                await asyncio.sleep(0.1)
+                continue
+            answers = doc if isinstance(doc, list) else [doc]
+            by_id = {a.get("id"): a for a in answers}
+            accepted = []
+            for k, (tx_hash, fut) in enumerate(futures):
+                a = by_id.get(k)
+                if a is not None and "result" in a:
+                    self.submitted[tx_hash] = (sent, node)
+                    accepted.append((tx_hash, fut))
+                else:
+                    self.waiting[node].pop(tx_hash, None)
+                    self.errors[f"rpc:{(a or {}).get('error', {}).get('code', 'none')}"] += 1
+            for tx_hash, fut in accepted:
+                try:
+                    self.committed[tx_hash] = await asyncio.wait_for(fut, max(0.1, tail - time.monotonic()))
+                except asyncio.TimeoutError:
+                    return  # not committed by the end of the tail: counted as lost
+
+    async def watch(self, node: int, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        url = self.urls[node]
+        known = await rpc(session, url, "getBlockNumber")
+        while not stop.is_set():
+            try:
+                head = await rpc(session, url, "getBlockNumber")
+                for n in range(known + 1, head + 1):
+                    block = await rpc(session, url, "getBlockByNumber", n, False)
+                    now = time.monotonic()
+                    waiting = self.waiting[node]
+                    for h in block["transactions"]:
+                        fut = waiting.pop(from_hex(h), None)
+                        if fut is not None and not fut.done():
+                            fut.set_result(now)
+                    self.blocks_seen[node] += 1
+                    if node == 0:
+                        self.txs_per_block.append(len(block["transactions"]))
+                    known = n
+            except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as exc:
+                self.errors[f"watch:{type(exc).__name__}"] += 1
+            await asyncio.sleep(WATCH_INTERVAL_S)
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+# -- profiling ------------------------------------------------------------------------------------
+
+
+def start_profilers(py_spy: str, pids: list[int], seconds: int, out_dir: Path) -> list[subprocess.Popen]:
+    procs = []
+    for i, pid in enumerate(pids):
+        out = out_dir / f"node{i}.collapsed"
+        procs.append(subprocess.Popen(
+            [py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100", "--format", "raw",
+             "--nonblocking", "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs
+
+
+def summarize_profile(path: Path, top: int = 25) -> dict[str, Any]:
+    """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
+    self_counts: collections.Counter[str] = collections.Counter()
+    incl_counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        frames = stack.split(";")
+        total += n
+        self_counts[_frame(frames[-1])] += n
+        for f in set(_frame(x) for x in frames):
+            incl_counts[f] += n
+    if total == 0:
+        return {"samples": 0}
+    return {
+        "samples": total,
+        "self": [(f, round(c / total, 3)) for f, c in self_counts.most_common(top)],
+        "inclusive": [(f, round(c / total, 3)) for f, c in incl_counts.most_common(top * 2)],
+    }
+
+
+def _frame(f: str) -> str:
+    # py-spy raw frames look like "function (path/to/file.py:123)"
+    name, _, where = f.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("/site-packages/", "/src/", "/lib/python3"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+            break
+    return f"{name} ({where})"
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+
+async def run_load(cluster: Cluster, args: argparse.Namespace, result: dict[str, Any]) -> None:
+    urls = cluster.rpc_urls
+    connector = aiohttp.TCPConnector(limit=args.connections)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
+        info = await rpc(session, urls[0], "getNodeInfo")
+        chain = (info["chainId"], info["groupId"])
+        evidence = from_hex(await rpc(session, urls[0], "getContractAddress", "evidence"), size=20)
+        head = await rpc(session, urls[0], "getBlockNumber")
+        count = args.max_txs or int(args.seconds * args.rate_cap)
+        t = time.monotonic()
+        txs = presign(count, chain, evidence, head + 590)
+        log(f"pre-signed {count} transactions in {time.monotonic() - t:.1f}s")
+
+        load = Load(urls, txs, concurrency=args.concurrency, batch=args.batch)
+        stop_watch = asyncio.Event()
+        watchers = [asyncio.create_task(load.watch(i, session, stop_watch)) for i in range(len(urls))]
+        await asyncio.sleep(0.2)
+        cpu0 = [cpu_seconds(p) for p in cluster.pids]
+        self0 = resource.getrusage(resource.RUSAGE_SELF)
+        profilers = []
+        if args.profile:
+            profilers = start_profilers(args.py_spy, cluster.pids, args.profile, args.profile_dir)
+        t0 = time.monotonic()
+        deadline = t0 + args.seconds
+        window_probe = asyncio.create_task(_at(deadline, lambda: (
+            [cpu_seconds(p) for p in cluster.pids], resource.getrusage(resource.RUSAGE_SELF), os.getloadavg())))
+        async with asyncio.TaskGroup() as tg:
+            for w in range(args.concurrency):
+                tg.create_task(load.worker(w, session, deadline, deadline + args.tail_timeout))
+        t_tail = time.monotonic()
+        t_end = deadline
+        cpu1, self1, load_avg = await window_probe
+        log(f"done: {len(load.submitted)} accepted, {len(load.committed)} committed, errors {dict(load.errors)}")
+        stop_watch.set()
+        await asyncio.gather(*watchers)
+        for p in profilers:
+            try:
+                p.wait(timeout=args.profile + 30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+        # A sample of receipts, asked of a node other than the one the transaction went to.
+        sample = random.Random(1).sample(sorted(load.submitted), min(200, len(load.submitted)))
+        receipts_ok = 0
+        for h in sample:
+            node = (load.submitted[h][1] + 1) % len(urls)
+            r = await rpc(session, urls[node], "getTransactionReceipt", to_hex(h))
+            if r is not None and r["status"] == 0:
+                receipts_ok += 1
+
+        latencies = []
+        in_window = 0
+        for h, (sent, _node) in load.submitted.items():
+            done = load.committed.get(h)
+            if done is None:
+                continue
+            latencies.append(done - sent)
+            if done <= t_end:
+                in_window += 1
+        latencies.sort()
+        window = t_end - t0
+        committed_total = len(latencies)
+        result.update({
+            "nodes": cluster.size, "seconds": round(window, 2), "concurrency": args.concurrency, "batch": args.batch,
+            "presigned": count, "accepted": len(load.submitted), "committed": committed_total,
+            "committed_in_window": in_window,
+            "committed_tps": round(in_window / window, 1),
+            "committed_tps_incl_tail": round(committed_total / max(window, t_tail - t0), 1) if committed_total else 0,
+            "lost": len(load.submitted) - committed_total,
+            "p50_latency_s": _r(percentile(latencies, 0.50)), "p99_latency_s": _r(percentile(latencies, 0.99)),
+            "max_latency_s": _r(latencies[-1] if latencies else None),
+            "errors": dict(load.errors),
+            "receipts_checked": len(sample), "receipts_ok": receipts_ok,
+            "blocks": load.blocks_seen[0],
+            "mean_txs_per_block": round(sum(load.txs_per_block) / max(1, len(load.txs_per_block)), 1),
+            "node_cpu_s": [_r(b - a) if a is not None and b is not None else None for a, b in zip(cpu0, cpu1)],
+            "client_cpu_s": _r((self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)),
+            "load_avg_1m": round(load_avg[0], 2),
+        })
+
+
+async def _at(when: float, probe: Any) -> Any:
+    """``probe()`` at monotonic time ``when`` (the end of the timed window)."""
+    await asyncio.sleep(max(0.0, when - time.monotonic()))
+    return probe()
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nodes", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--concurrency", type=int, default=1000,
+                    help="workers; each keeps one request in flight until its transactions are committed")
+    ap.add_argument("--connections", type=int, default=64, help="HTTP connections to the nodes (all together)")
+    ap.add_argument("--batch", type=int, default=1, help="transactions per JSON-RPC request (a batch when > 1)")
+    ap.add_argument("--rate-cap", type=float, default=1500, help="pre-sign seconds x this many transactions")
+    ap.add_argument("--max-txs", type=int, default=0, help="pre-sign exactly this many (overrides --rate-cap)")
+    ap.add_argument("--tail-timeout", type=float, default=30)
+    ap.add_argument("--profile", type=int, default=0, metavar="SECONDS", help="py-spy every node for this long")
+    ap.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy-venv/bin/py-spy")
+    ap.add_argument("--profile-out", type=Path, default=Path(tempfile.gettempdir()) / "cluster_bench_profile.json")
+    ap.add_argument("--keep", action="store_true", help="keep the chain folder (node logs)")
+    args = ap.parse_args()
+
+    cores = os.cpu_count() or 1
+    verifies = ed25519_verifies_per_second()
+    bound = cores * verifies / args.nodes
+    log(f"ed25519: {verifies:,.0f} verifications/s on one core; bound for {args.nodes} nodes on {cores} cores: "
+        f"{bound:,.0f} tx/s")
+
+    tmp = Path(tempfile.mkdtemp(prefix="consortium-bench-"))
+    args.profile_dir = tmp / "profile"
+    args.profile_dir.mkdir()
+    cluster = Cluster(tmp / "chain", args.nodes)
+    result: dict[str, Any] = {}
+    survivors: list[int] = []
+    try:
+        cluster.build()
+        cluster.start()
+        log(f"cluster of {args.nodes} up in {tmp} (pids {cluster.pids})")
+        asyncio.run(run_load(cluster, args, result))
+    finally:
+        survivors = cluster.stop()
+        if survivors:
+            log(f"stop_all.sh left {survivors}; killed them by pid")
+        if args.profile:
+            profiles = {}
+            for i in range(args.nodes):
+                path = args.profile_dir / f"node{i}.collapsed"
+                if path.exists():
+                    profiles[f"node{i}"] = summarize_profile(path)
+            args.profile_out.write_text(json.dumps(profiles, indent=1))
+            log(f"profile summary written to {args.profile_out}")
+        if args.keep:
+            log(f"chain folder kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    result.update({
+        "cores": cores, "ed25519_verify_per_s": round(verifies), "verify_bound_tps": round(bound),
+        "fraction_of_bound": round(result.get("committed_tps", 0) / bound, 4),
+        "target_tps": 1000, "target_p99_s": 2.0,
+        "processes_left": len(survivors),
+    })
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
