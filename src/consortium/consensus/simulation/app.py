@@ -9,8 +9,6 @@ The ledger is the node's disk: it survives crashes.
 
 from __future__ import annotations
 
-from consortium.consensus.verify import header_hash
-
 import functools
 import hashlib
 
@@ -18,6 +16,7 @@ from consortium.crypto.suite import CryptoSuite, KeyPair
 from consortium.ledger.block import ZERO_HASH, Block, BlockHeader, tx_root
 from consortium.ledger.transaction import Transaction
 from consortium.consensus.simulation.crypto import SIM_SUITE
+from consortium.consensus.verify import header_hash
 
 CHAIN_ID = "sim-chain"
 GROUP_ID = "group0"

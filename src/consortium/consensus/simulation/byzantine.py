@@ -16,13 +16,11 @@ because that is all a real attacker has.
 
 from __future__ import annotations
 
-from consortium.consensus.verify import header_hash
-
 import random
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from consortium.crypto.suite import KeyPair
+from consortium.ledger.block import Block
 from consortium.consensus.messages import (
     Commit,
     Message,
@@ -33,6 +31,7 @@ from consortium.consensus.messages import (
     ViewChange,
 )
 from consortium.consensus.simulation.crypto import sim_key
+from consortium.consensus.verify import header_hash
 
 if TYPE_CHECKING:
     from consortium.consensus.simulation.world import SimProcess, World
@@ -71,7 +70,7 @@ class Equivocate(Behaviour):
     def __init__(self) -> None:
         self._alt: dict[tuple[int, int], bytes] = {}
 
-    def _alt_block(self, world: World, proc: SimProcess, height: int, view: int):  # type: ignore[no-untyped-def]
+    def _alt_block(self, world: World, proc: SimProcess, height: int, view: int) -> Block | None:
         block = proc.ledger.build(view, proc.key.public_key, salt=10_000 + world.rng.randrange(1000))
         if block.header.number != height:
             return None
@@ -173,6 +172,3 @@ class Replay(Behaviour):
 def make_behaviour(kind: str) -> Behaviour:
     return {"equivocate": Equivocate, "garbage": Garbage, "replay": Replay, "silent": Silent}[kind]()
 
-
-def outsider_key() -> KeyPair:
-    return OUTSIDER

@@ -8,6 +8,7 @@ run (network schedule, faults, Byzantine behaviour).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 BYZANTINE_KINDS = ("equivocate", "garbage", "replay", "silent")
@@ -95,3 +96,7 @@ def draw_plan(rng: random.Random, cfg: SimConfig, sealer_pids: list[int], all_pi
         crashes=tuple(crashes),
         byzantine=byzantine,
     )
+
+
+PlanFactory = Callable[[random.Random, SimConfig, list[int], list[int]], FaultPlan]
+"""Draws a run's faults: (rng, config, honest sealer process ids, all process ids) -> plan."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from consortium.consensus.verify import header_hash
-
 from dataclasses import dataclass
 
-from consortium.consensus.simulation.plan import FaultPlan, SimConfig, draw_plan
+from consortium.consensus.simulation.plan import FaultPlan, PlanFactory, SimConfig, draw_plan
 from consortium.consensus.simulation.world import Stats, World
+from consortium.consensus.verify import header_hash
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class SimReport:
         return "\n".join(lines)
 
 
-def run_simulation(seed: int, cfg: SimConfig = SimConfig(), plan_factory=draw_plan) -> SimReport:  # type: ignore[no-untyped-def]
+def run_simulation(seed: int, cfg: SimConfig = SimConfig(), plan_factory: PlanFactory = draw_plan) -> SimReport:
     world = World(cfg, seed, plan_factory)
     for _ in range(cfg.safety_ticks):
         world.step_tick()

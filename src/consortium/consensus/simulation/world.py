@@ -11,8 +11,6 @@ checked — certificate, parent, sealers, re-execution — before being applied)
 
 from __future__ import annotations
 
-from consortium.consensus.verify import header_hash
-
 import heapq
 import random
 from dataclasses import dataclass, field
@@ -40,7 +38,8 @@ from consortium.consensus.simulation.app import CHAIN_ID, GROUP_ID, SimLedger, g
 from consortium.consensus.simulation.byzantine import Behaviour, make_behaviour
 from consortium.consensus.simulation.checker import SafetyChecker
 from consortium.consensus.simulation.crypto import SIM_SUITE, sim_key
-from consortium.consensus.simulation.plan import FaultPlan, SimConfig
+from consortium.consensus.simulation.plan import FaultPlan, PlanFactory, SimConfig
+from consortium.consensus.verify import header_hash, verify_commit_certificate
 
 _SYNC_BATCH = 4
 
@@ -87,7 +86,7 @@ class Stats:
 
 
 class World:
-    def __init__(self, cfg: SimConfig, seed: int, plan_factory: Any) -> None:
+    def __init__(self, cfg: SimConfig, seed: int, plan_factory: PlanFactory) -> None:
         self.cfg = cfg
         self.seed = seed
         self.rng = random.Random(seed)
@@ -283,7 +282,6 @@ class World:
         if header.parent_hash != p.ledger.head_hash() or header.sealers != p.ledger.head.header.sealers:
             return False
         try:
-            from consortium.consensus.verify import verify_commit_certificate
             verify_commit_certificate(header, SIM_SUITE)
         except InvalidCommitCertificate:
             return False
