@@ -94,6 +94,13 @@ def test_txpool_refuses_replayed_reused_and_out_of_window_transactions(cluster: 
     with pytest.raises(RpcCallError) as err:
         c.send_transaction(reused)
     assert err.value.code == APPLICATION_CODES["nonce_reused"], err.value
+    # The same holds while the first user of a nonce is still pending (or already committed: same code).
+    first = c.build(key, "evidence", "notarize", evidence_args("nonce-first"), nonce=tx.nonce + 1)
+    second = c.build(key, "evidence", "notarize", evidence_args("nonce-second"), nonce=tx.nonce + 1)
+    c.send_transaction(first)
+    with pytest.raises(RpcCallError) as err:
+        c.send_transaction(second)
+    assert err.value.code == APPLICATION_CODES["nonce_reused"], err.value
 
     head = c.block_number()
     expired = c.build(key, "evidence", "notarize", evidence_args("replay-expired"), block_limit=head)
@@ -109,8 +116,9 @@ def test_txpool_refuses_replayed_reused_and_out_of_window_transactions(cluster: 
 
     # None of the refused transactions reaches the chain, even after a few more blocks.
     cluster.wait_heights([1], head + 2, timeout=30)
-    for refused in (reused, expired, too_far):
+    for refused in (reused, second, expired, too_far):
         assert c.receipt(refused.hash) is None
+    assert c.wait_receipt(first.hash, timeout=30)["status"] == 0
 
 
 OPENSSL = shutil.which("openssl")

@@ -32,6 +32,13 @@ class AlreadyInPool(TransactionRejected):
     code = "duplicate"
 
 
+class NonceInPool(AlreadyInPool):
+    """Another pending transaction of the same sender uses this nonce. Same remedy as a nonce
+    already used on chain (sign again with a fresh nonce), so the same stable code."""
+
+    code = "nonce_reused"
+
+
 class Admission(Protocol):
     """What the pool needs from the ledger: the head, and the chain's admission rules."""
 
@@ -73,7 +80,7 @@ class TxPool:
                 raise TxPoolFull(f"txpool full ({self.limit} pending transactions); retry after the next block")
             nonce_key = (tx.sender_address, tx.nonce)
             if nonce_key in self._nonces:
-                raise AlreadyInPool(
+                raise NonceInPool(
                     f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} is already used by pending "
                     f"transaction 0x{self._nonces[nonce_key].hex()}"
                 )
