@@ -10,34 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from consortium.cli import case_cmd, contract_cmd, evidence_cmd
-from consortium.cli import main as cli_main
 from consortium.evidence.filehash import CHUNK, PROGRESS_MIN_BYTES, hash_file, hash_file_with_progress
 from tests.evidence.conftest import DOC, Notarized
 from tests.evidence.evidence_chain import ALICE, BOB, make_genesis
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """main() with the evidence, case and contract groups registered (until cli/main.py registers them)."""
-    build = cli_main.build_parser
-
-    def with_evidence():
-        parser = build()
-        sub = next(a for a in parser._actions if hasattr(a, "choices") and isinstance(a.choices, dict))
-        for module, name in ((evidence_cmd, "evidence"), (case_cmd, "case"), (contract_cmd, "contract")):
-            if name not in sub.choices:
-                module.register(sub)
-        return parser
-
-    monkeypatch.setattr(cli_main, "build_parser", with_evidence)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli_main.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 
 from consortium.cli.common import add_key, add_rpc, client, emit, load_account, parse_json_args, receipt_table
 from consortium.cli.errors import CliError
-from consortium.cli.evidence_cmd import parse_address
+from consortium.cli.evidence_cmd import parse_address, rpc_refusal
 from consortium.client import RpcCallError
 from consortium.encoding.hexbytes import to_hex
 
@@ -78,7 +78,10 @@ def _deploy(args: argparse.Namespace) -> int:
     ctor_args = parse_json_args(args.args)
     key = load_account(args)
     with client(args) as c:
-        receipt = c.transact(key, b"", args.name, [source, *ctor_args])
+        try:
+            receipt = c.transact(key, b"", args.name, [source, *ctor_args])
+        except RpcCallError as exc:
+            raise rpc_refusal(exc, "deploy") from None
     _check_receipt(receipt, "deploy")
     rows = [("contract", receipt["contractAddress"]), ("name", args.name or "(none)"),
             ("transaction", receipt["transactionHash"]), ("block", receipt["blockNumber"]),
@@ -94,7 +97,7 @@ def _call(args: argparse.Namespace) -> int:
         try:
             receipt = c.transact(key, args.contract, args.method, call_args)
         except RpcCallError as exc:
-            raise CliError(f"{args.contract}: {exc.message}") from None
+            raise rpc_refusal(exc, f"{args.contract}.{args.method}") from None
     emit(args, receipt, receipt_table(receipt))
     _check_receipt(receipt, f"{args.contract}.{args.method}")
     return 0
@@ -109,15 +112,18 @@ def _query(args: argparse.Namespace) -> int:
         try:
             out = c.call(args.contract, args.method, call_args, sender=sender)
         except RpcCallError as exc:
-            raise CliError(f"{args.contract}.{args.method}: {exc.message}", EXIT_FAILED) from None
+            raise rpc_refusal(exc, f"{args.contract}.{args.method}") from None
     emit(args, out, None if isinstance(out, (dict, list)) else [("output", out)])
     return 0
 
 
 def _code(args: argparse.Namespace) -> int:
     with client(args) as c:
-        address = c.resolve(args.contract)
-        source = c.request("getCode", to_hex(address))
+        try:
+            address = c.resolve(args.contract)
+            source = c.request("getCode", to_hex(address))
+        except RpcCallError as exc:
+            raise rpc_refusal(exc, args.contract) from None
     if args.json:
         emit(args, {"address": to_hex(address), "source": source})
     else:

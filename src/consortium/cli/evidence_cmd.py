@@ -29,7 +29,7 @@ from typing import Any
 
 from consortium.cli.common import add_key, add_rpc, client, emit, load_account, receipt_table
 from consortium.cli.errors import CliError
-from consortium.client import ClientError, SyncClient
+from consortium.client import ClientError, RpcCallError, SyncClient
 from consortium.crypto.suite import ADDRESS_SIZE
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence import (
@@ -150,11 +150,23 @@ def evidence_hash(text: str) -> bytes:
     return hash_of(text)[0]
 
 
+NEGATIVE_RPC_CODES = frozenset({10011, 10012, 10013, 10014})
+"""unknown_contract, call_failed, not_found, permission_denied: the chain's answer is no (exit 1).
+Other RPC errors (bad signature, wrong chain, txpool full, ...) mean the setup or the moment is wrong (exit 2)."""
+
+
+def rpc_refusal(exc: RpcCallError, what: str) -> CliError:
+    return CliError(f"{what}: {exc.message}", EXIT_NOT_VERIFIED if exc.code in NEGATIVE_RPC_CODES else 2)
+
+
 def transact(args: argparse.Namespace, c: SyncClient, method: str, call_args: list[Any],
              to: str = EVIDENCE_NAME) -> dict[str, Any]:
     """Send one transaction, wait for its receipt, and make a refusal a one-line exit-1 error."""
     key = load_account(args)
-    receipt: dict[str, Any] = c.transact(key, to, method, call_args)
+    try:
+        receipt: dict[str, Any] = c.transact(key, to, method, call_args)
+    except RpcCallError as exc:
+        raise rpc_refusal(exc, method) from None
     if receipt.get("status") != 0:
         raise CliError(f"{method} failed: {receipt.get('statusName')}: {receipt.get('error') or 'no reason given'} "
                        f"(transaction {receipt.get('transactionHash')}, block {receipt.get('blockNumber')})",
@@ -254,11 +266,16 @@ def _verify(args: argparse.Namespace) -> int:
         raise CliError(f"bad genesis file: {exc}") from None
     except OSError as exc:
         raise CliError(f"cannot read the genesis file {args.genesis}: {exc.strerror}") from None
-    digest, _ = hash_of(args.file)
     try:
-        if args.proof is not None:
+        os.stat(args.file)
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        if args.proof is not None:  # parse the proof before hashing: a broken proof costs no pass over the file
             bundle = load_bundle(_read_proof(args.proof))
+            digest, _ = hash_of(args.file)
         else:
+            digest, _ = hash_of(args.file)
             bundle = _fetch_live(args.rpc, digest)
         result = verify_bundle(genesis, bundle, digest)
     except UnsupportedBundle as exc:

@@ -37,7 +37,7 @@ def hash_file(path: str | os.PathLike[str], progress: Progress | None = None) ->
 class ProgressBar:
     """A one-line progress bar on a terminal stream, redrawn at most 10 times a second."""
 
-    def __init__(self, label: str, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(self, label: str, stream: TextIO, width: int = 30) -> None:
         self.label = label
         self.stream = stream
         self.width = width
@@ -62,8 +62,9 @@ class ProgressBar:
             self.stream.flush()
 
 
-def hash_file_with_progress(path: str | os.PathLike[str], stream: TextIO = sys.stderr) -> tuple[bytes, int]:
-    """Hash ``path``, drawing a progress bar on ``stream`` when it is a terminal and the file is large."""
+def hash_file_with_progress(path: str | os.PathLike[str], stream: TextIO | None = None) -> tuple[bytes, int]:
+    """Hash ``path``, drawing a progress bar on ``stream`` (default stderr) when it is a terminal and the file is large."""
+    stream = sys.stderr if stream is None else stream
     try:
         size = Path(path).stat().st_size
     except OSError:
