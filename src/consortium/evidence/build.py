@@ -14,7 +14,7 @@ from typing import Any
 
 from consortium.encoding.canonical import DecodeError
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
-from consortium.evidence.bundle import BUNDLE_TYPE, BUNDLE_VERSION, ProofBundle, parse_bundle
+from consortium.evidence.bundle import BUNDLE_TYPE, BUNDLE_VERSION, MAX_SEALER_CHANGES, ProofBundle, parse_bundle
 from consortium.evidence.errors import EvidenceNotFound, MalformedBundle, ProofUnavailable
 from consortium.evidence.record import EvidenceRecord, record_storage_key
 from consortium.evidence.sealer_sets import decode_sealer_set
@@ -122,6 +122,9 @@ def sealer_changes(request: Request, needed: list[int]) -> list[dict[str, Any]]:
             return
         if b == a + 1:
             found.append(a)
+            if len(found) > MAX_SEALER_CHANGES:
+                raise ProofUnavailable(f"the node reports more than {MAX_SEALER_CHANGES} sealer-set changes; "
+                                       "a proof bundle cannot carry them")
             return
         m = (a + b) // 2
         scan(a, m)
