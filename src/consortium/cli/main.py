@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from consortium import __version__
-from consortium.cli import account_cmd, chain_cmd, gov_cmd, node_cmd, query_cmd
+from consortium.cli import account_cmd, case_cmd, chain_cmd, contract_cmd, evidence_cmd, gov_cmd, node_cmd, query_cmd
 from consortium.cli.errors import CliError
 
 EXIT_OK = 0
@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     chain_cmd.register(sub)
     node_cmd.register(sub)
     query_cmd.register(sub)
+    evidence_cmd.register(sub)
+    case_cmd.register(sub)
+    contract_cmd.register(sub)
     gov_cmd.register(sub)
     return parser
 
