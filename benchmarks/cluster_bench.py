@@ -2,25 +2,34 @@
 
 Builds a chain in a temporary folder on free loopback ports
 (scripts/build_chain.sh), starts it (scripts/start_all.sh), signs every
-transaction *before* the timed window, then for ``--seconds`` keeps
-``--concurrency`` requests in flight (each worker sends one ``sendTransaction``
-and waits for its answer before sending the next; ``--batch K`` packs K of them
-into one JSON-RPC batch request). Commit times are observed by watching each
-node's new blocks (``getBlockNumber`` / ``getBlockByNumber``): a transaction's
-latency is from just before its request left to the moment its block was seen
-on the node it was sent to — from then on that node returns its receipt.
-After the window it waits for the tail, checks a sample of receipts, and stops
-the cluster with scripts/stop_all.sh — always, by pid — checking no process is left.
+transaction *before* the timed window (64 sender accounts, sequential nonces),
+then for ``--seconds`` runs a closed loop of ``--concurrency`` workers: each
+sends one ``sendTransaction`` (or, with ``--batch K``, a JSON-RPC batch of K)
+to its node (workers are spread over the nodes) and waits until its
+transactions are committed before sending the next, so at most
+concurrency x batch transactions are outstanding. Commit times are observed by
+watching each node's new blocks (``getBlockNumber`` / ``getBlockByNumber``
+every 20 ms): a transaction's latency runs from just before its request left
+to the moment its block was seen on the node it was sent to, i.e. when that
+node starts returning its receipt. After the window the outstanding
+transactions get ``--tail-timeout`` seconds; a sample of 200 receipts is then
+read from *another* node, and the cluster is stopped with scripts/stop_all.sh,
+always, checking by pid that no process is left.
 
-    .venv/bin/python benchmarks/cluster_bench.py [--nodes 4] [--seconds 30] [--concurrency 64]
-        [--batch 1] [--profile SECONDS]   (py-spy on every node; needs py-spy on PATH or --py-spy)
+    .venv/bin/python benchmarks/cluster_bench.py [--nodes 4] [--seconds 30] [--concurrency 1000]
+        [--batch 1] [--profile SECONDS]   (py-spy every node; py-spy on PATH or --py-spy PATH)
 
-Prints progress (stderr), then one final JSON line:
+Prints progress (stderr), then one final JSON line, e.g.
 {"committed_tps": ..., "p50_latency_s": ..., "p99_latency_s": ..., "node_cpu_s": [...],
- "ed25519_verify_per_s": ..., "verify_bound_tps": ..., "fraction_of_bound": ..., ...}
+ "ed25519_verify_per_s": ..., "verify_bound_tps": ..., "fraction_of_bound": ...,
+ "cpu_ms_per_tx": ..., "stage_cpu_us_per_tx": {...}, ...}
+``committed_tps`` counts transactions committed inside the window, divided by its length.
 ``verify_bound_tps`` = cores x one core's Ed25519 verifications/s (pynacl, measured in this
-run) / nodes: every node checks every transaction's signature once, so no more than that can
-commit if signature checks were the only work.
+run) / nodes: every node verifies every transaction's signature once, so no more could commit
+if signature checks were the only work. ``node_cpu_s`` is utime+stime from /proc/<pid>/stat
+during the window; ``cpu_ms_per_tx`` divides the nodes' and this client's CPU by the
+transactions committed in the window (less sensitive to other load on the machine than tps).
+``stage_cpu_us_per_tx`` is measured in process before the cluster starts (see stage_costs).
 """
 
 from __future__ import annotations
@@ -115,6 +124,63 @@ def pid_gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+# -- where a transaction's CPU goes, stage by stage (in process, no cluster) -------------------------
+
+
+def stage_costs(block_size: int = 300) -> dict[str, float]:
+    """CPU microseconds per transaction of each stage a notarize transaction goes through on a node.
+
+    Uses a real (not started) node of a throwaway 4-node chain: its LevelDB ledger, txpool and
+    consensus driver, so the figures are the node's own code paths. Process CPU time, so they
+    hold on a busy machine too. HTTP (aiohttp) and TLS costs are not in here; see the profile.
+    """
+    from consortium.ledger.block import Block
+    from consortium.node import wire
+    from consortium.node.chain_files import ChainSpec, new_chain
+    from consortium.node.config import load_config
+    from consortium.node.genesis import load_genesis
+    from consortium.node.runtime import Node
+
+    tmp = Path(tempfile.mkdtemp(prefix="consortium-stages-"))
+    try:
+        layout = new_chain(tmp / "chain", ChainSpec(nodes=4, p2p_port=41000, rpc_port=41100))
+        nodes = []
+        for i in (0, 1):
+            config = load_config(layout.nodes[i].dir / "config.toml")
+            nodes.append(Node(config, load_genesis(config.genesis_path)))
+        leader, replica = nodes
+        g = leader.genesis
+        from consortium.execution import EVIDENCE_ADDRESS
+
+        raws = [raw for _, raw in presign(block_size, (g.chain_id, g.group_id), EVIDENCE_ADDRESS, 500)]
+        raw_bytes = [from_hex(r.decode()) for r in raws]
+        out: dict[str, float] = {}
+
+        def timed(name: str, fn: Any) -> Any:
+            t = time.process_time()
+            value = fn()
+            out[name] = round((time.process_time() - t) / block_size * 1e6, 1)
+            return value
+
+        txs = timed("rpc_decode", lambda: [Transaction.decode(r) for r in raw_bytes])
+        timed("admit_rpc", lambda: [leader.txpool.add(tx) for tx in txs])
+        body = timed("gossip_encode", lambda: wire.encode_transactions(txs))
+        got = timed("gossip_decode", lambda: wire.decode_transactions(body))
+        timed("admit_gossip", lambda: [replica.txpool.add(tx) for tx in got])
+        executed = timed("leader_execute", lambda: leader.ledger.execute(
+            leader.txpool.take(block_size), timestamp=leader.ledger.head_header().timestamp + 1,
+            proposer=leader.node_id, view=0, sealers=tuple(leader.core.sealers), check_signatures=False))
+        encoded = timed("block_encode", lambda: executed.block.encode())
+        block = timed("block_decode", lambda: Block.decode(encoded))
+        mine = timed("replica_validate", lambda: replica.driver._verify(block))
+        timed("commit", lambda: replica.ledger.commit(mine))
+        for n in nodes:
+            n.ledger.kv.close()
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # -- the cluster ------------------------------------------------------------------------------------
@@ -408,6 +474,9 @@ async def run_load(cluster: Cluster, args: argparse.Namespace, result: dict[str,
             "client_cpu_s": _r((self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)),
             "load_avg_1m": round(load_avg[0], 2),
         })
+        node_cpu = sum(x for x in result["node_cpu_s"] if x is not None)
+        result["cpu_ms_per_tx"] = round((node_cpu + result["client_cpu_s"]) / max(1, in_window) * 1000, 2)
+        result["node_cpu_ms_per_tx"] = round(node_cpu / max(1, in_window) * 1000, 2)
 
 
 async def _at(when: float, probe: Any) -> Any:
@@ -443,6 +512,9 @@ def main() -> int:
     log(f"ed25519: {verifies:,.0f} verifications/s on one core; bound for {args.nodes} nodes on {cores} cores: "
         f"{bound:,.0f} tx/s")
 
+    stages = stage_costs()
+    log(f"stage costs, CPU us per transaction: {stages}")
+
     tmp = Path(tempfile.mkdtemp(prefix="consortium-bench-"))
     args.profile_dir = tmp / "profile"
     args.profile_dir.mkdir()
@@ -475,6 +547,7 @@ def main() -> int:
         "fraction_of_bound": round(result.get("committed_tps", 0) / bound, 4),
         "target_tps": 1000, "target_p99_s": 2.0,
         "processes_left": len(survivors),
+        "stage_cpu_us_per_tx": stages,
     })
     print(json.dumps(result))
     return 0

@@ -163,13 +163,6 @@ def test_intruder_with_self_signed_certificate_is_refused_and_the_node_keeps_wor
     assert c.wait_receipt(tx.hash, timeout=30)["status"] == 0
 
 
-def _stopped_and_started_heights(log_text: str) -> tuple[int, int]:
-    stopped = [int(m) for m in re.findall(r"stopped at height (\d+)", log_text)]
-    started = [int(m) for m in re.findall(r" up: chain \S+ height (\d+)", log_text)]
-    assert stopped and len(started) >= 2, log_text[-2000:]
-    return stopped[-1], started[-1]
-
-
 def test_node_restarted_after_sigterm_resumes_at_its_height_and_takes_part_again(cluster: Cluster) -> None:
     victim = 2
     vid = node_id(cluster, victim)
@@ -185,12 +178,12 @@ def test_node_restarted_after_sigterm_resumes_at_its_height_and_takes_part_again
     cluster.wait_heights(live, max(before + 2, committed_at))
 
     cluster.start()
-    stopped_at, resumed_at = _stopped_and_started_heights((cluster.nodes[victim].dir / "node.log").read_text())
-    assert stopped_at >= before and resumed_at == stopped_at  # restarted from its own ledger, not from genesis
-    assert cluster.height(victim) >= stopped_at
+    assert cluster.height(victim) >= before  # its own ledger survived the restart
 
     # It catches up on the blocks it missed (block sync) ...
     eventually(lambda: cluster.client(victim).receipt(tx.hash), timeout=30, what="node2 to sync the missed block")
+    # ... fetching only those: it resumed at its height instead of syncing the chain from genesis.
+    assert cluster.client(victim).request("getSyncStatus")["blocksReceived"] < before
     # ... and participates: it proposes a block again when its turn as leader comes.
     restarted_at = cluster.height(victim)
 
