@@ -36,28 +36,7 @@ sys.exit("no free port range found")
 PY
 }
 
-# The evidence, case and contract commands, until cli/main.py registers them itself.
-if consortium evidence --help >/dev/null 2>&1; then
-  cli() { consortium "$@"; }
-else
-  cli() {
-    python - "$@" <<'PY'
-import sys
-from consortium.cli import case_cmd, contract_cmd, evidence_cmd, main as cli_main
-build = cli_main.build_parser
-def with_evidence():
-    parser = build()
-    sub = next(a for a in parser._actions if isinstance(getattr(a, "choices", None), dict))
-    for module, name in ((evidence_cmd, "evidence"), (case_cmd, "case"), (contract_cmd, "contract")):
-        if name not in sub.choices:
-            module.register(sub)
-    return parser
-cli_main.build_parser = with_evidence
-sys.argv[0] = "consortium"
-sys.exit(cli_main.main(sys.argv[1:]))
-PY
-  }
-fi
+cli() { consortium "$@"; }
 
 # --- 1. the chain --------------------------------------------------------------------------------
 step "building a $NODES-node chain in $DIR"

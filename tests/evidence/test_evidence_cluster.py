@@ -26,7 +26,6 @@ from tests.evidence.tamper import (
 )
 from tests.helpers.cluster import ROOT, SCRIPTS, Cluster
 
-SHIM = Path(__file__).with_name("cli_shim.py")
 EVIDENCE = b"2026-11-02 09:20 bob: I will refund the 6 broken chairs within 7 days.\n" * 50
 OUTSIDERS = tuple(KeyPair(bytes([0x70 + i]) * 32) for i in range(3))
 
@@ -38,7 +37,7 @@ def run(*args: str, key: Path | None = None, rpc: str | None = None, ok: bool = 
     env.pop("CONSORTIUM_KEY", None)
     if rpc:
         env["CONSORTIUM_RPC"] = rpc
-    cmd = [sys.executable, str(SHIM), *args, *(["--key", str(key)] if key else [])]
+    cmd = [sys.executable, "-m", "consortium", *args, *(["--key", str(key)] if key else [])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     if ok:
         assert r.returncode == 0, f"{' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"

@@ -50,7 +50,6 @@ def _start(args: argparse.Namespace) -> int:
 
 async def _serve(node) -> int:
     """The composition root: the node, then RPC on top of it, until SIGTERM/SIGINT."""
-    from consortium.rpc.methods import build_dispatcher
     from consortium.rpc.node_api import NodeRpcApi
     from consortium.rpc.server import RpcServer
 
