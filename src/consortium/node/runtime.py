@@ -78,7 +78,9 @@ class Node:
         self.votes = VoteStore(config.data_dir, genesis.suite)
         head = self.ledger.head_header()
         max_doublings = 0
-        base_ticks = max(1, genesis.view_timeout_ms // int(TICK_S * 1000))
+        # Governance may have changed the timeout since genesis; it applies from the node's start.
+        timeout_ms = self.governance().config().get("consensus_timeout_ms", genesis.view_timeout_ms)
+        base_ticks = max(1, timeout_ms // int(TICK_S * 1000))
         while (base_ticks << (max_doublings + 1)) * TICK_S * 1000 <= config.max_view_timeout_ms and max_doublings < 16:
             max_doublings += 1
         self.core = PbftCore(

@@ -75,9 +75,8 @@ class NodeRpcApi:
         return list(self.node.core.sealers)
 
     def observers(self) -> list[bytes]:
-        sealers = set(self.node.core.sealers)
-        known = {p.node_id for p in self.node.transport.peers()} | {self.node.node_id}
-        return sorted(known - sealers)
+        """The observers admitted on chain by governance (as FISCO BCOS's getObserverList)."""
+        return list(self.node.governance().observers())
 
     def peers(self) -> list[dict[str, Any]]:
         heights = self.node.sync.peer_heights
