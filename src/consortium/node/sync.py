@@ -48,7 +48,9 @@ class BlockSync:
         self._send = send
         self._deliver = deliver
         self.peer_heights: dict[bytes, int] = {}
-        self._in_flight: tuple[bytes, int, float] | None = None  # peer, first number, sent at
+        self._in_flight: tuple[bytes, int, int, float] | None = None
+        """(peer, first, last, since): blocks first..last were asked for and are not all committed yet.
+        ``since`` is when the request left or, later, when the last progress was seen."""
         self._behind_since: tuple[int, float] | None = None  # (our height, when first seen behind)
         self.blocks_received = 0
 
@@ -82,14 +84,24 @@ class BlockSync:
         self.peer_heights.pop(peer, None)
 
     def maybe_request(self) -> None:
+        """Ask the best peer for the next blocks, unless an earlier request is still being served.
+
+        A request stays in flight until every block it asked for is committed, not merely until
+        the response arrives: the driver applies the fetched blocks one by one, and asking again
+        meanwhile (each STATUS would) fetches the same blocks again from every peer in turn.
+        It is given up after REQUEST_TIMEOUT_S without progress.
+        """
         mine = self.ledger.height
         now = time.monotonic()
         if self._in_flight is not None:
-            peer, first, sent = self._in_flight
-            if first > mine and now - sent < REQUEST_TIMEOUT_S:
-                return  # still waiting for it
-            if first > mine:  # timed out: try someone else next time
-                self.peer_heights.pop(peer, None)
+            peer, first, last, since = self._in_flight
+            if mine < last:
+                if mine >= first:  # progress: the blocks are being applied
+                    self._in_flight = (peer, mine + 1, last, now)
+                    return
+                if now - since < REQUEST_TIMEOUT_S:
+                    return  # still waiting for the response
+                self.peer_heights.pop(peer, None)  # no answer: try someone else
             self._in_flight = None
         ahead = [(h, p) for p, h in self.peer_heights.items() if h > mine]
         if not ahead:
@@ -101,7 +113,7 @@ class BlockSync:
         if height - mine < 2 and now - self._behind_since[1] < LAG_GRACE_S:
             return
         count = min(wire.MAX_SYNC_BATCH, height - mine)
-        self._in_flight = (peer, mine + 1, now)
+        self._in_flight = (peer, mine + 1, mine + count, now)
         log.info("sync: asking %s for blocks %d..%d (peer at %d)", peer.hex()[:12], mine + 1, mine + count, height)
         self._send(peer, Envelope(MessageKind.BLOCK_REQUEST, wire.encode_block_request(mine + 1, count)).encode())
 
@@ -123,7 +135,13 @@ class BlockSync:
     def on_response(self, peer: bytes, body: bytes) -> None:
         blocks = wire.decode_blocks(body)
         if self._in_flight is not None and self._in_flight[0] == peer:
-            self._in_flight = None
+            _, first, last, _ = self._in_flight
+            if blocks and blocks[0].number <= first <= blocks[-1].number:
+                # Answered: wait (REQUEST_TIMEOUT_S, renewed on progress) for the driver to apply
+                # what came, which may be fewer blocks than asked for (the response size cap).
+                self._in_flight = (peer, first, min(last, blocks[-1].number), time.monotonic())
+            else:
+                self._in_flight = None  # an empty or unusable answer: ask again at the next STATUS
         if blocks:
             self.blocks_received += len(blocks)
             self._deliver(peer, blocks)
