@@ -33,7 +33,7 @@ def tx(nonce: int, method: str = "notarize", block_limit: int = 100) -> Transact
 
 
 def seal(executed) -> list[CommitSignature]:
-    return [CommitSignature(0, SEALER.sign(commit_seal_payload(executed.block.hash)))]
+    return [CommitSignature(0, SEALER.sign(commit_seal_payload(executed.block.hash, 0)))]
 
 
 def produce(ledger: Ledger, txs, ts: int = GENESIS_TS + 1000):

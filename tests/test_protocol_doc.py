@@ -40,4 +40,5 @@ def test_worked_example_matches_the_implementation() -> None:
 
 def test_commit_seal_payload_layout() -> None:
     h = bytes(range(32))
-    assert commit_seal_payload(h) == bytes.fromhex("9205c420") + h == encode([5, h])
+    assert commit_seal_payload(h, 0) == bytes.fromhex("9305c420") + h + b"\x00" == encode([5, h, 0])
+    assert commit_seal_payload(h, 300)[-3:] == bytes.fromhex("cd012c")

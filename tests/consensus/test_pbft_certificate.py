@@ -57,7 +57,7 @@ def test_a_sealer_set_listing_one_node_twice_fails(committed: BlockHeader) -> No
 
 def test_a_seal_from_outside_the_sealer_set_fails(committed: BlockHeader) -> None:
     outsider = sim_key("outsider", 0)
-    seal = outsider.sign(commit_seal_payload(header_hash(committed, SIM_SUITE)))
+    seal = outsider.sign(commit_seal_payload(header_hash(committed, SIM_SUITE), committed.commit_view))
     with pytest.raises(UnknownSealer):
         verify_commit_certificate(committed.with_signatures([*committed.signatures[:2], CommitSignature(7, seal)]),
                                   SIM_SUITE)
@@ -70,7 +70,7 @@ def test_a_seal_from_outside_the_sealer_set_fails(committed: BlockHeader) -> Non
 def test_a_seal_over_another_hash_fails(committed: BlockHeader) -> None:
     other = replace(committed, timestamp=committed.timestamp + 1)  # another block, same sealers
     key = sim_key("sealer", 3)
-    wrong = key.sign(commit_seal_payload(header_hash(other, SIM_SUITE)))
+    wrong = key.sign(commit_seal_payload(header_hash(other, SIM_SUITE), committed.commit_view))
     with pytest.raises(BadSeal):
         verify_commit_certificate(committed.with_signatures([*committed.signatures[:2], CommitSignature(3, wrong)]),
                                   SIM_SUITE)
@@ -102,3 +102,10 @@ def test_arbitrary_signature_lists_only_raise_the_typed_error(committed: BlockHe
     header = replace(committed, signatures=tuple(CommitSignature(i, s) for i, s in sigs))
     with pytest.raises(InvalidCommitCertificate):
         verify_commit_certificate(header, SIM_SUITE)
+
+
+def test_seals_bind_the_commit_view(committed: BlockHeader) -> None:
+    """Claiming another commit view invalidates every seal: seals of different views never combine."""
+    verify_commit_certificate(committed, SIM_SUITE)
+    with pytest.raises(BadSeal):
+        verify_commit_certificate(committed.with_signatures(committed.signatures, committed.commit_view + 1), SIM_SUITE)

@@ -86,7 +86,7 @@ class EvidenceChain:
         head = self.ledger.head_header()
         executed = self.ledger.execute(txs, timestamp=head.timestamp + 1000, proposer=self.sealers[0], view=0,
                                        sealers=self.sealers, check_signatures=check_signatures)
-        payload = commit_seal_payload(executed.block.hash)
+        payload = commit_seal_payload(executed.block.hash, 0)
         seals = [CommitSignature(i, self.sealer_keys[i].sign(payload)) for i in seal_with]
         return self.ledger.commit(executed, seals)
 

@@ -64,7 +64,7 @@ def record_edit(change):
 
 
 def reseal(header: BlockHeader, keys_by_index: dict[int, Any]) -> BlockHeader:
-    payload = commit_seal_payload(header.hash)
+    payload = commit_seal_payload(header.hash, header.commit_view)
     return header.with_signatures([CommitSignature(i, k.sign(payload)) for i, k in keys_by_index.items()])
 
 

@@ -287,7 +287,7 @@ def test_non_canonical_object_encoding_is_refused(notarized: Notarized) -> None:
     doc = notarized.full.to_json()
     # The same header as a msgpack array with a non-shortest integer (uint16 for a small number).
     raw = from_hex(doc["headers"][0])
-    assert raw[0] == 0x9D and raw[1] == 0x02  # array of 13, tag 2 as a fixint
+    assert raw[0] == 0x9E and raw[1] == 0x02  # array of 14, tag 2 as a fixint
     doc["headers"][0] = to_hex(raw[:1] + b"\xcd\x00\x02" + raw[2:])
     with pytest.raises(MalformedBundle, match=r"headers\[0\] cannot be decoded"):
         load_bundle(json.dumps(doc).encode())

@@ -268,11 +268,14 @@ class Ledger:
         )
 
     # -- commit -------------------------------------------------------------------------------
-    def commit(self, executed: ExecutedBlock, signatures: Sequence[CommitSignature] = ()) -> Block:
-        """Store ``executed`` with its commit certificate, atomically with its state changes."""
+    def commit(
+        self, executed: ExecutedBlock, signatures: Sequence[CommitSignature] = (), commit_view: int = 0,
+    ) -> Block:
+        """Store ``executed`` with its commit certificate (seals made in ``commit_view``), atomically
+        with its state changes."""
         block = executed.block
         if signatures:
-            block = replace(block, header=block.header.with_signatures(signatures))
+            block = replace(block, header=block.header.with_signatures(signatures, commit_view))
         if block.number != self.height + 1:
             raise BlockRejected(f"cannot commit block {block.number}: the head is {self.height}")
         batch = WriteBatch()

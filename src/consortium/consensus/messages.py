@@ -145,8 +145,8 @@ class Prepare(_Message):
 class Commit(_Message):
     """A sealer's statement that ``block_hash`` is prepared, with its commit seal.
 
-    ``seal`` is the sender's signature over ``commit_seal_payload(block_hash)``;
-    a quorum of seals is the block's commit certificate.
+    ``seal`` is the sender's signature over ``commit_seal_payload(block_hash, view)``;
+    a quorum of seals of one view is the block's commit certificate.
     """
 
     TAG: ClassVar[int] = TAG_COMMIT
@@ -165,12 +165,12 @@ class Commit(_Message):
 
     @cached_property
     def seal_payload(self) -> bytes:
-        """What ``seal`` must be a signature over: ``ledger.commit_seal_payload(block_hash)``."""
-        return commit_seal_payload(self.block_hash)
+        """What ``seal`` must be a signature over: ``ledger.commit_seal_payload(block_hash, view)``."""
+        return commit_seal_payload(self.block_hash, self.view)
 
     def signed_by(self, key: KeyPair) -> Self:
         """Also (re)computes the commit seal over ``block_hash``."""
-        sealed = replace(self, seal=key.sign(commit_seal_payload(self.block_hash)))
+        sealed = replace(self, seal=key.sign(commit_seal_payload(self.block_hash, self.view)))
         return _Message.signed_by(sealed, key)
 
 

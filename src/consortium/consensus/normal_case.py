@@ -189,7 +189,7 @@ class NormalCase(ReplicaState):
             voters = self._commits.voters(view, block_hash)
             if len(voters) >= q:
                 seals = [CommitSignature(i, c.seal) for i, c in voters[:q]]
-                self._decided = Block(block.header.with_signatures(seals), block.transactions)
+                self._decided = Block(block.header.with_signatures(seals, view), block.transactions)
                 self._out_committed.append(self._decided)
                 self._counts["blocks_committed"] += 1
                 return

@@ -261,7 +261,8 @@ def verify_commit_certificate(header: BlockHeader, suite: CryptoSuite) -> None:
     Raises a subclass of :class:`InvalidCommitCertificate` naming the first
     problem: too few seals, a sealer counted twice (or listed twice in the
     sealer set), a seal from an index outside the sealer set, a seal that does
-    not verify over ``commit_seal_payload(header hash)``. Every seal present must
+    not verify over ``commit_seal_payload(header hash, header.commit_view)`` — so all
+    seals are of one view, which is what makes a certificate unique per height. Every seal present must
     verify: a certificate is stored forever, so it must be clean, not merely
     sufficient. Signatures are checked last.
 
@@ -285,7 +286,7 @@ def verify_commit_certificate(header: BlockHeader, suite: CryptoSuite) -> None:
         if s.sealer_index in seen:
             raise DuplicateSealer(f"sealer {s.sealer_index} seals block {header.number} twice")
         seen.add(s.sealer_index)
-    payload = commit_seal_payload(header_hash(header, suite))
+    payload = commit_seal_payload(header_hash(header, suite), header.commit_view)
     for s in header.signatures:
         if not suite.verify(header.sealers[s.sealer_index], payload, s.signature):
             raise BadSeal(f"commit seal of sealer {s.sealer_index} does not verify over block "

@@ -250,7 +250,7 @@ def _check_certificate(header: BlockHeader, suite: CryptoSuite) -> None:
 def _valid_seals(header: BlockHeader, suite: CryptoSuite) -> int:
     """Distinct sealers of ``header`` whose seal verifies (at most one signature check per sealer)."""
     n = len(header.sealers)
-    payload = commit_seal_payload(header_hash(header, suite))
+    payload = commit_seal_payload(header_hash(header, suite), header.commit_view)
     good: set[int] = set()
     for s in header.signatures:
         if 0 <= s.sealer_index < n and s.sealer_index not in good:

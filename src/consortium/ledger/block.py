@@ -32,7 +32,7 @@ MAX_SEALERS = 256
 MAX_BLOCK_TXS = 100_000
 MAX_BLOCK_SIZE = 64 * 1024 * 1024
 ZERO_HASH = bytes(HASH_SIZE)
-_HEADER_FIELDS = 13
+_HEADER_FIELDS = 14
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,17 @@ class CommitSignature:
     signature: bytes
 
 
-def commit_seal_payload(block_hash: bytes) -> bytes:
-    """The bytes a sealer signs to commit a block: ``encode([5, block_hash])``.
+def commit_seal_payload(block_hash: bytes, view: int) -> bytes:
+    """The bytes a sealer signs to commit a block in ``view``: ``encode([5, block_hash, view])``.
 
     The tag keeps a commit seal from ever being valid as a signature over
-    anything else (a transaction hash, a consensus message).
+    anything else (a transaction hash, a consensus message). The view is what
+    makes a certificate unique: an honest sealer may seal block Z in one view
+    and block W in a later one (when Z was not committed), so seals from
+    different views must never be counted together — PBFT's commit certificate
+    is a quorum of COMMITs of ONE view (tests/consensus/test_pbft_seal_view.py).
     """
-    return canonical.encode([TAG_COMMIT_SEAL, block_hash])
+    return canonical.encode([TAG_COMMIT_SEAL, block_hash, view])
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ class BlockHeader:
     sealers: tuple[bytes, ...]
     """Node ids of the sealer set that must commit this block, in on-chain order."""
     signatures: tuple[CommitSignature, ...] = ()
+    commit_view: int = 0
+    """The view in which the commit seals in ``signatures`` were made (all of them).
+    Like the seals, outside the hash: it can differ from ``view`` (the view of the first
+    proposal) when a block prepared in one view is committed in a later one."""
 
     def unsigned_value(self) -> list[Value]:
         return [
@@ -87,12 +95,13 @@ class BlockHeader:
     def hash_with(self, suite: CryptoSuite) -> bytes:
         return suite.hash(self.hashing_bytes())
 
-    def with_signatures(self, signatures: Sequence[CommitSignature]) -> BlockHeader:
+    def with_signatures(self, signatures: Sequence[CommitSignature], commit_view: int | None = None) -> BlockHeader:
+        """The header with a commit certificate: ``signatures`` made in ``commit_view`` (default: unchanged)."""
         ordered = tuple(sorted(signatures, key=lambda s: s.sealer_index))
-        return replace(self, signatures=ordered)
+        return replace(self, signatures=ordered, commit_view=self.commit_view if commit_view is None else commit_view)
 
     def to_value(self) -> list[Value]:
-        return self.unsigned_value() + [[[s.sealer_index, s.signature] for s in self.signatures]]
+        return self.unsigned_value() + [[[s.sealer_index, s.signature] for s in self.signatures], self.commit_view]
 
     def encode(self) -> bytes:
         return canonical.encode(self.to_value())
@@ -125,6 +134,7 @@ class BlockHeader:
             view=field_int(v[10], "block header.view"),
             sealers=sealers,
             signatures=tuple(sigs),
+            commit_view=field_int(v[13], "block header.commit_view"),
         )
 
     @classmethod

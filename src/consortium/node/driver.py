@@ -261,7 +261,7 @@ class ConsensusDriver:
         try:
             if executed is None:
                 executed = await asyncio.to_thread(self.ledger.verify_and_execute, block)
-            stored = await asyncio.to_thread(self.ledger.commit, executed, block.header.signatures)
+            stored = await asyncio.to_thread(self.ledger.commit, executed, block.header.signatures, block.header.commit_view)
         except BlockRejected as exc:
             # A quorum decided a block this node cannot execute identically: a fork of state.
             # Refuse to store it and keep serving; an operator must look (the log says why).
@@ -299,7 +299,7 @@ class ConsensusDriver:
                     raise BlockRejected(f"block {block.number} names a sealer set that is not the one in force")
                 verify_commit_certificate(block.header, self.ledger.suite)
                 executed = await asyncio.to_thread(self.ledger.verify_and_execute, block)
-                stored = await asyncio.to_thread(self.ledger.commit, executed, block.header.signatures)
+                stored = await asyncio.to_thread(self.ledger.commit, executed, block.header.signatures, block.header.commit_view)
             except (BlockRejected, ConsensusError) as exc:
                 self.sync_rejections += 1
                 log.warning("sync: refusing block %d from %s: %s", block.number, event.peer.hex()[:12], exc)
