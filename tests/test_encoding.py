@@ -80,3 +80,37 @@ def test_hex() -> None:
     for bad in ["01ab", "0x1", "0xzz", 12, "0x" + "00" * 3]:
         with pytest.raises(HexError):
             from_hex(bad, size=2)
+
+
+def reference_encode(value) -> bytes:
+    """A deliberately naive canonical encoder: sort every map by UTF-8 key bytes, then pack."""
+
+    def norm(v):
+        if isinstance(v, dict):
+            return {k: norm(v[k]) for k in sorted(v, key=lambda s: s.encode("utf-8"))}
+        if isinstance(v, (list, tuple)):
+            return [norm(x) for x in v]
+        return v
+
+    return msgpack.packb(norm(value), use_bin_type=True)
+
+
+@given(values)
+def test_encoder_matches_the_naive_reference(value) -> None:
+    assert encode(value) == reference_encode(value)
+
+
+@given(st.dictionaries(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6), ints, max_size=8))
+def test_key_order_is_utf8_byte_order_for_any_code_points(d) -> None:
+    assert encode(d) == reference_encode(d)
+
+
+def test_subclasses_encode_as_their_base_types() -> None:
+    from enum import IntEnum
+
+    class Status(IntEnum):
+        OK = 0
+
+    assert encode([Status.OK, True]) == encode([0, True])
+    with pytest.raises(EncodingError, match="UTF-8"):
+        encode("\ud800")

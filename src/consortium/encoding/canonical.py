@@ -49,60 +49,67 @@ class DecodeError(ValueError):
     """Bytes are not the canonical encoding of a value or of the expected object."""
 
 
-def _check(value: object, depth: int) -> None:
-    """Refuse anything outside the canonical subset before msgpack sees it.
+def _prepare(value: object, depth: int) -> object:
+    """Check ``value`` against the canonical subset and return what msgpack should pack.
 
-    msgpack would happily pack floats, tuples-as-lists and unsorted dicts;
-    this walk is what makes the packed bytes canonical.
+    One walk does both jobs: it refuses what msgpack would otherwise happily
+    pack (floats, huge ints, non-string map keys, deep nesting) and rebuilds
+    maps in canonical key order. Containers without maps inside are returned
+    as they are, so the common case allocates nothing. Sorting keys as Python
+    strings is sorting them by UTF-8 bytes: UTF-8 preserves code point order
+    (strings that cannot be UTF-8 encoded fail in msgpack and are refused).
     """
-    if depth > MAX_DEPTH:
-        raise EncodingError(f"value nested deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, (bool, str, bytes)):
-        return
-    if isinstance(value, int):
-        if not INT_MIN <= value <= INT_MAX:
-            raise EncodingError(f"integer {value} outside [-2**63, 2**64-1]")
-        return
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            _check(item, depth + 1)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
+    t = type(value)
+    if t is bytes or t is str or value is None or t is bool:
+        return value
+    if t is int:
+        if INT_MIN <= value <= INT_MAX:  # type: ignore[operator]
+            return value
+        raise EncodingError(f"integer {value} outside [-2**63, 2**64-1]")
+    if t is list or t is tuple:
+        if depth >= MAX_DEPTH:
+            raise EncodingError(f"value nested deeper than {MAX_DEPTH} levels")
+        out = None
+        for i, item in enumerate(value):  # type: ignore[arg-type]
+            prepared = _prepare(item, depth + 1)
+            if prepared is not item:
+                if out is None:
+                    out = list(value)  # type: ignore[arg-type]
+                out[i] = prepared
+        return value if out is None else out
+    if t is dict:
+        if depth >= MAX_DEPTH:
+            raise EncodingError(f"value nested deeper than {MAX_DEPTH} levels")
+        for key in value:  # type: ignore[union-attr]
+            if type(key) is not str and not isinstance(key, str):
                 raise EncodingError(f"map key {key!r} is not a string")
-            _check(item, depth + 1)
-        return
+        return {k: _prepare(value[k], depth + 1) for k in sorted(value)}  # type: ignore[index, arg-type]
+    # Subclasses (IntEnum, str subclasses, ...) and everything that is refused.
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return _prepare(int(value), depth)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, (list, tuple)):
+        return _prepare(list(value), depth)
+    if isinstance(value, dict):
+        return _prepare(dict(value), depth)
     if isinstance(value, float):
         raise EncodingError("floats are not allowed in canonical data (use integers)")
     raise EncodingError(f"type {type(value).__name__} cannot be encoded canonically")
 
 
-def _sorted_maps(value: object) -> object:
-    """Return ``value`` with every dict rebuilt in canonical key order."""
-    if isinstance(value, dict):
-        return {k: _sorted_maps(value[k]) for k in sorted(value, key=lambda s: s.encode("utf-8"))}
-    if isinstance(value, (list, tuple)):
-        return [_sorted_maps(v) for v in value]
-    return value
-
-
-def _needs_sorting(value: object) -> bool:
-    if isinstance(value, dict):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_needs_sorting(v) for v in value)
-    return False
-
-
 def encode(value: Value) -> bytes:
     """Encode a canonical value. Raises :class:`EncodingError` for anything else."""
-    _check(value, 0)
-    if _needs_sorting(value):
-        value = _sorted_maps(value)  # type: ignore[assignment]
+    prepared = _prepare(value, 0)
     try:
-        return msgpack.packb(value, use_bin_type=True)
-    except (ValueError, TypeError, OverflowError) as exc:  # pragma: no cover - _check guards
+        return msgpack.packb(prepared, use_bin_type=True)
+    except UnicodeEncodeError as exc:
+        raise EncodingError(f"text is not valid UTF-8 (lone surrogate?): {exc.reason}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # pragma: no cover - _prepare guards
         raise EncodingError(str(exc)) from exc
 
 
