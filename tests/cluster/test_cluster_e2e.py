@@ -224,6 +224,7 @@ def test_sigkill_under_load_loses_no_acknowledged_transaction_and_the_node_catch
     cluster.start()  # start_all again: restarts only the killed node
     target = max(cluster.height(i) for i in live)
     eventually(lambda: cluster.height(victim) >= target, timeout=60, what=f"node3 to catch up to {target}")
+    assert cluster.client(victim).request("getSyncStatus")["blocksReceived"] > 0  # it fetched what it missed
     assert_same_chain(cluster, ALL, target)
     blocks = receipt_blocks(cluster, [victim], acknowledged)[victim]
     assert blocks == acknowledged
