@@ -35,18 +35,8 @@ from consortium.state.tree import DEFAULT_CACHE_NODES
 from consortium.storage.kv import LevelDBStore, WriteBatch
 
 
-TUNED_OPTIONS = {"write_buffer_size": 64 * 2**20, "max_file_size": 16 * 2**20, "bloom_filter_bits": 10}
-"""LevelDB options recommended for kv.LevelDBStore in docs/notes/state.md (``--tuned-leveldb``)."""
-
-
-class _TunedLevelDBStore(LevelDBStore):
-    """LevelDBStore opened with TUNED_OPTIONS, to measure the recommendation; not for production use."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._db.close()
-        self._db = plyvel.DB(str(path), create_if_missing=True, lru_cache_size=64 * 2**20,
-                             paranoid_checks=True, **TUNED_OPTIONS)
+RAW_OPTIONS = {"write_buffer_size": 64 * 2**20, "max_file_size": 16 * 2**20, "bloom_filter_bits": 10}
+"""The options kv.LevelDBStore opens with, so the raw baseline is measured on equal terms."""
 
 
 def _blocks(n_keys: int, block: int, value_size: int, seed: int):
@@ -69,13 +59,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=None, help="parent of the temp dir (default: system temp)")
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats of the update phase here")
-    parser.add_argument("--tuned-leveldb", action="store_true",
-                        help="open both databases with TUNED_OPTIONS instead of LevelDBStore's defaults")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="state_bench_", dir=args.dir))
     try:
-        kv = _TunedLevelDBStore(work / "state") if args.tuned_leveldb else LevelDBStore(work / "state")
+        kv = LevelDBStore(work / "state")
         tree = StateTree(kv, cache_nodes=args.cache_nodes)
         profiler = None
         if args.profile:
@@ -129,9 +117,8 @@ def main(argv: list[str] | None = None) -> dict:
         kv.close()
 
         # The same keys and values as raw batched puts.
-        options = TUNED_OPTIONS if args.tuned_leveldb else {"write_buffer_size": 16 * 2**20}  # as LevelDBStore
         raw = plyvel.DB(str(work / "raw"), create_if_missing=True, lru_cache_size=64 * 2**20, paranoid_checks=True,
-                        **options)
+                        **RAW_OPTIONS)
         raw_elapsed = 0.0
         for updates in _blocks(args.keys, args.block, args.value_size, args.seed):
             t0 = time.perf_counter()
@@ -156,7 +143,6 @@ def main(argv: list[str] | None = None) -> dict:
         "state_db_mb": round(db_bytes / 2**20, 1),
         "keys": written,
         "block": args.block,
-        "tuned_leveldb": args.tuned_leveldb,
         "cpu_us_per_update": round(cpu / written * 1e6, 1),
         "load_avg_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
     }
