@@ -50,6 +50,7 @@ def _start(args: argparse.Namespace) -> int:
 
 async def _serve(node) -> int:
     """The composition root: the node, then RPC on top of it, until SIGTERM/SIGINT."""
+    from consortium.node.driver import NodeHalted
     from consortium.rpc.node_api import NodeRpcApi
     from consortium.rpc.server import RpcServer
 
@@ -70,4 +71,10 @@ async def _serve(node) -> int:
     except OSError as exc:
         logging.getLogger("consortium.node").error("node failed: %s", exc)
         return 2
+    except BaseExceptionGroup as group:  # a task of the node's TaskGroup failed
+        halted = group.subgroup(NodeHalted)
+        if halted is None:
+            raise
+        logging.getLogger("consortium.node").critical("node halted: %s", halted.exceptions[0])
+        return 3
     return 0

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from consortium.chain.admission import TransactionRejected, check_static
 from consortium.chain.ledger import BlockRejected, ExecutedBlock, Ledger
 from consortium.consensus.core import PbftCore
-from consortium.consensus.errors import ConsensusError
+from consortium.consensus.errors import ConflictingCommit, ConsensusError
 from consortium.consensus.events import (
     BlockCommitted,
     BlockValidated,
@@ -49,6 +49,10 @@ log = logging.getLogger("consortium.node.driver")
 
 MAX_FUTURE_DRIFT_MS = 60_000
 """A proposal's timestamp may be at most this far ahead of this node's clock."""
+
+
+class NodeHalted(RuntimeError):
+    """The node stopped itself because continuing would be unsafe (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,12 @@ class ConsensusDriver:
     def _step_local(self, event: LocalEvent) -> None:
         try:
             self.core.step_local(event)
-        except ConsensusError as exc:  # a driver bug or a conflicting commit: say so loudly, keep serving
+        except ConflictingCommit as exc:
+            # More than f sealers signed two different blocks at one height: continuing would
+            # build on a fork. Stop the node (the whole TaskGroup) and let an operator look.
+            log.critical("HALTING: %s", exc)
+            raise NodeHalted(str(exc)) from exc
+        except ConsensusError as exc:  # a driver bug: say so loudly, keep serving
             log.error("consensus refused %s: %s", type(event).__name__, exc)
 
     async def _handle(self, rd: Ready) -> list[LocalEvent]:

@@ -93,6 +93,9 @@ class Node:
         self.driver = ConsensusDriver(
             self.core, self.ledger, self.txpool, self.votes, self._send,
             max_txs_per_block=genesis.max_txs_per_block,
+            # A leader with an empty pool waits this long before proposing an empty block;
+            # it must stay well inside the view timeout or idle chains would change views.
+            empty_block_interval_s=min(1.0, timeout_ms / 3000),
         )
         self.sync = BlockSync(self.ledger, self._send, self.driver.deliver_synced)
         self.gossip = TxGossip(self._send)
