@@ -6,13 +6,14 @@ set -euo pipefail
 DIR="${1:?usage: scripts/start_all.sh DIR [TIMEOUT_SECONDS]}"
 TIMEOUT="${2:-60}"
 . "$(dirname "$0")/_venv.sh"
+. "$(dirname "$0")/_alive.sh"
 shopt -s nullglob
 nodes=("$DIR"/node*/config.toml)
 [ ${#nodes[@]} -gt 0 ] || { echo "error: no node*/config.toml under $DIR (create one with scripts/build_chain.sh)" >&2; exit 2; }
 started=()
 for cfg in "${nodes[@]}"; do
   nd="$(dirname "$cfg")"
-  if [ -f "$nd/node.pid" ] && kill -0 "$(cat "$nd/node.pid")" 2>/dev/null; then
+  if [ -f "$nd/node.pid" ] && alive "$(cat "$nd/node.pid")"; then
     echo "$(basename "$nd") already running (pid $(cat "$nd/node.pid"))"
     continue
   fi
@@ -38,7 +39,7 @@ req = urllib.request.Request(sys.argv[1], data=b'{"jsonrpc":"2.0","id":1,"method
 sys.exit(0 if "result" in json.load(urllib.request.urlopen(req, timeout=2)) else 1)
 PY
   do
-    if ! kill -0 "$(cat "$nd/node.pid")" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+    if ! alive "$(cat "$nd/node.pid")" || [ $SECONDS -ge $deadline ]; then
       echo "error: $(basename "$nd") did not come up (see $nd/node.log):" >&2
       tail -n 20 "$nd/node.log" >&2 || true
       for s in "${started[@]}"; do kill "$(cat "$s/node.pid")" 2>/dev/null || true; done

@@ -5,16 +5,17 @@ set -uo pipefail
 DIR="${1:?usage: scripts/stop_all.sh DIR [GRACE_SECONDS]}"
 GRACE="${2:-15}"
 shopt -s nullglob
+. "$(dirname "$0")/_alive.sh"
 pids=()
 for pf in "$DIR"/node*/node.pid; do
   pid="$(cat "$pf")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     kill -TERM "$pid" && pids+=("$pid") && echo "stopping $(basename "$(dirname "$pf")") (pid $pid)"
   fi
 done
 deadline=$((SECONDS + GRACE))
 for pid in "${pids[@]}"; do
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     if [ $SECONDS -ge $deadline ]; then
       echo "pid $pid did not stop in ${GRACE}s; sending SIGKILL" >&2
       kill -KILL "$pid" 2>/dev/null
@@ -24,6 +25,6 @@ for pid in "${pids[@]}"; do
   done
 done
 for pf in "$DIR"/node*/node.pid; do
-  kill -0 "$(cat "$pf")" 2>/dev/null || rm -f "$pf"
+  alive "$(cat "$pf")" || rm -f "$pf"
 done
 echo "all nodes of $DIR stopped"

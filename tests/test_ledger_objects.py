@@ -115,3 +115,19 @@ def test_header_signatures_must_be_strictly_increasing() -> None:
     v[12] = [[1, b"s" * 64], [0, b"s" * 64]]
     with pytest.raises(DecodeError, match="strictly increasing"):
         BlockHeader.decode(encode(v))
+
+
+@settings(max_examples=50)
+@given(blocks())
+def test_cached_and_concatenated_encodings_equal_the_plain_canonical_encoding(b: Block) -> None:
+    assert b.encode() == encode(b.to_value())
+    for tx in b.transactions:
+        assert tx.encode() == encode(tx.to_value()) and tx.signing_bytes() == encode(tx.unsigned_value())
+        assert Transaction.decode(tx.encode()).encode() == tx.encode()
+
+
+@given(st.integers(0, 70_000))
+def test_array_header_matches_msgpack(n: int) -> None:
+    from consortium.encoding.canonical import array_header
+
+    assert encode([None] * n)[: len(array_header(n))] == array_header(n)

@@ -33,7 +33,7 @@ from consortium.chain.admission import (
 from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
 from consortium.execution.context import BlockContext
 from consortium.execution.executor import within_block_gas
-from consortium.execution.governance import GovernanceState
+from consortium.execution.governance import GovernanceState, Permissions
 from consortium.ledger.block import ZERO_HASH, Block, BlockHeader, CommitSignature, receipt_root, tx_root
 from consortium.ledger.merkle import ListProof, prove
 from consortium.ledger.receipt import Receipt
@@ -107,6 +107,7 @@ class Ledger:
         self.executor = executor
         self.chain = chain
         self.suite = suite
+        self._permissions: tuple[int, Permissions] | None = None
 
     # -- head ---------------------------------------------------------------------------------
     @property
@@ -120,6 +121,14 @@ class Ledger:
         if header is None:
             raise LookupError("the ledger has no genesis block yet")
         return header
+
+    def permissions(self) -> Permissions:
+        """Who may send and deploy on top of the head; read from state once per head."""
+        cached = self._permissions
+        if cached is None or cached[0] != self.height:
+            cached = (self.height, GovernanceState(self.state_reader().get).permissions())
+            self._permissions = cached
+        return cached[1]
 
     def block_gas_limit(self) -> int | None:
         """The limit in force for the next block (governance config), or None on an ungoverned chain."""
@@ -165,7 +174,7 @@ class Ledger:
             raise NonceReused(
                 f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} was used in block {used}; use a fresh nonce"
             )
-        gov = GovernanceState(self.state_reader().get)
+        gov = self.permissions()
         if not gov.may_send(tx.sender_address):
             raise PermissionRefused(
                 f"0x{tx.sender_address.hex()} may not send transactions: the chain is in allow-list mode "

@@ -113,6 +113,20 @@ def encode(value: Value) -> bytes:
         raise EncodingError(str(exc)) from exc
 
 
+def array_header(length: int) -> bytes:
+    """The canonical MessagePack header of an array of ``length`` items.
+
+    ``array_header(n) + b"".join(encode(x) for x in items)`` is exactly
+    ``encode(list(items))``; this lets an array be built from items whose
+    encodings are already known (cached transaction bytes) without re-encoding.
+    """
+    if length < 16:
+        return bytes((0x90 | length,))
+    if length < 2**16:
+        return b"\xdc" + length.to_bytes(2, "big")
+    return b"\xdd" + length.to_bytes(4, "big")
+
+
 def decode(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Value:
     """Decode canonical bytes into a value (arrays become lists).
 

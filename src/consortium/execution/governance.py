@@ -111,16 +111,36 @@ class GovernanceState:
         """False for a state with no governance at all (unit tests, tools): then nothing is restricted."""
         return self._get(KEY_CONFIG) is not None
 
-    def may_deploy(self, address: bytes) -> bool:
+    def permissions(self) -> Permissions:
+        """A snapshot of who may send and deploy; cheap to query many times (the txpool does)."""
         if not self.governed():
-            return True
-        return not self.config()["deploy_permission"] or address in self.deployers()
+            return Permissions(False, False, False, frozenset(), frozenset())
+        config = self.config()
+        deployers = frozenset(self.deployers())
+        senders = frozenset(self.senders()) | deployers | frozenset(a for a, _ in self.committee())
+        return Permissions(True, bool(config["tx_allowlist"]), bool(config["deploy_permission"]), senders, deployers)
+
+    def may_deploy(self, address: bytes) -> bool:
+        return self.permissions().may_deploy(address)
 
     def may_send(self, address: bytes) -> bool:
-        if not self.governed() or not self.config()["tx_allowlist"]:
-            return True
-        return address in self.senders() or address in self.deployers() or \
-            any(a == address for a, _ in self.committee())
+        return self.permissions().may_send(address)
+
+
+@dataclass(frozen=True)
+class Permissions:
+    governed: bool
+    allowlist: bool
+    """Allow-list mode: only listed senders, deployers and committee members may send."""
+    deploy_restricted: bool
+    senders: frozenset[bytes]
+    deployers: frozenset[bytes]
+
+    def may_send(self, address: bytes) -> bool:
+        return not (self.governed and self.allowlist) or address in self.senders
+
+    def may_deploy(self, address: bytes) -> bool:
+        return not (self.governed and self.deploy_restricted) or address in self.deployers
 
 
 @dataclass(frozen=True)

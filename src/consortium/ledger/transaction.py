@@ -68,14 +68,20 @@ class Transaction:
 
     def signing_bytes(self) -> bytes:
         """The exact bytes whose hash is the transaction hash (see docs/protocol.md)."""
+        return self._signing_bytes
+
+    @cached_property
+    def _signing_bytes(self) -> bytes:
+        # Cached, like the hash and the wire bytes: a transaction is encoded on entry, for
+        # gossip, for tx_root, for the block and for storage, and it is immutable.
         return canonical.encode(self.unsigned_value())
 
     @cached_property
     def hash(self) -> bytes:
-        return DEFAULT_SUITE.hash(self.signing_bytes())
+        return DEFAULT_SUITE.hash(self._signing_bytes)
 
     def hash_with(self, suite: CryptoSuite) -> bytes:
-        return suite.hash(self.signing_bytes())
+        return self.hash if suite is DEFAULT_SUITE else suite.hash(self._signing_bytes)
 
     @property
     def sender_address(self) -> bytes:
@@ -103,10 +109,16 @@ class Transaction:
         return self.unsigned_value() + [self.signature]
 
     def encode(self) -> bytes:
-        data = canonical.encode(self.to_value())
+        data = self._wire
         if len(data) > MAX_TX_SIZE:
             raise InvalidTransaction(f"transaction is {len(data)} bytes; the limit is {MAX_TX_SIZE}")
         return data
+
+    @cached_property
+    def _wire(self) -> bytes:
+        # The wire form is the signing form's nine items plus the signature: same bytes after
+        # the one-byte array header (fixarray 9 -> fixarray 10), then the encoded signature.
+        return b"\x9a" + self._signing_bytes[1:] + canonical.encode(self.signature)
 
     @classmethod
     def from_value(cls, value: Value) -> Transaction:
@@ -131,4 +143,6 @@ class Transaction:
         """Decode untrusted bytes; raises :class:`DecodeError` only. Does not check the signature."""
         if len(data) > MAX_TX_SIZE:
             raise DecodeError(f"transaction is {len(data)} bytes; the limit is {MAX_TX_SIZE}")
-        return cls.from_value(canonical.decode(data, max_size=MAX_TX_SIZE))
+        tx = cls.from_value(canonical.decode(data, max_size=MAX_TX_SIZE))
+        tx.__dict__["_wire"] = bytes(data)  # canonical (decode checked), so it IS the encoding
+        return tx

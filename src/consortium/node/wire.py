@@ -58,7 +58,7 @@ def decode_block_request(data: bytes) -> tuple[int, int]:
 
 
 def encode_blocks(blocks: list[Block]) -> bytes:
-    return canonical.encode([b.to_value() for b in blocks])
+    return canonical.array_header(len(blocks)) + b"".join(b.encode() for b in blocks)
 
 
 def decode_blocks(data: bytes) -> tuple[Block, ...]:
@@ -74,7 +74,7 @@ def decode_blocks(data: bytes) -> tuple[Block, ...]:
 
 
 def encode_transactions(txs: list[Transaction]) -> bytes:
-    return canonical.encode([t.to_value() for t in txs])
+    return canonical.array_header(len(txs)) + b"".join(t.encode() for t in txs)
 
 
 def decode_transactions(data: bytes) -> tuple[Transaction, ...]:
