@@ -117,3 +117,14 @@ def test_remove_invalid_drops_only_what_the_chain_would_refuse() -> None:
     ledger.height = 20
     assert pool.remove_invalid([stale, fine]) == 1
     assert stale.hash not in pool and fine.hash in pool
+
+
+def test_take_respects_a_byte_budget_but_always_makes_progress() -> None:
+    pool = TxPool(HeadOnly())
+    big = [Transaction("chain0", "group0", i, 100, b"", b"\x01" * 20, "m", ("x" * 3000,)).signed_by(ALICE)
+           for i in range(5)]
+    for t in big:
+        pool.add(t)
+    size = len(big[0].encode())
+    assert len(pool.take(100, max_bytes=2 * size + 10)) == 2
+    assert len(pool.take(100, max_bytes=1)) == 1  # one oversized transaction still goes alone

@@ -1,6 +1,6 @@
 """Test helpers for the state tree: a naive reference root, a write-once store, awkward keys.
 
-The reference is the hashing rule of docs/notes/state.md written as directly as
+The reference is the hashing rule of docs/protocol.md §5 written as directly as
 possible (a recursive function over a dict), sharing no code with
 consortium.state, so the tree is checked against the specification rather than
 against itself.

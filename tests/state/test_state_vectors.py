@@ -72,7 +72,7 @@ def test_pinned_roots(state: dict[bytes, bytes], root_hex: str, tmp_path) -> Non
 
 
 def test_stored_layout_of_a_two_leaf_tree() -> None:
-    """The byte layout of docs/notes/state.md: node, value, root and meta records."""
+    """The byte layout of docs/protocol.md §5: node, value, root and meta records."""
     kv = MemoryStore()
     tree = StateTree(kv)
     batch = WriteBatch()

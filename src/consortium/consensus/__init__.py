@@ -2,7 +2,7 @@
 
 The asyncio driver (consortium.node) owns sockets, timers and disk and talks to
 :class:`PbftCore` only through ``step`` / ``tick`` / ``step_local`` /
-``ready`` / ``advance``. See docs/notes/consensus.md.
+``ready`` / ``advance``. See docs/design.md §10 and docs/protocol.md §7.
 """
 
 from consortium.consensus.config import InvalidConsensusConfig, PbftConfig

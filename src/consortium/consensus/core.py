@@ -5,7 +5,7 @@ RawNode, everything comes in through :meth:`PbftCore.step` (a decoded,
 untrusted peer message), :meth:`PbftCore.tick` (time, counted in ticks) and
 :meth:`PbftCore.step_local` (the application's answers and the ledger's news),
 and everything goes out through one :class:`~.events.Ready` at a time:
-:meth:`ready` then :meth:`advance`. See docs/notes/consensus.md.
+:meth:`ready` then :meth:`advance`. See docs/design.md §10.
 
 Per height ``h`` and view ``v`` (leader ``sealers[(h + v) % n]``):
 

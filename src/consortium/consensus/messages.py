@@ -13,7 +13,7 @@ re-proposed block exactly once.
 This module only decodes structure: :func:`decode_message` raises
 :class:`MalformedMessage` and nothing else. Whether a message is *true* (its
 signatures, hashes and certificates) is decided in :mod:`.verify`.
-docs/notes/consensus.md gives the byte layout.
+docs/protocol.md §7 gives the byte layout.
 """
 
 from __future__ import annotations

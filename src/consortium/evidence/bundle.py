@@ -2,7 +2,7 @@
 
 Binary objects travel as 0x-hex of their canonical encodings (docs/protocol.md),
 so the verifier decodes exactly the bytes that were hashed and signed; JSON is
-only the envelope. The format (see docs/notes/evidence.md)::
+only the envelope. The format (see docs/protocol.md §11)::
 
     {
       "type": "consortium-evidence-proof", "version": 1,

@@ -2,7 +2,7 @@
 
 Layering: depends on encoding, crypto and ledger only. State is read through a
 :class:`StateReader` and written by the caller from :attr:`BlockResult.writes`.
-See docs/contracts.md for the language and docs/notes/execution.md for the design.
+See docs/contracts.md for the language and docs/design.md §8 for the design.
 """
 
 from consortium.execution.compiler import CompiledContract, check_contract, code_hash, compile_contract

@@ -11,7 +11,7 @@ TAG_BLOCK_HEADER = 2
 TAG_RECEIPT = 3
 TAG_BLOCK = 4
 TAG_COMMIT_SEAL = 5
-"""Prefix of what a sealer signs to commit a block: ``[5, block_hash]``."""
+"""Prefix of what a sealer signs to commit a block: ``[5, block_hash, view]``."""
 TAG_CONSENSUS = 16
 """Consensus messages use tags from 16 up (see consortium.consensus.messages)."""
 TAG_STATE_NODE = 32

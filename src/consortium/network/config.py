@@ -17,7 +17,7 @@ from consortium.network.frames import DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_LIMIT
 
 
 class QueuePolicy(str, Enum):
-    """What happens when a peer's send queue is full (see docs/notes/network.md)."""
+    """What happens when a peer's send queue is full (see docs/design.md §11)."""
 
     DROP_OLDEST = "drop-oldest"
     """Drop the oldest queued frame to make room: the default, newer consensus messages supersede older ones."""

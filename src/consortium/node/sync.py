@@ -37,6 +37,8 @@ landed); only a lag of two blocks, or of one that lasts this long, starts a sync
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 GOSSIP_INTERVAL_S = 0.01
 MAX_GOSSIP_BUFFER = 50_000
+MAX_GOSSIP_BYTES = 8 * 1024 * 1024
+"""A gossip frame stays well inside the 16 MiB P2P frame limit."""
 
 Send = Callable[[bytes | None, bytes], None]
 """send(peer or None for all peers, payload)."""
@@ -169,5 +171,11 @@ class TxGossip:
             await asyncio.sleep(GOSSIP_INTERVAL_S)  # let a burst accumulate into one frame
             self._wake.clear()
             while self._buffer:
-                batch, self._buffer = self._buffer[: wire.MAX_GOSSIP_BATCH], self._buffer[wire.MAX_GOSSIP_BATCH:]
+                count, size = 0, 0
+                for tx in self._buffer[: wire.MAX_GOSSIP_BATCH]:
+                    size += len(tx.encode())
+                    if count and size > MAX_GOSSIP_BYTES:
+                        break
+                    count += 1
+                batch, self._buffer = self._buffer[:count], self._buffer[count:]
                 self._send(None, Envelope(MessageKind.TX_GOSSIP, wire.encode_transactions(batch)).encode())

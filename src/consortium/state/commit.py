@@ -2,7 +2,7 @@
 
 Split from :mod:`consortium.state.tree` because it is the hot path of block
 commit and reads differently: helpers are inlined, nodes are spliced as bytes,
-and every line was measured (see docs/notes/state.md, Performance).
+and every line was measured (see docs/design.md §7 and docs/performance.md).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ that costs no hashing first (sizes, counts, which key the leaf is for), and its
 loop runs once per level, at most 64 times, so a hostile proof cannot make it
 expensive.
 
-Encoding (canonical msgpack, see docs/notes/state.md)::
+Encoding (canonical msgpack, see docs/protocol.md §5)::
 
     [35, [[sibling_bitmap, sibling_hashes], ...], [leaf_key_hash, leaf_value_hash] | nil]
 

@@ -22,6 +22,8 @@ from consortium.ledger.block import Block
 from consortium.ledger.transaction import Transaction
 
 DEFAULT_POOL_LIMIT = 20_000
+MAX_BLOCK_TX_BYTES = 8 * 1024 * 1024
+"""Half the default 16 MiB P2P frame: room for the header and the PRE-PREPARE around the block."""
 
 
 class TxPoolFull(TransactionRejected):
@@ -91,8 +93,11 @@ class TxPool:
         self._txs[tx.hash] = tx
         self._nonces[nonce_key] = tx.hash
 
-    def take(self, max_count: int) -> list[Transaction]:
-        """Up to ``max_count`` transactions for the next block, oldest first.
+    def take(self, max_count: int, max_bytes: int = MAX_BLOCK_TX_BYTES) -> list[Transaction]:
+        """Up to ``max_count`` transactions (and ``max_bytes`` of them) for the next block, oldest first.
+
+        The byte budget keeps a proposal inside the P2P frame limit: a block that
+        cannot be sent would be rebuilt by every leader in turn and stall the chain.
 
         Transactions whose block_limit has passed are dropped on the way. The
         rest stay in the pool until :meth:`remove_committed` sees them in a block,
@@ -101,10 +106,14 @@ class TxPool:
         out: list[Transaction] = []
         expired: list[bytes] = []
         next_number = self.ledger.height + 1
+        size = 0
         for tx_hash, tx in self._txs.items():
             if tx.block_limit < next_number:
                 expired.append(tx_hash)
                 continue
+            size += len(tx.encode())
+            if out and size > max_bytes:
+                break
             out.append(tx)
             if len(out) >= max_count:
                 break
