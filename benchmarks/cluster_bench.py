@@ -120,11 +120,16 @@ def free_port_block(count: int, exclude: range = range(0)) -> int:
 
 
 def pid_gone(pid: int) -> bool:
+    """True once ``pid`` has exited. A zombie (exited, not yet reaped by init) counts as gone:
+    it runs nothing and holds no port; ``kill -0`` alone would call it a survivor."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, IndexError):
+        return True
 
 
 # -- where a transaction's CPU goes, stage by stage (in process, no cluster) -------------------------
