@@ -175,21 +175,19 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
     async def get_pending_tx_size() -> int:
         return node.pending_count()
 
-    async def get_transaction_proof(tx_hash: bytes) -> dict:
-        found = ledger.transaction_proof(tx_hash)
+    def list_proof(found: tuple | None, tx_hash: bytes, item: str) -> dict:
+        """A transaction's or receipt's inclusion proof against its block header, as JSON."""
         if found is None:
             raise application_error("unknown_transaction", f"no committed transaction {to_hex(tx_hash)}")
-        header, tx, proof = found
-        return {"blockHeader": to_hex(header.encode()), "transaction": to_hex(tx.encode()),
+        header, obj, proof = found
+        return {"blockHeader": to_hex(header.encode()), item: to_hex(obj.encode()),
                 "proof": to_hex(encode(proof.to_value())), "blockNumber": header.number}
 
+    async def get_transaction_proof(tx_hash: bytes) -> dict:
+        return list_proof(ledger.transaction_proof(tx_hash), tx_hash, "transaction")
+
     async def get_receipt_proof(tx_hash: bytes) -> dict:
-        found = ledger.receipt_proof(tx_hash)
-        if found is None:
-            raise application_error("unknown_transaction", f"no committed transaction {to_hex(tx_hash)}")
-        header, receipt, proof = found
-        return {"blockHeader": to_hex(header.encode()), "receipt": to_hex(receipt.encode()),
-                "proof": to_hex(encode(proof.to_value())), "blockNumber": header.number}
+        return list_proof(ledger.receipt_proof(tx_hash), tx_hash, "receipt")
 
     async def get_state_proof(contract: Any, key: Any, number: int | str) -> dict:
         address = _target(node, contract)
