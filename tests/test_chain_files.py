@@ -357,3 +357,26 @@ def test_cli_new_and_add_node(tmp_path, capsys) -> None:
         run_cli("chain", "new", "--nodes", "2", "--dir", str(tmp_path / "x"), "--p2p-port", "20201")
     assert run_cli("chain", "new", "--nodes", "1", "--dir", str(tmp_path / "y")) == 0
     assert "created in" in capsys.readouterr().out
+
+
+def test_genesis_pins_the_interpreter_and_nodes_refuse_another(tmp_path) -> None:
+    import sys
+
+    import pytest
+
+    from consortium.node.genesis import GenesisError, load_genesis
+    from consortium.node.runtime import check_interpreter
+
+    layout_dir = tmp_path / "pinned"
+    from consortium.node.chain_files import ChainSpec, new_chain
+
+    new_chain(layout_dir, ChainSpec(nodes=1, host="127.0.0.1", p2p_port=40000, rpc_port=41000,
+                                    chain_id="chain0", group_id="group0", admins=1))
+    genesis = load_genesis(layout_dir / "node0" / "genesis.toml")
+    assert genesis.python == f"{sys.version_info.major}.{sys.version_info.minor}"
+    check_interpreter(genesis)  # the interpreter that made the chain may run it
+    import dataclasses
+
+    with pytest.raises(GenesisError, match=r"CPython 3\.11 .* but this is CPython 3\.99"):
+        check_interpreter(dataclasses.replace(genesis, python="3.11"), (3, 99))
+    check_interpreter(dataclasses.replace(genesis, python=""), (3, 99))  # unpinned chains run anywhere

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,7 @@ def new_chain(root: Path | str, spec: ChainSpec, *, timestamp_ms: int | None = N
             administrators=tuple(k.address for k in admins),
             committee=tuple(CommitteeMember(k.address, 1) for k in admins),
             committee_threshold=len(admins) // 2 + 1,
+            python=f"{sys.version_info.major}.{sys.version_info.minor}",
         )
         genesis_toml = genesis.to_toml().encode()
         entries = []

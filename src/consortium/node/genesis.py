@@ -64,6 +64,9 @@ class Genesis:
     """A transaction is valid while head < block_limit <= head + window."""
     contracts: tuple[str, ...] = field(default=("evidence",))
     """Built-in contracts deployed at genesis."""
+    python: str = ""
+    """CPython minor version every node must run (e.g. "3.11"), or "" for no check. Receipt error
+    texts come from the interpreter, so nodes on different versions could disagree on receipt roots."""
 
     def __post_init__(self) -> None:
         for name in ("chain_id", "group_id"):
@@ -98,6 +101,8 @@ class Genesis:
             _check_int("committee weight", m.weight, 1, 1_000_000)
         total = sum(m.weight for m in self.committee)
         _check_int("committee_threshold", self.committee_threshold, 1, total)
+        if self.python and not re.fullmatch(r"3\.\d{1,2}", self.python):
+            raise GenesisError(f"python must look like \"3.11\", got {self.python!r}")
         if len(set(self.contracts)) != len(self.contracts) or not all(
                 isinstance(c, str) and re.fullmatch(ID_PATTERN, c) for c in self.contracts):
             raise GenesisError(f"contracts must be distinct names of 1-64 characters, got {list(self.contracts)}")
@@ -119,6 +124,7 @@ class Genesis:
             [s.node_id for s in self.sealers], list(self.administrators),
             [[m.address, m.weight] for m in self.committee], self.committee_threshold,
             self.max_txs_per_block, self.view_timeout_ms, self.block_limit_window, list(self.contracts),
+            self.python,
         ]
 
     def hash(self) -> bytes:
@@ -129,7 +135,7 @@ class Genesis:
     def to_toml(self) -> str:
         return dumps({
             "chain": {"chain_id": self.chain_id, "group_id": self.group_id, "crypto_suite": self.crypto_suite,
-                      "timestamp_ms": self.timestamp_ms},
+                      "timestamp_ms": self.timestamp_ms, **({"python": self.python} if self.python else {})},
             "consensus": {"max_txs_per_block": self.max_txs_per_block, "view_timeout_ms": self.view_timeout_ms,
                           "block_limit_window": self.block_limit_window},
             "governance": {"administrators": [to_hex(a) for a in self.administrators],
@@ -179,6 +185,7 @@ def _from_table(doc: Table) -> Genesis:
         block_limit_window=consensus.integer("block_limit_window", lo=1, hi=1_000_000),
         committee_threshold=governance.integer("committee_threshold", lo=1, hi=2**31),
         contracts=contracts.strings("builtin"),
+        python=chain.string("python") if chain.has("python") else "",
     )
     for t in (chain, consensus, governance, contracts, doc):
         t.finish()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,7 +32,7 @@ from consortium.network.transport import Transport
 from consortium.node import wire
 from consortium.node.config import NodeConfig
 from consortium.node.driver import ConsensusDriver
-from consortium.node.genesis import Genesis
+from consortium.node.genesis import Genesis, GenesisError
 from consortium.node.sync import BlockSync, TxGossip
 from consortium.node.vote_store import VoteStore
 from consortium.storage.kv import LevelDBStore
@@ -66,8 +67,20 @@ def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Led
     return ledger
 
 
+def check_interpreter(genesis: Genesis, version: tuple[int, int] = sys.version_info[:2]) -> None:
+    """Refuse to run a chain pinned to another CPython minor version (receipts could differ)."""
+    running = f"{version[0]}.{version[1]}"
+    if genesis.python and genesis.python != running:
+        raise GenesisError(
+            f"this chain's nodes run CPython {genesis.python} (genesis.toml [chain] python) but this is "
+            f"CPython {running}: contract receipts (error texts) could differ from the other nodes'; "
+            f"run the node with Python {genesis.python}"
+        )
+
+
 class Node:
     def __init__(self, config: NodeConfig, genesis: Genesis) -> None:
+        check_interpreter(genesis)
         self.config = config
         self.genesis = genesis
         self.key = load_node_keypair(config.key_path)
