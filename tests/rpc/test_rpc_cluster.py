@@ -212,3 +212,15 @@ def test_websocket_subscriptions(cluster, admin) -> None:
     block, event = asyncio.run(go())
     assert block["number"] >= 1 and "hash" in block
     assert event["name"] == "Notarized" and event["fields"]["hash"] == {"$bytes": "0x" + h.hex()}
+
+
+def test_batch_submission_through_the_sdk(cluster, admin) -> None:
+    with SyncClient(cluster.rpc_url(2)) as c:
+        txs = [c.build(admin, "evidence", "notarize", [hashlib.sha256(b"batch %d" % i).digest(), {}, []])
+               for i in range(5)]
+        results = c.send_transactions([*txs, txs[0]])  # the last one repeats the first: refused
+        assert results[:5] == [t.hash for t in txs]
+        assert isinstance(results[5], RpcCallError) and results[5].code == 10003
+        for t in txs:
+            assert c.wait_receipt(t.hash, timeout=30)["statusName"] == "OK"
+        assert c.request("getConsensusStatus")["recentEquivocations"] == []

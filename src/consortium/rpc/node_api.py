@@ -68,6 +68,11 @@ class NodeRpcApi:
             "height": s.height, "view": s.view, "leader": to_hex(s.leader), "isSealer": s.is_sealer,
             "viewActive": s.view_active,
             "counters": {k: v for k, v in s.counters.__dict__.items()},
+            # The evidence behind the equivocation counter: who signed two conflicting messages.
+            "recentEquivocations": [
+                {"sender": to_hex(e.sender), "height": e.first.height, "view": e.first.view,
+                 "kind": type(e.first).__name__} for e in s.recent_equivocations
+            ],
             "droppedMessages": self.node.driver.dropped_messages,
         }
 
