@@ -426,3 +426,14 @@ def test_ready_must_be_advanced_before_the_next_ready() -> None:
     core.advance()
     with pytest.raises(DriverContractError):
         core.advance()
+
+
+def test_base_timeout_can_change_between_views() -> None:
+    """Governance may change the view timeout; it is local liveness policy, never safety."""
+    from tests.consensus.harness import Cluster as _Cluster
+
+    c = _Cluster(4)
+    core = c.nodes[0].core
+    before = core.status().timeout_ticks
+    core.set_base_timeout(before * 2)
+    assert core.status().timeout_ticks == before * 2

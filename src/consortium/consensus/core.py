@@ -30,6 +30,7 @@ higher view as soon as f + 1 others ask for one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from consortium.crypto.suite import KeyPair
 from consortium.consensus.config import PbftConfig
@@ -191,6 +192,14 @@ class PbftCore(NormalCase, ViewChanges):
     def height(self) -> int:
         """The height being decided (ledger head + 1)."""
         return self._ctx.height
+
+    def set_base_timeout(self, ticks: int) -> None:
+        """Change the base view timeout (governance's consensus_timeout_ms), effective at once.
+
+        Timeouts decide only when to give up on a view, never what is safe to sign,
+        so sealers may change them at slightly different moments without harm.
+        """
+        self._cfg = replace(self._cfg, base_timeout_ticks=ticks)
 
     @property
     def sealers(self) -> tuple[bytes, ...]:

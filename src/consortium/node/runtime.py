@@ -116,6 +116,7 @@ class Node:
         self.driver.committed_callbacks.append(self._apply_governance)
         self.driver.next_sealers = lambda: self.sealers_at(self.ledger.height + 1)
         self._revoked: set[int] = set()
+        self._timeout_ms: int | None = None
         self._apply_governance(None)
         self.bad_messages = 0
 
@@ -136,7 +137,15 @@ class Node:
     def _apply_governance(self, block: object) -> None:
         """After each commit: settings that governance may have changed take effect on this node."""
         gov = self.governance()
-        self.driver.max_txs = gov.config().get("tx_count_limit", self.genesis.max_txs_per_block)
+        config = gov.config()
+        self.driver.max_txs = config.get("tx_count_limit", self.genesis.max_txs_per_block)
+        timeout_ms = config.get("consensus_timeout_ms", self.genesis.view_timeout_ms)
+        if timeout_ms != self._timeout_ms:
+            if self._timeout_ms is not None:
+                log.info("consensus timeout set to %d ms by governance", timeout_ms)
+            self._timeout_ms = timeout_ms
+            self.core.set_base_timeout(max(1, timeout_ms // int(TICK_S * 1000)))
+            self.driver.empty_interval = min(1.0, timeout_ms / 3000)
         for serial in gov.revoked():
             if serial not in self._revoked:
                 self._revoked.add(serial)
