@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import nacl.exceptions
 import nacl.signing
@@ -123,11 +124,12 @@ class KeyPair:
     def generate(cls, suite: CryptoSuite = DEFAULT_SUITE) -> KeyPair:
         return cls(suite.new_secret(), suite)
 
-    @property
+    @cached_property
     def public_key(self) -> bytes:
+        # Cached: deriving it is a scalar multiplication, and signing code asks for it often.
         return self.suite.public_key(self.secret)
 
-    @property
+    @cached_property
     def address(self) -> bytes:
         return self.suite.address(self.public_key)
 
