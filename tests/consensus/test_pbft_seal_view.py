@@ -14,7 +14,6 @@ commit view in the header make that impossible: the test tries every view.
 
 from __future__ import annotations
 
-import pytest
 
 from consortium.consensus import (
     Commit,

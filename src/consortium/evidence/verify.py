@@ -101,7 +101,6 @@ def verify_bundle(
 ) -> VerifiedEvidence:
     """Return what the proof establishes about the file with SHA-256 ``file_hash``, or raise NotVerified."""
     suite = genesis.suite
-    h = suite.hash
     chain = (genesis.chain_id, genesis.group_id)
     headers = bundle.headers
 
