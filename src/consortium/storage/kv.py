@@ -145,16 +145,44 @@ class LevelDBStore(KVStore):
             raise StorageError(f"write to {self.path} failed: {exc}") from None
 
     def iterate(self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
-        if start is None:
-            it = self._db.iterator(prefix=prefix, reverse=reverse)
-        elif reverse:
-            it = self._db.iterator(start=prefix, stop=start + b"\x00", reverse=True)
-        else:
-            it = self._db.iterator(start=start, stop=_prefix_end(prefix))
-        with it:
+        if reverse:
+            yield from self._iterate_reverse(prefix, start)
+            return
+        with self._db.iterator(start=prefix if start is None else max(start, prefix), stop=_prefix_end(prefix)) as it:
             for k, v in it:
                 if k.startswith(prefix):
                     yield k, v
+
+    def _iterate_reverse(self, prefix: bytes, start: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+        """Descending iteration with explicit seeks.
+
+        plyvel's own reverse iterator (1.5.1) drops the first key of a range when that key is
+        the last key of the database and equals the range's lower bound (only key b"a", prefix
+        b"a" gave []), so the bounds are applied here on a raw iterator instead: seek to the
+        exclusive upper bound, step back once, then walk back while keys keep the prefix.
+        """
+        upper = _prefix_end(prefix)  # exclusive
+        if start is not None:
+            inclusive_stop = start + b"\x00"  # smallest key greater than start
+            upper = inclusive_stop if upper is None else min(upper, inclusive_stop)
+        it = self._db.raw_iterator()
+        try:
+            if upper is None:
+                it.seek_to_last()
+            else:
+                it.seek(upper)
+                if it.valid():
+                    it.prev()
+                else:
+                    it.seek_to_last()
+            while it.valid():
+                key = it.key()
+                if not key.startswith(prefix):
+                    return  # below the range: every key in [prefix, upper) has the prefix
+                yield key, it.value()
+                it.prev()
+        finally:
+            it.close()
 
     def close(self) -> None:
         if not self._closed:
