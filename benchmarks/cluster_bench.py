@@ -481,7 +481,7 @@ async def run_load(cluster: Cluster, args: argparse.Namespace, result: dict[str,
             "receipts_checked": len(sample), "receipts_ok": receipts_ok,
             "blocks": load.blocks_seen[0],
             "mean_txs_per_block": round(sum(load.txs_per_block) / max(1, len(load.txs_per_block)), 1),
-            "node_cpu_s": [_r(b - a) if a is not None and b is not None else None for a, b in zip(cpu0, cpu1)],
+            "node_cpu_s": [_r(b - a) if a is not None and b is not None else None for a, b in zip(cpu0, cpu1, strict=True)],
             "client_cpu_s": _r((self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)),
             "load_avg_1m": round(load_avg[0], 2),
         })

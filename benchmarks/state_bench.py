@@ -34,7 +34,6 @@ from consortium.state import StateTree, verify_proof
 from consortium.state.tree import DEFAULT_CACHE_NODES
 from consortium.storage.kv import LevelDBStore, WriteBatch
 
-
 RAW_OPTIONS = {"write_buffer_size": 64 * 2**20, "max_file_size": 16 * 2**20, "bloom_filter_bits": 10}
 """The options kv.LevelDBStore opens with, so the raw baseline is measured on equal terms."""
 
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
         proofs = [tree.get_with_proof(k, version) for k in sample]
         proofs_per_s = len(sample) / (time.perf_counter() - t0)
         t0 = time.perf_counter()
-        for k, (value, proof) in zip(sample, proofs):
+        for k, (value, proof) in zip(sample, proofs, strict=True):
             verify_proof(root, k, value, proof)
         verifies_per_s = len(sample) / (time.perf_counter() - t0)
         t0 = time.perf_counter()

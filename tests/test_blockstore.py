@@ -11,13 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.helpers.blockstore_writer import STATE_KEYS
+from tests.helpers.chainmaker import make_block, make_chain
 
 from consortium.ledger import ZERO_HASH, BlockHeader
 from consortium.storage import LevelDBStore, MemoryStore, WriteBatch
 from consortium.storage.blockstore import BlockStore, BlockStoreError, CorruptDatabase
-
-from tests.helpers.blockstore_writer import STATE_KEYS
-from tests.helpers.chainmaker import make_block, make_chain
 
 ROOT = Path(__file__).resolve().parent.parent
 

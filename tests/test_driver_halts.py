@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.helpers.chainmaker import make_block
 
 from consortium.consensus.errors import ConflictingCommit, DriverContractError
 from consortium.consensus.events import BlockCommitted
 from consortium.node.driver import ConsensusDriver, NodeHalted
-
-from tests.helpers.chainmaker import make_block
 
 
 class CoreReporting:

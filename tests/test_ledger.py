@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from tests.helpers.recording_executor import COUNTER, RecordingExecutor
 
 from consortium.chain.admission import ChainIdentity
 from consortium.chain.ledger import BlockRejected, Ledger
@@ -13,8 +14,6 @@ from consortium.ledger import CommitSignature, Transaction, commit_seal_payload
 from consortium.ledger.merkle import verify_inclusion
 from consortium.state import verify_proof
 from consortium.storage import LevelDBStore
-
-from tests.helpers.recording_executor import COUNTER, RecordingExecutor
 
 CHAIN = ChainIdentity("chain0", "group0")
 SEALER = KeyPair(b"\x05" * 32)

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from consortium.encoding import DecodeError, encode
 from consortium.ledger import Block, BlockHeader, InvalidTransaction, Receipt, Transaction
 from consortium.ledger.transaction import MAX_TX_SIZE
-
 from strategies import KEYS, blocks, headers, receipts, transactions
 
 

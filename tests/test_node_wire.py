@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers.chainmaker import make_chain
 
 from consortium.encoding import encode
 from consortium.node import wire
-
 from strategies import blocks, transactions
-from tests.helpers.chainmaker import make_chain
 
 
 def test_round_trips() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from tests.helpers.chainmaker import make_block
 
 from consortium.chain.admission import (
     BlockLimitTooFar,
@@ -18,8 +19,6 @@ from consortium.chain.admission import (
 from consortium.crypto import DEFAULT_SUITE, KeyPair
 from consortium.ledger import Block, Transaction
 from consortium.txpool import AlreadyInPool, TxPool, TxPoolFull
-
-from tests.helpers.chainmaker import make_block
 
 CHAIN = ChainIdentity("chain0", "group0", block_limit_window=600)
 ALICE = KeyPair(b"\x0a" * 32)

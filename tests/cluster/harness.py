@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -246,7 +247,7 @@ def assert_same_chain(cluster: Cluster, live: Iterable[int], upto: int) -> list[
             assert (mine["hash"], mine["stateRoot"]) == (ref["hash"], ref["stateRoot"]), (
                 f"node{i} and node{live[0]} differ at height {ref['number']}: {mine} vs {ref}")
     quorum = 2 * ((cluster.size - 1) // 3) + 1
-    for prev, cur in zip(reference, reference[1:]):
+    for prev, cur in pairwise(reference):
         assert cur["parentHash"] == prev["hash"], f"block {cur['number']} does not link to its parent"
         assert len({s["sealerIndex"] for s in cur["signatures"]}) >= quorum, (
             f"block {cur['number']} has a commit certificate of {len(cur['signatures'])} < {quorum} seals")

@@ -10,10 +10,11 @@ multiplies up to 8 MB responses from every peer.
 
 from __future__ import annotations
 
+from tests.helpers.chainmaker import make_chain
+
 from consortium.network.envelope import Envelope, MessageKind
 from consortium.node import wire
 from consortium.node.sync import REQUEST_TIMEOUT_S, BlockSync
-from tests.helpers.chainmaker import make_chain
 
 PEER_A, PEER_B = b"\xaa" * 32, b"\xbb" * 32
 CHAIN = [block for block, _ in make_chain(80, n_txs=1)]

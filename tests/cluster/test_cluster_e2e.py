@@ -18,10 +18,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from consortium.client import RpcCallError
-from consortium.crypto.suite import KeyPair
-from consortium.rpc.errors import APPLICATION_CODES
 from tests.cluster.harness import (
     Cluster,
     LoadGenerator,
@@ -31,6 +27,10 @@ from tests.cluster.harness import (
     pid_alive,
     receipt_blocks,
 )
+
+from consortium.client import RpcCallError
+from consortium.crypto.suite import KeyPair
+from consortium.rpc.errors import APPLICATION_CODES
 
 pytestmark = pytest.mark.slow
 ALL = [0, 1, 2, 3]

@@ -16,6 +16,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from tests.cluster.harness import evidence_args
 
 from consortium.chain.ledger import BlockRejected
 from consortium.crypto.suite import KeyPair
@@ -25,7 +26,6 @@ from consortium.node.chain_files import ChainSpec, new_chain
 from consortium.node.config import load_config
 from consortium.node.genesis import load_genesis
 from consortium.node.runtime import Node
-from tests.cluster.harness import evidence_args
 
 CLIENT = KeyPair(b"\x21" * 32)
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.consensus.harness import Cluster
 
 from consortium.consensus import (
     BadSeal,
@@ -19,7 +20,6 @@ from consortium.consensus import (
 from consortium.consensus.simulation.crypto import SIM_SUITE, sim_key
 from consortium.consensus.verify import header_hash
 from consortium.ledger.block import BlockHeader, CommitSignature, commit_seal_payload
-from tests.consensus.harness import Cluster
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pytest
+from tests.consensus.harness import CFG, Cluster
 
 from consortium.consensus import (
     Message,
     NewView,
-    PrePrepare,
-    PreparedCertificate,
     Prepare,
+    PreparedCertificate,
+    PrePrepare,
     ValidateRequest,
     Verdict,
     ViewChange,
@@ -28,7 +29,6 @@ from consortium.consensus.simulation.crypto import SIM_SUITE, sim_key
 from consortium.consensus.verify import header_hash
 from consortium.crypto.suite import KeyPair
 from consortium.ledger.block import Block
-from tests.consensus.harness import CFG, Cluster
 
 CH, GR = CFG.chain_id, CFG.group_id
 VC_LEADER = 2  # leader of (height 1, view 1) with 4 sealers

@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.consensus.harness import CFG, Cluster
 
 from consortium.consensus import (
     Commit,
@@ -22,9 +23,9 @@ from consortium.consensus import (
     NewView,
     PbftCore,
     PersistedState,
-    PrePrepare,
-    PreparedCertificate,
     Prepare,
+    PreparedCertificate,
+    PrePrepare,
     StepResult,
     ViewChange,
     decode_message,
@@ -33,7 +34,6 @@ from consortium.consensus.messages import TAG_NEW_VIEW, TAG_PRE_PREPARE
 from consortium.consensus.simulation.crypto import SIM_SUITE
 from consortium.consensus.verify import header_hash
 from consortium.encoding import canonical
-from tests.consensus.harness import CFG, Cluster
 
 CH, GR = CFG.chain_id, CFG.group_id
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from tests.consensus.harness import CFG, Cluster
 
 from consortium.consensus import (
     Commit,
@@ -19,8 +20,8 @@ from consortium.consensus import (
     NewView,
     PbftCore,
     PersistedState,
-    PrePrepare,
     Prepare,
+    PrePrepare,
     ProposalRequest,
     TooFewSeals,
     ValidateRequest,
@@ -32,7 +33,6 @@ from consortium.consensus.events import BlockCommitted
 from consortium.consensus.simulation.app import next_state_root
 from consortium.consensus.simulation.crypto import SIM_SUITE, sim_key
 from consortium.consensus.verify import header_hash
-from tests.consensus.harness import CFG, Cluster
 
 BASE = CFG.base_timeout_ticks
 

@@ -14,12 +14,13 @@ commit view in the header make that impossible: the test tries every view.
 
 from __future__ import annotations
 
+from tests.consensus.harness import CFG, Cluster
 
 from consortium.consensus import (
     Commit,
     NewView,
-    PreparedCertificate,
     Prepare,
+    PreparedCertificate,
     ProposalRequest,
     ValidateRequest,
     ViewChange,
@@ -29,7 +30,6 @@ from consortium.consensus.errors import InvalidCommitCertificate
 from consortium.consensus.simulation.crypto import SIM_SUITE
 from consortium.consensus.verify import header_hash
 from consortium.ledger.block import Block, BlockHeader, CommitSignature, commit_seal_payload
-from tests.consensus.harness import CFG, Cluster
 
 CH, GR = CFG.chain_id, CFG.group_id
 BASE = CFG.base_timeout_ticks

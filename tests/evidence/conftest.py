@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tests.evidence.evidence_chain import ALICE, ARBITER, BOB, EvidenceChain, file_hash
 
 from consortium.cli import case_cmd, contract_cmd, evidence_cmd
 from consortium.cli import main as cli_main
 from consortium.evidence.bundle import ProofBundle
-from tests.evidence.evidence_chain import ALICE, ARBITER, BOB, EvidenceChain, file_hash
 
 DOC = b"%PDF-1.7 sales contract between Alice and Bob, signed 2026-11-02\n" * 20
 SOLO = b"a photo of the damaged goods\n"

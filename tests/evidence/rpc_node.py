@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.evidence.evidence_chain import EvidenceChain
+
 from consortium.encoding import canonical
 from consortium.encoding.canonical import Value
 from consortium.execution import BlockContext, ContractRecord
@@ -20,7 +22,6 @@ from consortium.execution.keys import code_key, contract_key
 from consortium.ledger import Transaction
 from consortium.rpc.methods import CallFailed
 from consortium.rpc.server import RpcServer
-from tests.evidence.evidence_chain import EvidenceChain
 
 
 class InstantNode(EvidenceChain):

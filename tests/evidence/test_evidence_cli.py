@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from consortium.evidence.filehash import CHUNK, PROGRESS_MIN_BYTES, hash_file, hash_file_with_progress
 from tests.evidence.conftest import DOC, Notarized
 from tests.evidence.evidence_chain import ALICE, BOB, make_genesis
+
+from consortium.evidence.filehash import CHUNK, PROGRESS_MIN_BYTES, hash_file, hash_file_with_progress
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.evidence.evidence_chain import ADMIN, ALICE, ARBITER, BOB, MALLORY, make_genesis
+from tests.evidence.rpc_node import InstantNode
 
 from consortium.crypto import save_key
 from consortium.encoding.hexbytes import to_hex
-from tests.evidence.evidence_chain import ADMIN, ALICE, ARBITER, BOB, MALLORY, make_genesis
-from tests.evidence.rpc_node import InstantNode
 
 COUNTER = '''class Counter:
     def constructor(self, start):

@@ -12,10 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from consortium.crypto import KeyPair, save_key
-from consortium.encoding import canonical
-from consortium.encoding.hexbytes import from_hex, to_hex
 from tests.evidence.tamper import (
     at,
     header_edit,
@@ -25,6 +21,10 @@ from tests.evidence.tamper import (
     tx_edit,
 )
 from tests.helpers.cluster import ROOT, SCRIPTS, Cluster
+
+from consortium.crypto import KeyPair, save_key
+from consortium.encoding import canonical
+from consortium.encoding.hexbytes import from_hex, to_hex
 
 EVIDENCE = b"2026-11-02 09:20 bob: I will refund the 6 broken chairs within 7 days.\n" * 50
 OUTSIDERS = tuple(KeyPair(bytes([0x70 + i]) * 32) for i in range(3))

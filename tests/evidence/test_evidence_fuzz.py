@@ -9,12 +9,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from tests.evidence.conftest import DOC, Notarized
+from tests.evidence.evidence_chain import file_hash, make_genesis
 
 from consortium.encoding import canonical
 from consortium.encoding.hexbytes import from_hex
 from consortium.evidence import MalformedBundle, NotVerified, UnsupportedBundle, load_bundle, verify_bundle
-from tests.evidence.conftest import DOC, Notarized
-from tests.evidence.evidence_chain import file_hash, make_genesis
 
 GENESIS = make_genesis()
 HASH = file_hash(DOC)

@@ -12,13 +12,6 @@ import dataclasses
 import json
 
 import pytest
-
-from consortium.encoding import canonical
-from consortium.encoding.hexbytes import from_hex, to_hex
-from consortium.evidence import NotVerified, load_bundle, verify_bundle
-from consortium.evidence import errors as E
-from consortium.execution.governance import GOVERNANCE_ADDRESS, KEY_SEALERS
-from consortium.ledger.block import BlockHeader
 from tests.evidence.evidence_chain import (
     ADMIN,
     ALICE,
@@ -29,6 +22,13 @@ from tests.evidence.evidence_chain import (
     file_hash,
     make_genesis,
 )
+
+from consortium.encoding import canonical
+from consortium.encoding.hexbytes import from_hex, to_hex
+from consortium.evidence import NotVerified, load_bundle, verify_bundle
+from consortium.evidence import errors as E
+from consortium.execution.governance import GOVERNANCE_ADDRESS, KEY_SEALERS
+from consortium.ledger.block import BlockHeader
 
 DOC = b"minutes of the hearing"
 GENESIS = make_genesis()

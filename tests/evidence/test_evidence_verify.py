@@ -8,21 +8,17 @@ import json
 from typing import Any
 
 import pytest
-
-from consortium.encoding import canonical
-from consortium.encoding.hexbytes import from_hex, to_hex
-from consortium.evidence import (
-    MalformedBundle,
-    NotVerified,
-    UnsupportedBundle,
-    VerifiedEvidence,
-    load_bundle,
-    verify_bundle,
-)
-from consortium.evidence import errors as E
-from consortium.execution import EVIDENCE_ADDRESS
-from consortium.ledger.transaction import Transaction
 from tests.evidence.conftest import DOC, SOLO, Notarized
+from tests.evidence.evidence_chain import (
+    ALICE,
+    BOB,
+    MALLORY,
+    OTHER_SEALERS,
+    SEALERS,
+    EvidenceChain,
+    file_hash,
+    make_genesis,
+)
 from tests.evidence.tamper import (
     at,
     corrupt_seal,
@@ -37,16 +33,20 @@ from tests.evidence.tamper import (
     state_proof_edit,
     tx_edit,
 )
-from tests.evidence.evidence_chain import (
-    ALICE,
-    BOB,
-    MALLORY,
-    OTHER_SEALERS,
-    SEALERS,
-    EvidenceChain,
-    file_hash,
-    make_genesis,
+
+from consortium.encoding import canonical
+from consortium.encoding.hexbytes import from_hex, to_hex
+from consortium.evidence import (
+    MalformedBundle,
+    NotVerified,
+    UnsupportedBundle,
+    VerifiedEvidence,
+    load_bundle,
+    verify_bundle,
 )
+from consortium.evidence import errors as E
+from consortium.execution import EVIDENCE_ADDRESS
+from consortium.ledger.transaction import Transaction
 
 GENESIS = make_genesis()
 Doc = dict[str, Any]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from tests.execution.chainkit import ADMIN, ALICE, ARBITER, BOB, CAROL, DAVE, MALLORY, Chain
 
 from consortium.execution import EVIDENCE_ADDRESS, GenesisError, genesis_writes, name_address
 from consortium.ledger import ReceiptStatus
-from tests.execution.chainkit import ADMIN, ALICE, ARBITER, BOB, CAROL, DAVE, MALLORY, Chain
 
 S = ReceiptStatus
 EV = name_address("evidence")

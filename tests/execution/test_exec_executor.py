@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.execution.chainkit import ALICE, BOB, COUNTER, Chain, contract, statuses
 
 from consortium.encoding import canonical
 from consortium.encoding.canonical import DecodeError
@@ -24,7 +25,6 @@ from consortium.execution import (
 from consortium.execution.keys import code_key, contract_key, name_key, storage_prefix
 from consortium.execution.limits import G_TX
 from consortium.ledger import ReceiptStatus, Transaction
-from tests.execution.chainkit import ALICE, BOB, COUNTER, Chain, contract, statuses
 
 S = ReceiptStatus
 

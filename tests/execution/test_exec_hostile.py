@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 
 import pytest
+from tests.execution.chainkit import ALICE, COUNTER, Chain, contract
 
 from consortium.execution import ContractRejected, check_contract
 from consortium.ledger import ReceiptStatus
-from tests.execution.chainkit import ALICE, COUNTER, Chain, contract
 
 DEPLOY = "deploy"
 RUN = "run"

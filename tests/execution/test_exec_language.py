@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.execution.chainkit import ALICE, Chain, contract
 
 from consortium.execution import (
     BlockContext,
@@ -22,7 +23,6 @@ from consortium.execution import (
 )
 from consortium.execution.limits import INT_BOUND
 from consortium.ledger import ReceiptStatus
-from tests.execution.chainkit import ALICE, Chain, contract
 
 S = ReceiptStatus
 CTX = BlockContext("c", "g", 1, 1000)

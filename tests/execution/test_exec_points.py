@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.execution.chainkit import ALICE, BOB, CAROL, MALLORY, Chain
 
 from consortium.execution import contract_source
 from consortium.ledger import ReceiptStatus
-from tests.execution.chainkit import ALICE, BOB, CAROL, MALLORY, Chain
 
 S = ReceiptStatus
 

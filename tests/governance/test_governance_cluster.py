@@ -9,12 +9,11 @@ import time
 
 import pytest
 from cryptography import x509
+from tests.helpers.cluster import Cluster
 
 from consortium.client import SyncClient
 from consortium.crypto import load_key
 from consortium.execution.governance import GOVERNANCE_ADDRESS
-
-from tests.helpers.cluster import Cluster
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 
+from tests.helpers.chainmaker import make_block
+
 from consortium.ledger import ZERO_HASH
 from consortium.storage import LevelDBStore, WriteBatch
 from consortium.storage.blockstore import BlockStore
-from tests.helpers.chainmaker import make_block
 
 STATE_KEYS = 200
 

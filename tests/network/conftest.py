@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from tests.network.netkit import Inbox, Pki
 
 from consortium.network import Transport, TransportConfig
-from tests.network.netkit import Inbox, Pki
 
 
 @pytest.fixture

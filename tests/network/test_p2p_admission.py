@@ -9,10 +9,10 @@ import os
 import ssl
 
 import pytest
+from tests.network.netkit import GENESIS, Inbox, NodeFiles, Pki, eventually, local, raw_connect, read_until_closed
 
 from consortium.network.frames import encode_frame
 from consortium.network.hello import Hello
-from tests.network.netkit import GENESIS, Inbox, NodeFiles, Pki, eventually, local, raw_connect, read_until_closed
 
 PAST = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
 

@@ -7,12 +7,13 @@ import os
 import stat
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.network.netkit import Pki
 
 from consortium.crypto import DEFAULT_SUITE
 from consortium.network import CertificateError, tls
@@ -29,7 +30,6 @@ from consortium.network.certs import (
     node_id_of,
     write_private_key,
 )
-from tests.network.netkit import Pki
 
 _CA_KEY, _CA_CERT = issue_ca("fuzz")
 _REAL_DER = [issue_node_cert(_CA_KEY, _CA_CERT, generate_key().public_key(), host="127.0.0.1")

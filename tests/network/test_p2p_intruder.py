@@ -16,10 +16,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.network.netkit import GENESIS, Inbox, NodeFiles, Pki, eventually
 
 from consortium.network.frames import encode_frame
 from consortium.network.hello import Hello
-from tests.network.netkit import GENESIS, Inbox, NodeFiles, Pki, eventually
 
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tests.network.netkit import Inbox, Pki, eventually, local
 
 from consortium.network import FrameTooLarge, NetworkError, PeerAddress, QueuePolicy, Transport
-from tests.network.netkit import Inbox, Pki, eventually, local
 
 
 async def test_two_transports_exchange_messages_both_ways(pki: Pki, transports) -> None:
@@ -61,7 +61,7 @@ async def test_three_transports_full_mesh_and_broadcast(pki: Pki, transports) ->
     files = [pki.node() for _ in range(3)]
     inboxes = [Inbox() for _ in range(3)]
     ts: list[Transport] = []
-    for f, inbox in zip(files, inboxes):
+    for f, inbox in zip(files, inboxes, strict=True):
         t = transports(pki.config(f, peers=tuple(local(x) for x in ts)), inbox)
         await t.start()
         ts.append(t)

@@ -8,6 +8,7 @@ import hashlib
 
 import aiohttp
 import pytest
+from tests.helpers.cluster import Cluster
 
 from consortium.client import Client, RpcCallError, SyncClient
 from consortium.consensus.verify import verify_commit_certificate
@@ -17,8 +18,6 @@ from consortium.execution import EVIDENCE_ADDRESS
 from consortium.ledger import BlockHeader, Receipt, Transaction
 from consortium.ledger.merkle import ListProof, verify_inclusion
 from consortium.state import StateProof, verify_proof
-
-from tests.helpers.cluster import Cluster
 
 pytestmark = pytest.mark.slow
 

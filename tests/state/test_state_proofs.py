@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.state.state_reference import DEEP_PAIR, DEEP_TRIPLE, KEY_POOL, sha
 
 from consortium.encoding import canonical
 from consortium.state import (
@@ -18,7 +19,6 @@ from consortium.state import (
     verify_proof,
 )
 from consortium.storage.kv import MemoryStore, WriteBatch
-from tests.state.state_reference import DEEP_PAIR, DEEP_TRIPLE, KEY_POOL, sha
 
 states = st.dictionaries(st.sampled_from(KEY_POOL), st.binary(max_size=5), max_size=20)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.state.state_reference import KEY_POOL, WriteOnceStore, reference_root
 
 from consortium.state import EMPTY_ROOT, StateProof, StateTree, verify_proof
 from consortium.storage.kv import LevelDBStore, MemoryStore, WriteBatch
-from tests.state.state_reference import KEY_POOL, WriteOnceStore, reference_root
 
 values = st.one_of(st.none(), st.binary(max_size=6))
 update_sets = st.dictionaries(st.sampled_from(KEY_POOL), values, max_size=14)

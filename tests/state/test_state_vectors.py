@@ -15,11 +15,11 @@ above as a ten-line recursive function) and are pinned as hex.
 from __future__ import annotations
 
 import pytest
+from tests.state.state_reference import DEEP_PAIR, reference_root, sha
 
 from consortium.state import EMPTY_ROOT, StateTree
 from consortium.state.nodes import version_bytes
 from consortium.storage.kv import LevelDBStore, MemoryStore, WriteBatch
-from tests.state.state_reference import DEEP_PAIR, reference_root, sha
 
 VECTORS = [
     ({b"a": b"1"}, "038bcf7bde3ae99c9f04b2c189a2adc8500887ec67423a26ec27bed17324d1e6"),

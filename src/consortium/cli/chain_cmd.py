@@ -58,7 +58,7 @@ def _new(args: argparse.Namespace) -> int:
         "dir": str(layout.root), "chain_id": layout.genesis.chain_id, "group_id": layout.genesis.group_id,
         "genesis_hash": to_hex(layout.genesis.hash()), "nodes": [_node_info(e) for e in layout.nodes],
         "administrators": [{"address": to_hex(a), "key_file": str(f)}
-                           for a, f in zip(layout.genesis.administrators, layout.admin_key_files)],
+                           for a, f in zip(layout.genesis.administrators, layout.admin_key_files, strict=True)],
     }
     if args.json:
         print(json.dumps(info))

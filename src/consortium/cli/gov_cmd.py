@@ -56,7 +56,7 @@ def parse_params(kind: str, raw: list[str]) -> list[Any]:
     if len(raw) != len(spec):
         raise CliError(f"{kind} takes {len(spec)} param(s): {' '.join(s.upper() for s in spec)}")
     out: list[Any] = []
-    for what, text in zip(spec, raw):
+    for what, text in zip(spec, raw, strict=True):
         try:
             if what == "node_id":
                 out.append(from_hex(text, size=32, what="node id"))

@@ -44,9 +44,9 @@ from consortium.consensus.messages import (
     Commit,
     Message,
     NewView,
-    PrePrepare,
-    PreparedCertificate,
     Prepare,
+    PreparedCertificate,
+    PrePrepare,
     ViewChange,
     decode_message,
 )

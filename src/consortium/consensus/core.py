@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from consortium.crypto.suite import KeyPair
 from consortium.consensus.config import PbftConfig
 from consortium.consensus.errors import (
     ConflictingCommit,
@@ -56,8 +55,9 @@ from consortium.consensus.messages import (
     Commit,
     Message,
     NewView,
-    PrePrepare,
     Prepare,
+    PreparedCertificate,
+    PrePrepare,
     ViewChange,
 )
 from consortium.consensus.normal_case import NormalCase
@@ -72,6 +72,8 @@ from consortium.consensus.verify import (
 )
 from consortium.consensus.view_change import ViewChanges
 from consortium.consensus.votes import VoteLog
+from consortium.crypto.suite import KeyPair
+from consortium.ledger.block import Block
 
 _COUNTER_OF = {
     Verdict.STALE: "stale",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, TypeAlias
 
-from consortium.ledger.block import Block, BlockHeader
 from consortium.consensus.messages import Message
+from consortium.ledger.block import Block, BlockHeader
 
 if TYPE_CHECKING:
     from consortium.consensus.persist import PersistedState

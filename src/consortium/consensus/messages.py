@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import ClassVar, Self, TypeAlias
 
+from consortium.consensus.errors import MalformedMessage
 from consortium.crypto.suite import HASH_SIZE, CryptoSuite, KeyPair
 from consortium.encoding import canonical
 from consortium.encoding.canonical import (
@@ -35,7 +36,6 @@ from consortium.encoding.canonical import (
 from consortium.ledger.block import MAX_BLOCK_SIZE, MAX_SEALERS, Block, commit_seal_payload
 from consortium.ledger.tags import TAG_CONSENSUS
 from consortium.ledger.transaction import MAX_ID_LEN, InvalidTransaction
-from consortium.consensus.errors import MalformedMessage
 
 TAG_PRE_PREPARE = TAG_CONSENSUS + 0
 TAG_PREPARE = TAG_CONSENSUS + 1

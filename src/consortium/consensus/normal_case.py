@@ -12,10 +12,9 @@ sealers, which is what "committed" means.
 
 from __future__ import annotations
 
-from consortium.ledger.block import Block, CommitSignature
 from consortium.consensus.errors import InvalidMessage, InvalidProposal
 from consortium.consensus.events import BlockValidated, ProposalRequest, StepResult, ValidateRequest, Verdict
-from consortium.consensus.messages import Commit, PrePrepare, PreparedCertificate, Prepare
+from consortium.consensus.messages import Commit, Prepare, PreparedCertificate, PrePrepare
 from consortium.consensus.replica_state import ACCEPTED, ReplicaState, result
 from consortium.consensus.verify import (
     check_block,
@@ -25,6 +24,7 @@ from consortium.consensus.verify import (
     header_hash,
 )
 from consortium.consensus.votes import AddResult
+from consortium.ledger.block import Block, CommitSignature
 
 
 class NormalCase(ReplicaState):

@@ -26,11 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from consortium.crypto.suite import DEFAULT_SUITE, HASH_SIZE, CryptoSuite
-from consortium.encoding import canonical
-from consortium.encoding.canonical import DecodeError, Value, field_bytes, field_int, field_list, field_str
-from consortium.ledger.block import Block
-from consortium.ledger.transaction import MAX_ID_LEN, InvalidTransaction
 from consortium.consensus.errors import CorruptPersistedState, MalformedMessage
 from consortium.consensus.messages import (
     TAG_COMMIT,
@@ -42,6 +37,11 @@ from consortium.consensus.messages import (
     PreparedCertificate,
     prepared_certificate_from_value,
 )
+from consortium.crypto.suite import DEFAULT_SUITE, HASH_SIZE, CryptoSuite
+from consortium.encoding import canonical
+from consortium.encoding.canonical import DecodeError, Value, field_bytes, field_int, field_list, field_str
+from consortium.ledger.block import Block
+from consortium.ledger.transaction import MAX_ID_LEN, InvalidTransaction
 
 PHASES = (TAG_PRE_PREPARE, TAG_PREPARE, TAG_COMMIT, TAG_VIEW_CHANGE, TAG_NEW_VIEW)
 _FIELDS = 9

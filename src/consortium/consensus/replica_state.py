@@ -9,24 +9,23 @@ the persisted vote state forbids a second, different signature.
 
 from __future__ import annotations
 
-
 from typing import TypeVar
 
-from consortium.crypto.suite import CryptoSuite, KeyPair
-from consortium.ledger.block import Block
 from consortium.consensus.config import PbftConfig
 from consortium.consensus.events import Equivocation, Outbound, Request, StepResult, Verdict
 from consortium.consensus.messages import (
     Commit,
     Message,
     NewView,
-    PrePrepare,
-    PreparedCertificate,
     Prepare,
+    PreparedCertificate,
+    PrePrepare,
     ViewChange,
 )
 from consortium.consensus.verify import HeightContext, header_hash
 from consortium.consensus.votes import VoteLog
+from consortium.crypto.suite import CryptoSuite, KeyPair
+from consortium.ledger.block import Block
 
 M = TypeVar("M", PrePrepare, Prepare, Commit, ViewChange, NewView)
 MAX_EVIDENCE = 16

@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
-from consortium.ledger.block import Block, BlockHeader, commit_seal_payload, tx_root
 from consortium.consensus.errors import (
     BadBlock,
     BadSeal,
@@ -34,11 +32,13 @@ from consortium.consensus.messages import (
     Commit,
     Message,
     NewView,
-    PrePrepare,
     PreparedCertificate,
+    PrePrepare,
     ViewChange,
 )
 from consortium.consensus.quorum import leader_index, max_faulty, quorum_size
+from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
+from consortium.ledger.block import Block, BlockHeader, commit_seal_payload, tx_root
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from consortium.ledger.block import Block
 from consortium.consensus.events import Outbound, ProposalRequest, StepResult, Verdict
 from consortium.consensus.messages import NewView, PrePrepare, ViewChange
 from consortium.consensus.replica_state import ACCEPTED, ReplicaState, result
 from consortium.consensus.verify import check_new_view, check_view_change, header_hash, highest_prepared
+from consortium.ledger.block import Block
 
 
 class ViewChanges(ReplicaState):

@@ -10,6 +10,7 @@ tests, straight against the RPC method table of an in-process ledger.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 from consortium.encoding.canonical import DecodeError
@@ -131,7 +132,7 @@ def sealer_changes(request: Request, needed: list[int]) -> list[dict[str, Any]]:
         scan(m, b)
 
     points = [0, *sorted(needed)]
-    for a, b in zip(points, points[1:]):
+    for a, b in pairwise(points):
         scan(a, b)
     changes = []
     for h in found:

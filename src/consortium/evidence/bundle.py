@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, TypeVar
 
 from consortium.crypto.suite import HASH_SIZE
@@ -175,7 +176,7 @@ def parse_bundle(doc: Any) -> ProofBundle:
     headers = tuple(_header(h, f"headers[{i}]") for i, h in enumerate(_list(doc["headers"], "headers", MAX_HEADERS)))
     if not headers:
         raise MalformedBundle("headers: a proof needs at least one block header")
-    for prev, cur in zip(headers, headers[1:]):
+    for prev, cur in pairwise(headers):
         if cur.number <= prev.number:
             raise MalformedBundle("headers: block numbers must be strictly ascending")
     cosigs = _list(doc["cosignatures"], "cosignatures", MAX_SIGNERS)

@@ -143,7 +143,7 @@ def verify_bundle(
         raise NotVerified(PROOF_ALTERED, f"the record holds {len(record.signatures)} co-signature(s) but the proof "
                                          f"carries {len(bundle.cosignatures)} signing transaction(s)")
     cosign_hashes = []
-    for i, (inc, sig) in enumerate(zip(bundle.cosignatures, record.signatures)):
+    for i, (inc, sig) in enumerate(zip(bundle.cosignatures, record.signatures, strict=True)):
         ctx = inc.transaction
         if ctx.to not in evidence_targets or ctx.method != "sign" or len(ctx.args) != 1 or ctx.args[0] != file_hash:
             raise NotVerified(PROOF_ALTERED, f"co-signature {i}: the transaction is not sign(this file's hash) "

@@ -18,9 +18,9 @@ from types import CodeType
 
 from consortium.execution.errors import ContractRejected
 from consortium.execution.limits import MAX_SOURCE_BYTES
+from consortium.execution.parsing import parse_contract
 from consortium.execution.rewrite import rewrite
 from consortium.execution.stack import fixed_recursion_budget
-from consortium.execution.parsing import parse_contract
 from consortium.execution.validate import ContractSpec, validate
 
 CONTRACT_FILENAME = "<contract>"

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +28,13 @@ from consortium.encoding.canonical import Value
 from consortium.execution.compiler import CONTRACT_FILENAME, CompiledContract, compile_contract
 from consortium.execution.context import BlockContext, BlockView, MsgView, TxView
 from consortium.execution.errors import BadTransaction, ContractRejected, OutOfGas, PermissionDenied, Revert, TxAbort
+from consortium.execution.governance import (
+    GOVERNANCE_ADDRESS,
+    GOVERNANCE_NAME,
+    GovernanceContract,
+    GovernanceState,
+    arbitrators_key,
+)
 from consortium.execution.keys import (
     GENESIS_DEPLOYER,
     REGISTRY_ADDRESS,
@@ -37,13 +45,6 @@ from consortium.execution.keys import (
     contract_key,
     name_address,
     name_key,
-)
-from consortium.execution.governance import (
-    GOVERNANCE_ADDRESS,
-    GOVERNANCE_NAME,
-    GovernanceContract,
-    GovernanceState,
-    arbitrators_key,
 )
 from consortium.execution.language import CONSTRUCTOR
 from consortium.execution.limits import (
@@ -188,8 +189,8 @@ class Executor:
             for nonce, c in enumerate(contracts):
                 tx_state = TxState(block)
                 self._start_gas()
-                outcome = self._guarded(lambda: self._deploy(
-                    tx_state, view, GENESIS_DEPLOYER, nonce, _ZERO_HASH, c.name, (c.source, *c.args)))
+                outcome = self._guarded(partial(
+                    self._deploy, tx_state, view, GENESIS_DEPLOYER, nonce, _ZERO_HASH, c.name, (c.source, *c.args)))
                 if outcome.status != ReceiptStatus.OK:
                     raise GenesisError(f"genesis contract {c.name!r} failed: {ReceiptStatus(outcome.status).name}: {outcome.error}")
                 tx_state.commit()

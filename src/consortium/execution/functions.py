@@ -189,7 +189,7 @@ def provided_functions(prims: Primitives) -> dict[str, Callable[..., Any]]:
             raise TypeError("zip() takes at most 16 lists")
         for x in lists:
             sized(x, "zip")
-        return [list(t) for t in zip(*lists)]
+        return [list(t) for t in zip(*lists, strict=False)]  # the language's zip truncates, as Python's
 
     def b_sha256(data: Any) -> bytes:
         if type(data) is not bytes:

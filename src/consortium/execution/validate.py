@@ -352,7 +352,7 @@ class _FunctionChecker:
             self.expr(e.body)
             self.expr(e.orelse)
         elif isinstance(e, ast.Dict):
-            for k, v in zip(e.keys, e.values):
+            for k, v in zip(e.keys, e.values, strict=True):
                 if k is None:
                     raise _reject(e, "dict unpacking (**)", "not supported")
                 self.expr(k)

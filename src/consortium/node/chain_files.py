@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +125,7 @@ def new_chain(root: Path | str, spec: ChainSpec, *, timestamp_ms: int | None = N
         genesis = Genesis(
             chain_id=spec.chain_id, group_id=spec.group_id, crypto_suite=DEFAULT_SUITE.name,
             timestamp_ms=timestamp_ms if timestamp_ms is not None else time.time_ns() // 1_000_000,
-            sealers=tuple(Sealer(node_id_of(k), str(a)) for k, a in zip(node_keys, addrs)),
+            sealers=tuple(Sealer(node_id_of(k), str(a)) for k, a in zip(node_keys, addrs, strict=True)),
             administrators=tuple(k.address for k in admins),
             committee=tuple(CommitteeMember(k.address, 1) for k in admins),
             committee_threshold=len(admins) // 2 + 1,

@@ -11,6 +11,7 @@ Each decoder faces bytes from a peer and raises only :class:`WireError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from consortium.encoding import canonical
 from consortium.encoding.canonical import DecodeError, field_bytes, field_int, field_list
@@ -67,7 +68,7 @@ def decode_blocks(data: bytes) -> tuple[Block, ...]:
         blocks = tuple(Block.from_value(v) for v in items)
     except DecodeError as exc:
         raise WireError(f"block response: {exc}") from None
-    for a, b in zip(blocks, blocks[1:]):
+    for a, b in pairwise(blocks):
         if b.number != a.number + 1:
             raise WireError("block response: blocks are not contiguous and ascending")
     return blocks

@@ -63,7 +63,7 @@ class Method:
         if isinstance(params, list):
             if len(params) > len(self.params):
                 raise InvalidParams(f"{self.name} takes at most {len(self.params)} params, got {len(params)}")
-            values = {p.name: v for p, v in zip(self.params, params)}
+            values = {p.name: v for p, v in zip(self.params, params, strict=False)}  # trailing params take defaults
         elif isinstance(params, dict):
             unknown = sorted(set(params) - {p.name for p in self.params})
             if unknown:

@@ -104,7 +104,7 @@ class SubscriptionHub:
             if sub.events:
                 if events is None:
                     events = []
-                    for tx, receipt in zip(block.transactions, self._receipts_of(block.number)):
+                    for tx, receipt in zip(block.transactions, self._receipts_of(block.number), strict=True):
                         for e in receipt.events:
                             events.append((tx.hash, 0, e))
                 for sub_id, flt in sub.events.items():

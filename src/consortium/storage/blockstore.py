@@ -122,7 +122,7 @@ class BlockStore:
         n = header.number
         num = _NUM.pack(n)
         batch.put(_HEADER + num, header.encode())
-        for i, (tx, receipt) in enumerate(zip(block.transactions, receipts)):
+        for i, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
             loc = _NUM_IDX.pack(n, i)
             batch.put(_TX + loc, tx.encode())
             batch.put(_RECEIPT + loc, receipt.encode())

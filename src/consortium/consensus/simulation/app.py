@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from consortium.consensus.simulation.crypto import SIM_SUITE
+from consortium.consensus.verify import header_hash
 from consortium.crypto.suite import CryptoSuite, KeyPair
 from consortium.ledger.block import ZERO_HASH, Block, BlockHeader, tx_root
 from consortium.ledger.transaction import Transaction
-from consortium.consensus.simulation.crypto import SIM_SUITE
-from consortium.consensus.verify import header_hash
 
 CHAIN_ID = "sim-chain"
 GROUP_ID = "group0"

@@ -20,18 +20,18 @@ import random
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from consortium.ledger.block import Block
 from consortium.consensus.messages import (
     Commit,
     Message,
     NewView,
-    PrePrepare,
-    PreparedCertificate,
     Prepare,
+    PreparedCertificate,
+    PrePrepare,
     ViewChange,
 )
 from consortium.consensus.simulation.crypto import sim_key
 from consortium.consensus.verify import header_hash
+from consortium.ledger.block import Block
 
 if TYPE_CHECKING:
     from consortium.consensus.simulation.world import SimProcess, World

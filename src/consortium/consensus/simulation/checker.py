@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from consortium.crypto.suite import CryptoSuite
-from consortium.ledger.block import Block
 from consortium.consensus.errors import InvalidCommitCertificate
 from consortium.consensus.messages import Message
 from consortium.consensus.verify import header_hash, verify_commit_certificate
+from consortium.crypto.suite import CryptoSuite
+from consortium.ledger.block import Block
 
 
 @dataclass

@@ -39,7 +39,8 @@ class SimReport:
         return "\n".join(lines)
 
 
-def run_simulation(seed: int, cfg: SimConfig = SimConfig(), plan_factory: PlanFactory = draw_plan) -> SimReport:
+def run_simulation(seed: int, cfg: SimConfig | None = None, plan_factory: PlanFactory = draw_plan) -> SimReport:
+    cfg = cfg or SimConfig()
     world = World(cfg, seed, plan_factory)
     for _ in range(cfg.safety_ticks):
         world.step_tick()

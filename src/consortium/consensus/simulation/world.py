@@ -16,8 +16,6 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from consortium.crypto.suite import KeyPair
-from consortium.ledger.block import Block
 from consortium.consensus.config import PbftConfig
 from consortium.consensus.core import PbftCore
 from consortium.consensus.errors import ConflictingCommit, InvalidCommitCertificate, MalformedMessage
@@ -40,6 +38,8 @@ from consortium.consensus.simulation.checker import SafetyChecker
 from consortium.consensus.simulation.crypto import SIM_SUITE, sim_key
 from consortium.consensus.simulation.plan import FaultPlan, PlanFactory, SimConfig
 from consortium.consensus.verify import header_hash, verify_commit_certificate
+from consortium.crypto.suite import KeyPair
+from consortium.ledger.block import Block
 
 _SYNC_BATCH = 4
 
