@@ -3,7 +3,8 @@
 * :mod:`~consortium.evidence.bundle`: the versioned JSON proof bundle and its strict parser;
 * :mod:`~consortium.evidence.build`: :func:`fetch_bundle` from a node's JSON-RPC answers;
 * :mod:`~consortium.evidence.verify`: :func:`verify_bundle` (genesis, bundle, file hash);
-* :mod:`~consortium.evidence.filehash`: streaming SHA-256 of evidence files.
+* :mod:`~consortium.evidence.filehash`: streaming SHA-256 of evidence files;
+* :mod:`~consortium.evidence.commitment`: the salted commitment that goes on chain instead of the hash.
 
 Layering: above ledger, state, execution (key layout), consensus (certificate
 checks) and node.genesis; beside rpc and cli. The verifier imports no network code.
