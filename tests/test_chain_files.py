@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -192,21 +193,14 @@ def node_dir(tmp_path) -> Path:
 
 
 def edit(cfg_path: Path, section: str, key: str, value: str | None) -> None:
-    """Set ``key = value`` (raw TOML) in ``[section]``, or delete it when value is None."""
-    lines = cfg_path.read_text().splitlines()
-    out, current = [], ""
-    for line in lines:
-        if line.startswith("["):
-            current = line.strip("[]")
-        if current == section and line.split("=")[0].strip() == key:
-            if value is not None:
-                out.append(f"{key} = {value}")
-            continue
-        out.append(line)
-        if line == f"[{section}]" and value is not None and not any(
-                ln.split("=")[0].strip() == key for ln in lines if "=" in ln):
-            out.append(f"{key} = {value}")
-    cfg_path.write_text("\n".join(out) + "\n")
+    """Set ``key = value`` (``value`` is raw TOML) in ``[section]``, or delete it when value is None."""
+    doc = tomllib.loads(cfg_path.read_text())
+    table = doc.setdefault(section, {})
+    if value is None:
+        table.pop(key, None)
+    else:
+        table[key] = tomllib.loads(f"v = {value}")["v"]
+    cfg_path.write_text(tomli_w.dumps(doc))
 
 
 @pytest.mark.parametrize("section, key, value, needle", [
@@ -318,7 +312,9 @@ ints = st.integers(-(2**63), 2**63 - 1)
 scalars = st.booleans() | ints | texts
 arrays = st.lists(scalars, max_size=5) | st.lists(st.lists(ints, max_size=3), max_size=3)
 tables = st.dictionaries(keys, scalars | arrays, max_size=6)
-documents = st.dictionaries(keys, scalars | arrays | tables | st.lists(tables, min_size=1, max_size=3), max_size=6)
+nested = st.dictionaries(keys, scalars | arrays | tables, max_size=4)
+documents = st.dictionaries(keys, scalars | arrays | tables | nested | st.lists(tables, min_size=1, max_size=3),
+                            max_size=6)
 
 
 @given(documents)
@@ -327,7 +323,8 @@ def test_toml_writer_round_trips_through_tomllib(doc: dict) -> None:
 
 
 def test_toml_writer_refuses_what_it_cannot_write() -> None:
-    for bad in ({"a": 1.5}, {"a": 2**63}, {"t": {"nested": {"x": 1}}}, {"a": [{"x": 1}, 2]}, {"a": "\ud800"}):
+    for bad in ({"a": 1.5}, {"a": 2**63}, {"t": {"nested": {"x": -(2**63) - 1}}}, {"a": [{"x": 1}, b"x"]},
+                {"a": "\ud800"}, {"t": [{"\ud800": 1}]}):
         with pytest.raises(TomlWriteError):
             dumps(bad)
 

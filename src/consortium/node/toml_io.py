@@ -1,11 +1,11 @@
-"""TOML in and out for the chain's files (config.toml, genesis.toml).
+"""TOML in and out for the chain's files (config.toml, genesis.toml, organization and node descriptors).
 
 Reading uses stdlib ``tomllib`` and a :class:`Table` wrapper that turns every
 problem into a :class:`ConfigError` naming the file, the key and what to fix,
 and refuses unknown keys (a typo must not silently become a default).
-Writing covers only what our files need — scalars, arrays of scalars, tables
-and arrays of tables one level deep — and everything it writes round-trips
-through ``tomllib`` (tested with hypothesis).
+Writing is tomli-w's (a well-kept writer that round-trips through ``tomllib``);
+:func:`dumps` only adds a comment header and refuses what our files never hold
+(floats, dates, integers beyond TOML's 64 bits) with one typed error.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -24,64 +26,43 @@ class ConfigError(ValueError):
 
 
 class TomlWriteError(ValueError):
-    """A value outside the subset :func:`dumps` writes."""
+    """A value outside what our files hold (strings, booleans, 64-bit integers, arrays, tables)."""
 
 
 # --- writing ----------------------------------------------------------------------------------
 
 def dumps(doc: Mapping[str, Any], *, comment: str = "") -> str:
-    """Plain keys first, then ``[table]``s and ``[[array of tables]]`` in the order given."""
-    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
-    sections: list[str] = []
-    for key, value in doc.items():
-        if isinstance(value, Mapping):
-            sections += ["", f"[{_key(key)}]", *_body(value)]
-        elif _is_table_array(value):
-            for table in value:
-                sections += ["", f"[[{_key(key)}]]", *_body(table)]
-        else:
-            lines.append(f"{_key(key)} = {_value(value)}")
-    return "\n".join([*lines, *sections]).lstrip("\n") + "\n"
+    """``doc`` as TOML (tomli-w; multi-line strings for PEM blocks), after ``# comment`` lines."""
+    _check(doc, "")
+    header = "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
+    try:
+        body = tomli_w.dumps(doc, multiline_strings=True)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - _check refuses these first
+        raise TomlWriteError(str(exc)) from None
+    return header + ("\n" if header and body else "") + body
 
 
-def _is_table_array(value: object) -> bool:
-    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, Mapping) for v in value)
-
-
-def _body(table: Mapping[str, Any]) -> list[str]:
-    return [f"{_key(k)} = {_value(v)}" for k, v in table.items()]
-
-
-def _key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _string(key)
-
-
-def _value(value: object) -> str:
+def _check(value: object, where: str) -> None:
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return
     if isinstance(value, int):
         if not INT64_MIN <= value <= INT64_MAX:
-            raise TomlWriteError(f"integer {value} does not fit TOML's 64 bits")
-        return str(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    raise TomlWriteError(f"cannot write {type(value).__name__} (nested tables, floats and dates are not supported)")
-
-
-def _string(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        elif 0xD800 <= ord(ch) <= 0xDFFF:
-            raise TomlWriteError("strings with lone surrogates cannot be written as UTF-8")
-        else:
-            out.append(ch)
-    return "".join(out) + '"'
+            raise TomlWriteError(f"{where or 'value'}: integer {value} does not fit TOML's 64 bits")
+    elif isinstance(value, str):
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise TomlWriteError(f"{where or 'value'}: strings with lone surrogates cannot be written as UTF-8")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TomlWriteError(f"{where or 'table'}: keys must be strings, got {k!r}")
+            _check(k, where)
+            _check(v, f"{where}.{k}" if where else k)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check(v, f"{where}[{i}]")
+    else:
+        raise TomlWriteError(f"{where or 'value'}: cannot write {type(value).__name__} "
+                             "(our files hold strings, booleans, integers, arrays and tables)")
 
 
 # --- reading ----------------------------------------------------------------------------------
