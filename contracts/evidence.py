@@ -8,7 +8,7 @@ registered from the start.
 Storage layout (keys are canonical values):
   "admins"                      -> [address, ...]
   "arbitrators"                 -> [address, ...]
-  ["ev", evidence_hash]         -> evidence record (see notarize)
+  ["ev", evidence_hash]         -> evidence record (see notarize; a gateway batch root: notarize_batch)
   ["case", case_id]             -> case record (see open_case)
   ["case_ev", case_id, i]       -> i-th evidence hash attached to the case
   ["case_has", case_id, hash]   -> True once that evidence is attached
@@ -24,6 +24,7 @@ MAX_MEDIA_TYPE = 127
 MAX_NOTE = 1024
 MAX_SUMMARY = 2048
 MAX_PAGE = 100
+MAX_BATCH_ITEMS = 16777216
 PENDING = "PENDING"
 COMPLETE = "COMPLETE"
 OPEN = "OPEN"
@@ -116,6 +117,31 @@ class Evidence:
         if status == COMPLETE:
             emit("Completed", hash=evidence_hash)
         return status
+
+    def notarize_batch(self, root, count):
+        """Record the Merkle root of a gateway's batch of ``count`` evidence items (docs/protocol.md
+        section 12). The record has the shape of a notarization with metadata {"batch_size": count}
+        and no co-signers, so a batch is proven like a single file; a root seen before is refused."""
+        self._check_hash(root, "batch root")
+        require(typeof(count) == "int" and 0 < count <= MAX_BATCH_ITEMS,
+                f"count must be an int from 1 to {MAX_BATCH_ITEMS}")
+        key = ["ev", root]
+        existing = storage.get(key)
+        if existing is not None:
+            revert(f"already notarized at block {existing['block']}")
+        storage[key] = {
+            "hash": root,
+            "submitter": msg.sender,
+            "block": block.number,
+            "timestamp": block.timestamp,
+            "tx": tx.hash,
+            "metadata": {"batch_size": count},
+            "signers": [],
+            "signatures": [],
+            "status": COMPLETE,
+        }
+        emit("BatchNotarized", root=root, submitter=msg.sender, count=count)
+        return COMPLETE
 
     def sign(self, evidence_hash):
         """A listed party co-signs the evidence (the signature is this transaction's, by its sender)."""

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from consortium.crypto import DEFAULT_SUITE, KeyPair
-from consortium.encoding import encode
+from consortium.encoding import decode, encode
 from consortium.ledger import Transaction
 from consortium.ledger.block import commit_seal_payload
 
@@ -42,3 +42,20 @@ def test_commit_seal_payload_layout() -> None:
     h = bytes(range(32))
     assert commit_seal_payload(h, 0) == bytes.fromhex("9305c420") + h + b"\x00" == encode([5, h, 0])
     assert commit_seal_payload(h, 300)[-3:] == bytes.fromhex("cd012c")
+
+
+def test_gateway_item_examples_match_the_implementation() -> None:
+    from consortium.evidence.item import EvidenceItem, encode_items_binary, items_from_binary
+    from consortium.gateway.tree import BatchTree
+    from consortium.ledger.merkle import ListProof, verify_inclusion
+
+    ex = examples()
+    item = EvidenceItem.create(hashlib.sha256(b"hello, arbitration\n").digest(), {"ref": "T1"})
+    assert item.encoded == ex["item"] and EvidenceItem.decode(ex["item"]) == item
+    others = [EvidenceItem.create(bytes([b]) * 32) for b in (0x22, 0x33)]
+    tree = BatchTree([item.encoded, *(o.encoded for o in others)])
+    assert tree.root == ex["batch_root"]
+    assert encode(tree.path(0).to_value()) == ex["item_path"]
+    verify_inclusion(ex["batch_root"], ex["item"], ListProof.from_value(decode(ex["item_path"])))
+    assert encode_items_binary([item, others[0]]) == ex["binary_body"]
+    assert items_from_binary(ex["binary_body"], max_items=2) == [item, others[0]]

@@ -98,8 +98,14 @@ def verify_bundle(
     file_hash: bytes,
     *,
     sealer_rule: SealerSetRule | None = SEALER_SET_RULE,
+    batch_size: int | None = None,
 ) -> VerifiedEvidence:
-    """Return what the proof establishes about the file with SHA-256 ``file_hash``, or raise NotVerified."""
+    """Return what the proof establishes about the file with SHA-256 ``file_hash``, or raise NotVerified.
+
+    With ``batch_size`` the proof is of a gateway batch: ``file_hash`` is the batch's Merkle root
+    (already checked against an item's path by evidence/item_bundle.py) and the transaction must be
+    ``notarize_batch(root, batch_size)``; everything else is verified exactly as for a file.
+    """
     suite = genesis.suite
     chain = (genesis.chain_id, genesis.group_id)
     headers = bundle.headers
@@ -124,7 +130,9 @@ def verify_bundle(
     if tx.to not in evidence_targets:
         raise NotVerified(NOT_A_NOTARIZATION, f"the transaction is addressed to {to_hex(tx.to) if tx.to else 'nobody (a deploy)'}, "
                                               f"not to the evidence contract {to_hex(EVIDENCE_ADDRESS)}")
-    if tx.method != "notarize" or len(tx.args) != 3 or tx.args[0] != file_hash:
+    if batch_size is not None:
+        _check_batch_call(tx.method, tx.args, file_hash, batch_size)
+    elif tx.method != "notarize" or len(tx.args) != 3 or tx.args[0] != file_hash:
         raise NotVerified(NOT_A_NOTARIZATION, f"the transaction calls {tx.method!r} with {len(tx.args)} argument(s), "
                                               "not notarize(this file's hash, metadata, signers)")
     tx_hash = tx.hash_with(suite)
@@ -172,6 +180,9 @@ def verify_bundle(
             or record.block != notarization_header.number or record.timestamp != notarization_header.timestamp):
         raise NotVerified(PROOF_ALTERED, "the evidence record does not match the notarization transaction "
                                          "(hash, submitter, transaction, block or time differ)")
+    if batch_size is not None and (record.metadata != {"batch_size": batch_size} or record.signers):
+        raise NotVerified(PROOF_ALTERED, f"the batch record does not match notarize_batch(root, {batch_size}) "
+                                         "(batch size or co-signers differ)")
 
     # 4. Sealer sets -------------------------------------------------------------------------
     schedule = build_schedule(genesis.sealer_ids, bundle.sealer_changes, chain=chain, rule=sealer_rule, suite=suite)
@@ -198,6 +209,21 @@ def verify_bundle(
         genesis_hash=bundle.genesis_hash, sealers=len(notarization_header.sealers),
         quorum=quorum_size(len(notarization_header.sealers)),
     )
+
+
+def _check_batch_call(method: str, args: tuple, root: bytes, size: int) -> None:
+    """The batch transaction is ``notarize_batch(root, size)`` for this item's batch root and batch size."""
+    if method != "notarize_batch" or len(args) != 2:
+        raise NotVerified(NOT_A_NOTARIZATION, f"the transaction calls {method!r} with {len(args)} argument(s), "
+                                              "not notarize_batch(batch root, item count)")
+    if args[0] != root:
+        shown = to_hex(args[0]) if isinstance(args[0], bytes) else repr(args[0])[:80]
+        raise NotVerified(NOT_A_NOTARIZATION, f"the item's path leads to batch root {to_hex(root)}, but the "
+                                              f"transaction notarizes {shown}: that batch root is not on chain "
+                                              "in this proof")
+    if args[1] != size:
+        raise NotVerified(NOT_A_NOTARIZATION, f"the item's path is for a batch of {size} items, but the transaction "
+                                              f"notarizes a batch of {args[1]!r}")
 
 
 def _check_receipt(inc: TxInclusion, tx_hash: bytes, what: str) -> None:

@@ -16,3 +16,5 @@ TAG_CONSENSUS = 16
 """Consensus messages use tags from 16 up (see consortium.consensus.messages)."""
 TAG_STATE_NODE = 32
 """Merkle state tree nodes use tags from 32 up (see consortium.state)."""
+TAG_EVIDENCE_ITEM = 48
+"""An evidence item notarized through a gateway batch: ``[48, commitment, metadata]`` (docs/protocol.md §12)."""
