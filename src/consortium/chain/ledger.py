@@ -50,8 +50,12 @@ class StateReader(Protocol):
 
 
 class BlockResultLike(Protocol):
-    receipts: tuple[Receipt, ...]
-    writes: Writes
+    @property
+    def receipts(self) -> tuple[Receipt, ...]: ...
+
+    @property
+    def writes(self) -> Writes: ...
+
 
 
 class BlockExecutor(Protocol):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from consortium.cli.errors import CliError
 from consortium.crypto import KeyFileError
@@ -54,7 +55,7 @@ def _new(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot write the chain under {args.dir}: {exc.strerror} ({exc.filename})") from None
-    info = {
+    info: dict[str, Any] = {
         "dir": str(layout.root), "chain_id": layout.genesis.chain_id, "group_id": layout.genesis.group_id,
         "genesis_hash": to_hex(layout.genesis.hash()), "nodes": [_node_info(e) for e in layout.nodes],
         "administrators": [{"address": to_hex(a), "key_file": str(f)}
@@ -67,7 +68,8 @@ def _new(args: argparse.Namespace) -> int:
     print(f"genesis hash {info['genesis_hash']}")
     for e in layout.nodes:
         print(f"  {e.name:<7} p2p {str(e.p2p):<21} rpc {e.rpc_port:<5} id {to_hex(e.node_id)}")
-    for admin in info["administrators"]:  # type: ignore[attr-defined]
+    for admin in info["administrators"]:
+
         print(f"  admin   {admin['address']}  {admin['key_file']}")
     return 0
 

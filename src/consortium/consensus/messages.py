@@ -18,6 +18,7 @@ docs/protocol.md §7 gives the byte layout.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import ClassVar, Self, TypeAlias
@@ -92,7 +93,7 @@ class _Message:
         """A copy with ``sender`` = ``key``'s node id and a fresh signature."""
         unsigned = replace(self, sender=key.public_key, signature=b"")  # type: ignore[type-var]
         body = unsigned.signing_bytes
-        signed = replace(unsigned, signature=key.sign(key.suite.hash(body)))
+        signed = replace(unsigned, signature=key.sign(key.suite.hash(body)))  # type: ignore[type-var]
         signed.__dict__["signing_bytes"] = body  # the signature is not part of it: reuse, don't re-encode
         return signed
 
@@ -379,7 +380,8 @@ def _new_view(value: Value, attachments: bool) -> NewView:
                    block=_block(v[9], "NEW-VIEW.block", attachments))
 
 
-_DECODERS = {
+_DECODERS: dict[int, Callable[[Value, bool], Message]] = {
+
     TAG_PRE_PREPARE: _pre_prepare,
     TAG_PREPARE: _prepare,
     TAG_COMMIT: _commit,

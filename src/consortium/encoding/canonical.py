@@ -23,7 +23,7 @@ proof files, database values).
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import msgpack
 
@@ -49,7 +49,8 @@ class DecodeError(ValueError):
     """Bytes are not the canonical encoding of a value or of the expected object."""
 
 
-def _prepare(value: object, depth: int) -> object:
+def _prepare(value: Any, depth: int) -> object:
+
     """Check ``value`` against the canonical subset and return what msgpack should pack.
 
     One walk does both jobs: it refuses what msgpack would otherwise happily
@@ -63,27 +64,27 @@ def _prepare(value: object, depth: int) -> object:
     if t is bytes or t is str or value is None or t is bool:
         return value
     if t is int:
-        if INT_MIN <= value <= INT_MAX:  # type: ignore[operator]
+        if INT_MIN <= value <= INT_MAX:
             return value
         raise EncodingError(f"integer {value} outside [-2**63, 2**64-1]")
     if t is list or t is tuple:
         if depth >= MAX_DEPTH:
             raise EncodingError(f"value nested deeper than {MAX_DEPTH} levels")
         out = None
-        for i, item in enumerate(value):  # type: ignore[arg-type]
+        for i, item in enumerate(value):
             prepared = _prepare(item, depth + 1)
             if prepared is not item:
                 if out is None:
-                    out = list(value)  # type: ignore[arg-type]
+                    out = list(value)
                 out[i] = prepared
         return value if out is None else out
     if t is dict:
         if depth >= MAX_DEPTH:
             raise EncodingError(f"value nested deeper than {MAX_DEPTH} levels")
-        for key in value:  # type: ignore[union-attr]
+        for key in value:
             if type(key) is not str and not isinstance(key, str):
                 raise EncodingError(f"map key {key!r} is not a string")
-        return {k: _prepare(value[k], depth + 1) for k in sorted(value)}  # type: ignore[index, arg-type]
+        return {k: _prepare(value[k], depth + 1) for k in sorted(value)}
     # Subclasses (IntEnum, str subclasses, ...) and everything that is refused.
     if isinstance(value, bool):
         return bool(value)
@@ -159,7 +160,7 @@ def decode(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Value:
     except Exception as exc:  # msgpack raises assorted types on garbage; all mean "bad bytes"
         raise DecodeError(f"malformed encoding: {exc.__class__.__name__}") from None
     try:
-        again = encode(value)  # type: ignore[arg-type]
+        again = encode(value)
     except EncodingError as exc:
         raise DecodeError(f"not canonical: {exc}") from None
     if again != data:

@@ -178,7 +178,7 @@ class Executor:
         if check_name(name) is not None:
             return None
         raw = state.get(name_key(name_address(name, self.suite)))
-        return None if raw is None else canonical.decode(raw)[1]  # type: ignore[index]
+        return None if raw is None else _name_entry(raw)[1]
 
     def deploy_genesis(self, ctx: BlockContext, contracts: Sequence[GenesisContract], state: StateReader | None = None) -> BlockResult:
         """Deploy ``contracts`` as the genesis block does; raises :class:`GenesisError` if any fails."""
@@ -292,7 +292,7 @@ class Executor:
             return to, self._record(raw)
         entry = state.get(name_key(to))
         if entry is not None:
-            name, address = canonical.decode(entry)  # type: ignore[misc]
+            _name, address = _name_entry(entry)
             raw = state.get(contract_key(address))
             if raw is not None:
                 return address, self._record(raw)
@@ -364,8 +364,8 @@ class Executor:
         key = name_key(name_address(name, self.suite))
         existing = state.get(key)
         if existing is not None:
-            owner = canonical.decode(existing)[1]  # type: ignore[index]
-            raise Revert(f"name {name!r} is already registered to 0x{owner.hex()}")  # type: ignore[union-attr]
+            owner = _name_entry(existing)[1]
+            raise Revert(f"name {name!r} is already registered to 0x{owner.hex()}")
         state.put(key, canonical.encode([name, address]))
 
     # -- the governance system contract -----------------------------------------------------------
@@ -386,7 +386,7 @@ class Executor:
             if check_name(args[0]) is not None:
                 return _Outcome(output=None)
             raw = state.get(name_key(name_address(args[0], self.suite)))
-            return _Outcome(output=None if raw is None else canonical.decode(raw)[1])  # type: ignore[index]
+            return _Outcome(output=None if raw is None else _name_entry(raw)[1])
         if method in ("info", "code") and len(args) == 1 and isinstance(args[0], bytes):
             try:
                 address, record = self._contract_at(state, args[0])
@@ -398,7 +398,7 @@ class Executor:
             self._sandbox.charge(len(source) // 32)
             return _Outcome(output=source)
         if method == "register" and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], bytes):
-            name, target = args
+            name, target = args[0], args[1]
             if (why := check_name(name)) is not None:
                 raise BadTransaction(why)
             raw = state.get(contract_key(target))
@@ -417,6 +417,14 @@ class Executor:
         raise BadTransaction(
             f"registry method {method!r} with {len(args)} argument(s) does not exist; it has "
             "resolve(name), info(address), code(address), register(name, address)")
+
+
+def _name_entry(raw: bytes) -> tuple[str, bytes]:
+    """A name registry entry, ``encode([name, address])``, as this executor wrote it."""
+    value = canonical.decode(raw)
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], bytes)):
+        raise RuntimeError("corrupt name registry entry in state (expected [name, address])")
+    return value[0], value[1]
 
 
 def within_block_gas(receipts: Sequence[Receipt], block_gas_limit: int) -> bool:

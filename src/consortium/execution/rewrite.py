@@ -25,6 +25,7 @@ names introduced here cannot be reached or shadowed by the contract.
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from consortium.execution.language import CONTEXT_FIELDS, METHOD_NAMES, SELF, STORAGE
 from consortium.execution.limits import G_CALL, G_LOOP, G_STATEMENT
@@ -68,7 +69,7 @@ def _charge(n: int, like: ast.AST) -> ast.stmt:
     return ast.copy_location(ast.Expr(value=_call("__gas", [ast.Constant(n)])), like)
 
 
-def _const(v: object) -> ast.Constant:
+def _const(v: Any) -> ast.Constant:
     return ast.Constant(value=v)
 
 
@@ -345,7 +346,8 @@ class _FunctionRewriter:
         first = inner[0]
         assert isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
         first_cost = first.value.args[0]
-        assert isinstance(first_cost, ast.Constant)
+        assert isinstance(first_cost, ast.Constant) and isinstance(first_cost.value, int)
+
         enter = ast.copy_location(ast.Expr(value=_call("__enter", [_const(G_CALL + first_cost.value)])), fn)
         guarded = ast.copy_location(ast.Try(
             body=inner[1:] or [ast.copy_location(ast.Pass(), fn)], handlers=[], orelse=[],

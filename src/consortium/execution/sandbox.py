@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from types import FunctionType
-from typing import Any
+from typing import Any, cast
 
 from consortium.encoding import canonical
 from consortium.encoding.canonical import INT_MAX, INT_MIN, EncodingError, Value
@@ -62,8 +62,11 @@ class Sandbox:
         missing = (HELPER_NAMES | {"emit"}) - set(helpers)
         if missing:  # pragma: no cover - a rewriter/runtime mismatch is a programming error
             raise RuntimeError(f"runtime lacks helpers {sorted(missing)}")
-        helpers.update(msg=None, block=None, tx=None)
-        self.builtins: dict[str, Any] = helpers
+        self.builtins: dict[str, Any] = cast(dict[str, Any], helpers)
+        self.builtins.update(msg=None, block=None, tx=None)
+
+
+
         self._modules: OrderedDict[bytes, dict[str, FunctionType]] = OrderedDict()
 
     # -- contract loading ----------------------------------------------------------------------

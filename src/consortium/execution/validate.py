@@ -163,7 +163,9 @@ def _check_names_and_attributes(tree: ast.AST) -> None:
 
 
 def _module_constant(stmt: ast.Assign | ast.AnnAssign, known: dict[str, object]) -> tuple[str, object]:
+    target: ast.expr
     if isinstance(stmt, ast.AnnAssign):
+
         target, value = stmt.target, stmt.value
     else:
         if len(stmt.targets) != 1:

@@ -222,7 +222,9 @@ class Transport:
         try:
             try:
                 async with asyncio.timeout(self._cfg.handshake_timeout_s):
+                    assert self._server_ctx is not None  # set by start(), before anything is accepted
                     await writer.start_tls(self._server_ctx, ssl_handshake_timeout=self._cfg.handshake_timeout_s)
+
                     conn = await self._admit(reader, writer, outbound=False, where=where)
             except asyncio.CancelledError:
                 writer.transport.abort()

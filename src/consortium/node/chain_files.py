@@ -117,8 +117,9 @@ def new_chain(root: Path | str, spec: ChainSpec, *, timestamp_ms: int | None = N
 
         _private_dir(build / "accounts")
         admins = [KeyPair.generate(DEFAULT_SUITE) for _ in range(spec.admins)]
-        for i, key in enumerate(admins):
-            save_key(key, build / "accounts" / f"admin{i}.json")
+        for i, admin in enumerate(admins):
+            save_key(admin, build / "accounts" / f"admin{i}.json")
+
 
         node_keys = [generate_key() for _ in range(spec.nodes)]
         addrs = [PeerAddress(spec.host, spec.p2p_port + i) for i in range(spec.nodes)]

@@ -23,6 +23,7 @@ from typing import Any
 
 from consortium.chain.ledger import Ledger
 from consortium.encoding.hexbytes import to_hex
+from consortium.ledger.block import Block
 from consortium.ledger.transaction import Transaction
 from consortium.network.envelope import Envelope, MessageKind
 from consortium.node import wire
@@ -121,8 +122,9 @@ class BlockSync:
 
     def on_request(self, peer: bytes, body: bytes) -> None:
         start, count = wire.decode_block_request(body)
-        blocks = []
+        blocks: list[Block] = []
         size = 0
+
         for number in range(start, min(start + count, self.ledger.height + 1)):
             block = self.ledger.block(number)
             if block is None:

@@ -56,7 +56,7 @@ class Commit:
 
     __slots__ = ("_read_node", "_vb", "_inv", "_add", "_new", "_node_prefix", "_cache", "stale")
 
-    def __init__(self, cache: NodeCache, read_node: Callable[[bytes], bytes], new_hash: Callable[[bytes], Any],
+    def __init__(self, cache: NodeCache, read_node: Callable[[bytes], bytes], new_hash: Callable[..., Any],
                  vb: bytes, inv: bytes, batch: WriteBatch) -> None:
         self._cache = cache
         self._read_node = read_node

@@ -180,9 +180,11 @@ def encode_node(node: bytes) -> bytes:
     return b"".join((INTERNAL_PREFIX, sizes, hashes, node[ENTRIES_AT:]))
 
 
-def encode_internal(preimage: bytes, sizes: bytes, entries: list[bytes]) -> bytes:
+def encode_internal(preimage: bytes | bytearray, sizes: bytes | bytearray, entries: list[bytes]) -> bytes:
     """The stored record of a node given as parts (``preimage`` is the expanded hash preimage)."""
+    hashes: bytes | bytearray
     if sizes.count(0):
+
         hashes = b"".join([preimage[at:at + HASH_SIZE] for at in compress(_HASH_AT, sizes)])
     else:
         hashes = preimage[1:]

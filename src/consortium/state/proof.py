@@ -61,7 +61,7 @@ class StateProof:
     leaf: tuple[bytes, bytes] | None
 
     def to_value(self) -> list[canonical.Value]:
-        leaf = None if self.leaf is None else [self.leaf[0], self.leaf[1]]
+        leaf: canonical.Value = None if self.leaf is None else [self.leaf[0], self.leaf[1]]
         return [TAG_PROOF, [[bitmap, hashes] for bitmap, hashes in self.siblings], leaf]
 
     @classmethod
@@ -90,8 +90,9 @@ class StateProof:
             if (not isinstance(leaf, list) or len(leaf) != 2
                     or not all(isinstance(h, bytes) and len(h) == HASH_SIZE for h in leaf)):
                 raise MalformedStateProof("state proof leaf must be nil or [key_hash, value_hash] of 32 bytes each")
-            leaf = (leaf[0], leaf[1])
-        return cls(tuple(siblings), leaf)
+        pair = None if leaf is None else (leaf[0], leaf[1])
+        return cls(tuple(siblings), pair)  # type: ignore[arg-type]  # both checked to be bytes above
+
 
     def encode(self) -> bytes:
         return canonical.encode(self.to_value())

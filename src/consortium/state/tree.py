@@ -208,8 +208,9 @@ class StateTree:
             depth += 1
         if not entry:
             return None, StateProof(tuple(siblings), None)
-        record = self._kv.get(value_key(entry[:HASH_SIZE], entry[HASH_SIZE:]))
-        value = None if record is None else decode_value(record)
+        value_record = self._kv.get(value_key(entry[:HASH_SIZE], entry[HASH_SIZE:]))
+        value = None if value_record is None else decode_value(value_record)
+
         if value is None:
             raise StateCorrupted(f"state leaf for key hash {entry[:HASH_SIZE].hex()} has no value record")
         leaf_key = entry[:HASH_SIZE]

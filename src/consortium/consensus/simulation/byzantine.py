@@ -84,8 +84,10 @@ class Equivocate(Behaviour):
         a, b = _halves(rng, dsts)
         if a and b:
             a.append(rng.choice(b))  # one peer hears both versions and can prove the equivocation
+        other: Message
         if isinstance(msg, PrePrepare) and msg.view == 0:
             alt = self._alt_block(world, proc, msg.height, 0)
+
             if alt is not None:
                 other = replace(msg, block_hash=header_hash(alt.header, key.suite), block=alt).signed_by(key)
                 world.send_bytes(proc.pid, a, msg.encode())
