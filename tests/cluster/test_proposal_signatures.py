@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 from tests.cluster.harness import evidence_args
+from tests.helpers.node import unstarted_node
 
 from consortium.chain.ledger import BlockRejected
 from consortium.crypto.suite import KeyPair
 from consortium.execution import EVIDENCE_ADDRESS
 from consortium.ledger.transaction import Transaction
-from consortium.node.chain_files import ChainSpec, new_chain
-from consortium.node.config import load_config
-from consortium.node.genesis import load_genesis
 from consortium.node.runtime import Node
 
 CLIENT = KeyPair(b"\x21" * 32)
@@ -32,13 +30,9 @@ CLIENT = KeyPair(b"\x21" * 32)
 
 @pytest.fixture
 def node(tmp_path: Path):
-    layout = new_chain(tmp_path / "chain", ChainSpec(nodes=4, p2p_port=41000, rpc_port=41100))
-    config = load_config(layout.nodes[1].dir / "config.toml")
-    n = Node(config, load_genesis(config.genesis_path))
-    try:
+    with unstarted_node(tmp_path, 1) as n:
         yield n
-    finally:
-        n.ledger.kv.close()
+
 
 
 def notarize(node: Node, n: int) -> Transaction:

@@ -17,6 +17,7 @@ from consortium.consensus import (
     Commit,
     ConflictingCommit,
     DriverContractError,
+    Message,
     NewView,
     PbftCore,
     PersistedState,
@@ -30,7 +31,7 @@ from consortium.consensus import (
     verify_commit_certificate,
 )
 from consortium.consensus.events import BlockCommitted
-from consortium.consensus.simulation.app import next_state_root
+from consortium.consensus.simulation.app import CHAIN_ID, GROUP_ID, next_state_root
 from consortium.consensus.simulation.crypto import SIM_SUITE, sim_key
 from consortium.consensus.verify import header_hash
 
@@ -435,5 +436,33 @@ def test_base_timeout_can_change_between_views() -> None:
     c = _Cluster(4)
     core = c.nodes[0].core
     before = core.status().timeout_ticks
-    core.set_base_timeout(before * 2)
+    core.set_view_timeout(before * 2, max_ticks=before * 16)
     assert core.status().timeout_ticks == before * 2
+
+
+def test_unsigned_future_messages_cannot_use_up_a_sealers_buffer_slots() -> None:
+    """Design §10.7: the next-height buffer holds 16 messages per sealer, charged only after the
+    signature checks out, so a peer forging messages "from" the next leader cannot crowd out its
+    real PRE-PREPARE."""
+    c = Cluster(4)
+    late: list[Message] = []
+
+    def hold(src: int, dst: int, m: Message) -> bool:
+        if dst == 3 and m.height == 1 and isinstance(m, Commit):
+            late.append(m)
+            return True
+        return False
+
+    c.run(drop=hold)
+    assert c.heights() == [1, 1, 1, 0]
+    leader = c.leader(2, 0)
+    victim = c.keys[leader].public_key
+    for n in range(CFG.future_per_sender + 4):
+        forged = Prepare(CHAIN_ID, GROUP_ID, 2, 0, victim, bytes([n]) * 32, signature=bytes(64))
+        assert c.deliver(3, forged).verdict is Verdict.REJECTED_INVALID
+    pp = c.pre_prepare(leader, c.other_block(leader, 2, 0))
+    assert c.deliver(3, pp).verdict is Verdict.BUFFERED
+    for m in late:
+        c.deliver(3, m)
+    assert c.nodes[3].ledger.height == 1
+    assert [p.block_hash for p in c.sent_of(3, Prepare) if p.height == 2] == [pp.block_hash]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from consortium.consensus.errors import ConsensusError
 
@@ -52,3 +52,21 @@ class PbftConfig:
         cap = self.max_timeout_doublings
         base = self.base_timeout_ticks
         return (base << min(view, cap)) + base * max(0, view - cap)
+
+    def with_view_timeout(self, base_ticks: int, max_ticks: int) -> PbftConfig:
+        """This config with base timeout ``base_ticks`` and the doubling cap recomputed for it, so that
+        the doubled timeout stays within ``max_ticks`` (the node's ``max_view_timeout_ms``).
+
+        The cap depends on the base: keeping the cap computed for a 3 s base after governance
+        raised it to 30 s would let view 4 last 480 s against a 60 s ceiling.
+        """
+        return replace(self, base_timeout_ticks=base_ticks, max_timeout_doublings=doublings_within(base_ticks, max_ticks))
+
+
+def doublings_within(base_ticks: int, max_ticks: int) -> int:
+    """The largest ``c <= 16`` with ``base_ticks * 2**c <= max_ticks`` (0 if even one doubling exceeds it)."""
+    doublings = 0
+    while doublings < 16 and base_ticks << (doublings + 1) <= max_ticks:
+        doublings += 1
+    return doublings
+

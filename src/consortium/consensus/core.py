@@ -30,7 +30,6 @@ higher view as soon as f + 1 others ask for one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from consortium.consensus.config import PbftConfig
 from consortium.consensus.errors import (
@@ -67,6 +66,7 @@ from consortium.consensus.verify import (
     HeightContext,
     check_block,
     check_prepared_certificate,
+    check_signature,
     header_hash,
     verify_commit_certificate,
 )
@@ -195,13 +195,19 @@ class PbftCore(NormalCase, ViewChanges):
         """The height being decided (ledger head + 1)."""
         return self._ctx.height
 
-    def set_base_timeout(self, ticks: int) -> None:
-        """Change the base view timeout (governance's consensus_timeout_ms), effective at once.
+    def set_view_timeout(self, base_ticks: int, *, max_ticks: int) -> None:
+        """Change the base view timeout (governance's consensus_timeout_ms), effective at once, and
+        recompute the doubling cap so the doubled timeout stays within ``max_ticks``.
 
         Timeouts decide only when to give up on a view, never what is safe to sign,
         so sealers may change them at slightly different moments without harm.
         """
-        self._cfg = replace(self._cfg, base_timeout_ticks=ticks)
+        self._cfg = self._cfg.with_view_timeout(base_ticks, max_ticks)
+
+    def view_timeout_ticks(self, view: int) -> int:
+        """How long ``view`` lasts under the current configuration, in ticks."""
+        return self._cfg.timeout_ticks(view)
+
 
     @property
     def sealers(self) -> tuple[bytes, ...]:
@@ -340,7 +346,15 @@ class PbftCore(NormalCase, ViewChanges):
             return result(Verdict.IGNORED, f"height {msg.height} is too far ahead")
         if msg.sender not in self._ctx.index:
             return result(Verdict.IGNORED, "future message from a node outside the current sealer set")
+        # The signature before the slot: otherwise any admitted peer could fill an honest sealer's
+        # slots with unsigned messages "from" it, and that sealer's real PRE-PREPARE would be
+        # dropped. (Embedded certificates are checked when the message is replayed at its height.)
+        try:
+            check_signature(msg, self._ctx)
+        except InvalidMessage as exc:
+            return result(Verdict.REJECTED_INVALID, f"future {msg.NAME}: {exc}")
         count = self._future_count.get(msg.sender, 0)
+
         if count >= self._cfg.future_per_sender:
             return result(Verdict.IGNORED, "future-message buffer for this sender is full")
         self._future_count[msg.sender] = count + 1

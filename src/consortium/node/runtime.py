@@ -67,7 +67,13 @@ def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Led
     return ledger
 
 
-def check_interpreter(genesis: Genesis, version: tuple[int, int] = sys.version_info[:2]) -> None:
+def _ticks(ms: int) -> int:
+    """Milliseconds as consensus ticks (at least one)."""
+    return max(1, ms // int(TICK_S * 1000))
+
+
+def check_interpreter(
+genesis: Genesis, version: tuple[int, int] = sys.version_info[:2]) -> None:
     """Refuse to run a chain pinned to another CPython minor version (receipts could differ)."""
     running = f"{version[0]}.{version[1]}"
     if genesis.python and genesis.python != running:
@@ -90,15 +96,11 @@ class Node:
         self.txpool = TxPool(self.ledger, limit=config.txpool_limit)
         self.votes = VoteStore(config.data_dir, genesis.suite)
         head = self.ledger.head_header()
-        max_doublings = 0
         # Governance may have changed the timeout since genesis; it applies from the node's start.
         timeout_ms = self.governance().config().get("consensus_timeout_ms", genesis.view_timeout_ms)
-        base_ticks = max(1, timeout_ms // int(TICK_S * 1000))
-        while (base_ticks << (max_doublings + 1)) * TICK_S * 1000 <= config.max_view_timeout_ms and max_doublings < 16:
-            max_doublings += 1
         self.core = PbftCore(
-            PbftConfig(genesis.chain_id, genesis.group_id, base_timeout_ticks=base_ticks,
-                       max_timeout_doublings=max_doublings),
+            PbftConfig(genesis.chain_id, genesis.group_id).with_view_timeout(
+                _ticks(timeout_ms), _ticks(config.max_view_timeout_ms)),
             self.key, sealers=self.sealers_at(head.number + 1), height=head.number + 1,
             parent_hash=head.hash, persisted=self.votes.load(),
         )
@@ -139,18 +141,23 @@ class Node:
         gov = self.governance()
         config = gov.config()
         self.driver.max_txs = config.get("tx_count_limit", self.genesis.max_txs_per_block)
-        timeout_ms = config.get("consensus_timeout_ms", self.genesis.view_timeout_ms)
-        if timeout_ms != self._timeout_ms:
-            if self._timeout_ms is not None:
-                log.info("consensus timeout set to %d ms by governance", timeout_ms)
-            self._timeout_ms = timeout_ms
-            self.core.set_base_timeout(max(1, timeout_ms // int(TICK_S * 1000)))
-            self.driver.empty_interval = min(1.0, timeout_ms / 3000)
+        self._apply_view_timeout(config.get("consensus_timeout_ms", self.genesis.view_timeout_ms))
         for serial in gov.revoked():
             if serial not in self._revoked:
                 self._revoked.add(serial)
                 closed = self.transport.revoke(serial)
                 log.warning("certificate serial %d revoked by governance (%d connection(s) closed)", serial, closed)
+
+    def _apply_view_timeout(self, timeout_ms: int) -> None:
+        """Governance's ``consensus_timeout_ms`` as the base view timeout, with the doubling cap
+        recomputed for it so the doubled timeout stays within this node's ``max_view_timeout_ms``."""
+        if timeout_ms == self._timeout_ms:
+            return
+        if self._timeout_ms is not None:
+            log.info("consensus timeout set to %d ms by governance", timeout_ms)
+        self._timeout_ms = timeout_ms
+        self.core.set_view_timeout(_ticks(timeout_ms), max_ticks=_ticks(self.config.max_view_timeout_ms))
+        self.driver.empty_interval = min(1.0, timeout_ms / 3000)
 
     # -- messaging ----------------------------------------------------------------------------
     def _send(self, to: bytes | None, payload: bytes) -> None:
