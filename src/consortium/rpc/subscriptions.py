@@ -118,33 +118,40 @@ class SubscriptionHub:
         await ws.prepare(request)
         sub = _Subscriber(ws)
         self._subscribers.add(sub)
-        writer = asyncio.create_task(self._writer(sub))
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    if msg.type == WSMsgType.ERROR:
-                        break
-                    continue
-                reply = self._handle_request(sub, msg.data)
-                if reply is not None and not sub.overflowed:
-                    await ws.send_str(json.dumps(reply, separators=(",", ":")))
+            # The writer lives in a TaskGroup with this handler: when the client leaves, it is
+            # cancelled and awaited; when the handler itself is cancelled (server shutdown), the
+            # group cancels the writer and the cancellation still propagates to our caller.
+            async with asyncio.TaskGroup() as tg:
+                writer = tg.create_task(self._writer(sub))
+                await self._reader(sub)
+                writer.cancel()
         finally:
             self._subscribers.discard(sub)
-            writer.cancel()
-            try:
-                await writer
-            except asyncio.CancelledError:
-                pass
             await ws.close()
         return ws
 
+    async def _reader(self, sub: _Subscriber) -> None:
+        async for msg in sub.ws:
+            if msg.type != WSMsgType.TEXT:
+                if msg.type == WSMsgType.ERROR:
+                    break
+                continue
+            reply = self._handle_request(sub, msg.data)
+            if reply is not None and not sub.overflowed:
+                await sub.ws.send_str(json.dumps(reply, separators=(",", ":")))
+
     async def _writer(self, sub: _Subscriber) -> None:
-        while True:
-            text = await sub.queue.get()
-            if text is None:
-                await sub.ws.close(code=1008, message=b"subscriber too slow: queue full; reconnect and catch up")
-                return
-            await sub.ws.send_str(text)
+        try:
+            while True:
+                text = await sub.queue.get()
+                if text is None:
+                    await sub.ws.close(code=1008, message=b"subscriber too slow: queue full; reconnect and catch up")
+                    return
+                await sub.ws.send_str(text)
+        except ConnectionError:
+            return  # the client went away mid-send; the reader sees the socket close and ends too
+
 
     def _handle_request(self, sub: _Subscriber, text: str) -> dict[str, Any] | None:
         try:
