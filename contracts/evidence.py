@@ -150,6 +150,10 @@ class Evidence:
         record = storage.get(key)
         require(record is not None, f"evidence 0x{evidence_hash.hex()} is not notarized")
         authorize(msg.sender in record["signers"], f"0x{msg.sender.hex()} is not a listed signer of this evidence")
+        # Co-signing in the notarization's own block is refused: a block proves which transactions it
+        # holds, not their order, so an offline verifier could not tell the signature came second.
+        require(block.number > record["block"],
+                f"co-sign in a block after the notarization (block {record['block']}); retry shortly")
         for s in record["signatures"]:
             require(s["signer"] != msg.sender, f"already signed at block {s['block']}")
         record["signatures"].append({"signer": msg.sender, "block": block.number, "timestamp": block.timestamp,

@@ -25,6 +25,7 @@ from consortium.encoding.canonical import Value
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence.build import fetch_bundle
 from consortium.evidence.bundle import ProofBundle
+from consortium.evidence.commitment import Opening
 from consortium.execution import EVIDENCE_ADDRESS, Executor, genesis_writes, governance
 from consortium.execution.keys import storage_prefix
 from consortium.ledger import Block, CommitSignature, Receipt, Transaction, commit_seal_payload
@@ -109,8 +110,8 @@ class EvidenceChain:
             raise RuntimeError(f"RPC {method} failed: {out['error']}")
         return out["result"]
 
-    def bundle(self, data: bytes, *, block: int | str = "latest") -> ProofBundle:
-        return fetch_bundle(self.request, file_hash(data), block=block)
+    def bundle(self, data: bytes, *, block: int | str = "latest", salt: bytes | None = None) -> ProofBundle:
+        return fetch_bundle(self.request, Opening(file_hash(data), salt), block=block)
 
     # -- NodeApi (only what the proof methods use) ---------------------------------------------
     def resolve(self, name: str) -> bytes | None:

@@ -67,7 +67,7 @@ def test_not_verified_as_json(cli, files) -> None:
 @pytest.mark.parametrize("content, words", [
     (lambda text: text[: len(text) // 2], "not valid JSON"),
     (lambda text: "this is not a proof", "not valid JSON"),
-    (lambda text: text.replace('"version": 1', '"version": "one"'), "version"),
+    (lambda text: text.replace('"version": 2', '"version": "one"'), "version"),
 ])
 def test_damaged_proof_files_are_not_verified(cli, files, content, words) -> None:
     files["proof"].write_text(content(files["proof"].read_text()))
@@ -76,7 +76,7 @@ def test_damaged_proof_files_are_not_verified(cli, files, content, words) -> Non
 
 
 def test_a_newer_proof_format_is_a_usage_error(cli, files) -> None:
-    files["proof"].write_text(files["proof"].read_text().replace('"version": 1', '"version": 2'))
+    files["proof"].write_text(files["proof"].read_text().replace('"version": 2', '"version": 3'))
     code, out, err = cli(*verify_args(files))
     assert code == 2 and out == "" and "upgrade" in err
 

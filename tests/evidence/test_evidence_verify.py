@@ -125,7 +125,7 @@ TAMPERING = {
     "state proof altered": ("full", ("record", "proof"), state_proof_edit,
                             E.PROOF_ALTERED, "state proof of the evidence record"),
     "record edited (co-signature removed)": ("full", ("record", "value"), record_edit(lambda v: v["signatures"].clear()),
-                                             E.PROOF_ALTERED, "co-signature"),
+                                             E.PROOF_ALTERED, "state proof of the evidence record"),
     "record edited (submitter)": ("pending", ("record", "value"),
                                   record_edit(lambda v: v.__setitem__("submitter", MALLORY.address)),
                                   E.PROOF_ALTERED, "state proof of the evidence record"),
@@ -135,7 +135,7 @@ TAMPERING = {
                              E.TOO_FEW_SIGNATURES, "0 of its 4 sealers' commit seals verify"),
     "header edited (time)": ("pending", ("headers", 0),
                              header_edit(lambda h: dataclasses.replace(h, timestamp=h.timestamp - 3_600_000)),
-                             E.PROOF_ALTERED, "block or time differ"),
+                             E.CONTRADICTS_SIGNED, "differs from what the parties signed, in: timestamp"),
     "header edited (state root)": ("full", ("headers", 2),
                                    header_edit(lambda h: dataclasses.replace(h, state_root=b"\x01" * 32)),
                                    E.PROOF_ALTERED, "state proof"),
@@ -159,7 +159,7 @@ TAMPERING = {
                              E.PROOF_ALTERED, "holds 1 co-signature(s) but the proof carries 0"),
     "co-signature by someone else": ("full", ("cosignatures", 0, "transaction"),
                                      tx_edit(lambda t: t.signed_by(MALLORY)),
-                                     E.PROOF_ALTERED, "not the one the record names"),
+                                     E.INVALID_CALL, "whom the submitter did not list as a signer"),
     "genesis hash edited": ("full", ("genesisHash",), lambda t: "0x" + "ab" * 32, E.ANOTHER_CHAIN, "genesis"),
     "chain id edited": ("full", ("chainId",), lambda t: "chain9", E.ANOTHER_CHAIN, "'chain9'"),
     "sealer change fabricated": ("full", (), inject_sealer_change, E.PROOF_ALTERED,
@@ -188,7 +188,7 @@ def test_a_changed_file_is_caught(notarized: Notarized) -> None:
 
 def test_another_file_with_its_hash_swapped_in_is_not_a_notarization(notarized: Notarized) -> None:
     other = b"a forged contract"
-    doc = at(notarized.full.to_json(), ("evidenceHash",), lambda _: to_hex(file_hash(other)))
+    doc = at(notarized.full.to_json(), ("evidence", "fileHash"), lambda _: to_hex(file_hash(other)))
     assert refusal(doc, other).code == E.NOT_A_NOTARIZATION
 
 
@@ -294,7 +294,7 @@ def test_non_canonical_object_encoding_is_refused(notarized: Notarized) -> None:
 
 
 def test_newer_format_version_asks_for_an_upgrade(notarized: Notarized) -> None:
-    doc = {**notarized.full.to_json(), "version": 2}
+    doc = {**notarized.full.to_json(), "version": 3}
     with pytest.raises(UnsupportedBundle, match="upgrade"):
         load_bundle(json.dumps(doc).encode())
 

@@ -123,6 +123,15 @@ def test_sign_refusals(evidence_chain: Chain) -> None:
     assert bad.status == S.REVERTED and "32 bytes" in bad.error
 
 
+def test_co_signing_in_the_notarization_block_is_refused(evidence_chain: Chain) -> None:
+    """A block proves which transactions it holds, not their order: the offline verifier requires a later block."""
+    c = evidence_chain
+    notarize, same = c.block(c.tx(CAROL, EV, "notarize", H1, {}, [ALICE.address]), c.tx(ALICE, EV, "sign", H1)).receipts
+    assert notarize.ok and same.status == S.REVERTED
+    assert same.error == f"co-sign in a block after the notarization (block {c.ctx.number - 1}); retry shortly"
+    assert c.send(ALICE, EV, "sign", H1).output == "COMPLETE"
+
+
 # -- arbitrator registry ---------------------------------------------------------------------------------
 def test_admins_manage_arbitrators(evidence_chain: Chain) -> None:
     c = evidence_chain

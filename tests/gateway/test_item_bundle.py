@@ -20,6 +20,7 @@ from consortium.encoding import canonical
 from consortium.encoding.hexbytes import from_hex, to_hex
 from consortium.evidence import NotVerified, UnsupportedBundle, verify_bundle
 from consortium.evidence.build import fetch_bundle
+from consortium.evidence.commitment import Opening
 from consortium.evidence.errors import FILE_CHANGED, MALFORMED_PROOF, NOT_A_NOTARIZATION, PROOF_ALTERED
 from consortium.evidence.item import EvidenceItem
 from consortium.evidence.item_bundle import ItemBundle, load_item_bundle, verify_item_bundle
@@ -104,7 +105,7 @@ def test_batch_root_not_on_chain_is_refused(batch: Batch) -> None:
     """A forger puts their item in a tree of their own and borrows a genuine batch bundle for its root."""
     forged = EvidenceItem.create(file_hash(b"backdated contract"))
     tree = BatchTree([forged.encoded, batch.items[0].encoded])
-    bad = ItemBundle(forged, tree.path(0), dataclasses.replace(batch.bundle, evidence_hash=tree.root))
+    bad = ItemBundle(forged, tree.path(0), dataclasses.replace(batch.bundle, opening=Opening.public(tree.root)))
     code, message = reason(batch.chain.genesis, bad, file_hash(b"backdated contract"))
     assert code == NOT_A_NOTARIZATION and "not on chain" in message and to_hex(tree.root) in message
 

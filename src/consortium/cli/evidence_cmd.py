@@ -44,6 +44,7 @@ from consortium.evidence import (
 )
 from consortium.evidence.build import fetch_bundle
 from consortium.evidence.bundle import MAX_BUNDLE_BYTES
+from consortium.evidence.commitment import Opening
 from consortium.evidence.errors import MALFORMED_PROOF, NOT_NOTARIZED
 from consortium.evidence.filehash import hash_file_with_progress
 from consortium.evidence.verify import iso_time
@@ -198,7 +199,7 @@ def _notarize(args: argparse.Namespace) -> int:
                 raise CliError(f"{exc}; get its proof with 'consortium evidence proof {to_hex(digest)} --out FILE'",
                                exc.exit_code) from None
             raise
-        bundle = _fetch(c, digest, receipt["blockNumber"])
+        bundle = _fetch(c, Opening.public(digest), receipt["blockNumber"])
     _write_bundle(out, bundle)
     doc = {"hash": to_hex(digest), "size": size, "transaction": receipt["transactionHash"],
            "block": receipt["blockNumber"], "status": value_to_json(receipt["output"]),
@@ -218,7 +219,7 @@ def _proof(args: argparse.Namespace) -> int:
         except ValueError:
             raise CliError(f"--block must be a block number or 'latest', got {args.block!r}") from None
     with client(args) as c:
-        bundle = _fetch(c, digest, block)
+        bundle = _fetch(c, Opening.public(digest), block)
     out = Path(args.out)
     _write_bundle(out, bundle)
     headers = bundle.headers
@@ -231,9 +232,9 @@ def _proof(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch(c: SyncClient, digest: bytes, block: int | str) -> ProofBundle:
+def _fetch(c: SyncClient, opening: Opening, block: int | str) -> ProofBundle:
     try:
-        return fetch_bundle(c.request, digest, block=block)
+        return fetch_bundle(c.request, opening, block=block)
     except EvidenceNotFound as exc:
         raise CliError(str(exc), EXIT_NOT_VERIFIED) from None
     except ProofUnavailable as exc:
@@ -299,7 +300,7 @@ def _read_proof(path: str) -> bytes:
 def _fetch_live(url: str, digest: bytes) -> ProofBundle:
     c = SyncClient(url)
     try:
-        return fetch_bundle(c.request, digest)
+        return fetch_bundle(c.request, Opening.public(digest))
     except EvidenceNotFound as exc:
         raise NotVerified(NOT_NOTARIZED, str(exc)) from None
     except ProofUnavailable as exc:

@@ -16,6 +16,7 @@ from typing import Any
 from consortium.encoding.canonical import DecodeError
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence.bundle import BUNDLE_TYPE, BUNDLE_VERSION, MAX_SEALER_CHANGES, ProofBundle, parse_bundle
+from consortium.evidence.commitment import Opening
 from consortium.evidence.errors import EvidenceNotFound, MalformedBundle, ProofUnavailable
 from consortium.evidence.record import EvidenceRecord, record_storage_key
 from consortium.evidence.sealer_sets import decode_sealer_set
@@ -27,19 +28,26 @@ Request = Callable[..., Any]
 """``request(method, *params) -> result``: one JSON-RPC call; raises on an RPC error."""
 
 
-def fetch_bundle(request: Request, evidence_hash: bytes, *, block: int | str = "latest") -> ProofBundle:
-    """The proof bundle of ``evidence_hash`` with its record proven in block ``block``'s state.
+def fetch_bundle(request: Request, opening: Opening | bytes, *, block: int | str = "latest") -> ProofBundle:
+    """The proof bundle of the evidence ``opening`` opens, with its record proven in block ``block``'s state.
+
+    ``opening`` as bare 32 bytes is a public hash (a file hash notarized with ``--public``, a batch root).
 
     ``block`` is the notarization block right after notarizing (one header), or
-    ``"latest"`` to include every co-signature committed so far.
+    ``"latest"`` to include every co-signature committed so far. The salt goes
+    into the bundle (for the arbitrator), never to the node: only the key is asked for.
     Raises :class:`EvidenceNotFound` or :class:`ProofUnavailable`; RPC errors pass through.
     """
+    if isinstance(opening, bytes):
+        opening = Opening.public(opening)
     info = request("getNodeInfo")
-    state = request("getStateProof", to_hex(EVIDENCE_ADDRESS), value_to_json(record_storage_key(evidence_hash)), block)
+    key = opening.key
+    state = request("getStateProof", to_hex(EVIDENCE_ADDRESS), value_to_json(record_storage_key(key)), block)
     headers: dict[int, str] = {}
     state_number = _add_header(headers, state, "getStateProof")
     if state.get("value") is None:
-        raise EvidenceNotFound(f"evidence {to_hex(evidence_hash)} is not notarized on this chain "
+        what = "the file's hash" if opening.is_public else "the file's salted commitment"
+        raise EvidenceNotFound(f"evidence {to_hex(key)} ({what}) is not notarized on this chain "
                                f"(as of block {state_number})")
     try:
         record = EvidenceRecord.decode(from_hex(state["value"], what="record value"))
@@ -65,7 +73,7 @@ def fetch_bundle(request: Request, evidence_hash: bytes, *, block: int | str = "
         "chainId": info.get("chainId"),
         "groupId": info.get("groupId"),
         "genesisHash": info.get("genesisHash"),
-        "evidenceHash": to_hex(evidence_hash),
+        "evidence": opening.to_json(),
         "headers": [headers[n] for n in order],
         "notarization": notarization,
         "cosignatures": cosignatures,

@@ -2,12 +2,12 @@
 
 Binary objects travel as 0x-hex of their canonical encodings (docs/protocol.md),
 so the verifier decodes exactly the bytes that were hashed and signed; JSON is
-only the envelope. The format (see docs/protocol.md §11)::
+only the envelope. The format (docs/protocol.md §11)::
 
     {
-      "type": "consortium-evidence-proof", "version": 1,
+      "type": "consortium-evidence-proof", "version": 2,
       "chainId": "chain0", "groupId": "group0", "genesisHash": "0x…",
-      "evidenceHash": "0x…",                        SHA-256 of the file
+      "evidence": {"fileHash": "0x…", "salt": "0x…" | null},   the opening (commitment.py)
       "headers": ["0x…", …],                        certified block headers (commit seals included),
                                                     strictly ascending block numbers
       "notarization": {"header": i, "transaction": "0x…", "transactionProof": "0x…",
@@ -16,6 +16,12 @@ only the envelope. The format (see docs/protocol.md §11)::
       "record": {"header": i, "value": "0x…", "proof": "0x…"},
       "sealerChanges": [{"header": "0x…", "value": "0x…", "proof": "0x…"}, …]
     }
+
+Version 1 (bundles made before salted commitments) has ``"evidenceHash": "0x…"``
+instead of ``"evidence"``: it reads as the public-hash opening of that hash, and
+is written back unchanged. Optional members (:data:`OPTIONAL_KEYS`) extend
+version 2 without a new number; a member this reader does not know is refused,
+so a bundle never claims more than the verifier checked.
 
 ``header`` fields index ``headers``. Parsing checks shape only (types, sizes,
 encodings, bounds) and never hashes or verifies a signature: that is
@@ -35,6 +41,7 @@ from consortium.crypto.suite import HASH_SIZE
 from consortium.encoding import canonical
 from consortium.encoding.canonical import DecodeError
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
+from consortium.evidence.commitment import InvalidOpening, Opening
 from consortium.evidence.errors import MalformedBundle, UnsupportedBundle
 from consortium.evidence.record import MAX_RECORD_BYTES, MAX_SIGNERS
 from consortium.ledger.block import BlockHeader
@@ -44,7 +51,9 @@ from consortium.ledger.transaction import MAX_TX_SIZE, Transaction
 from consortium.state import InvalidStateProof, StateProof
 
 BUNDLE_TYPE = "consortium-evidence-proof"
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
+"""What this code writes; it reads 1 and 2."""
+READABLE_VERSIONS = (1, 2)
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 """Refused before parsing: a bundle of 2 + 16 blocks and many sealer-set changes stays far below."""
 MAX_HEADERS = 2 + MAX_SIGNERS
@@ -55,8 +64,11 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_PROOF_BYTES = 64 * 1024
 MAX_RECEIPT_BYTES = 256 * 1024
 
-_TOP_KEYS = {"type", "version", "chainId", "groupId", "genesisHash", "evidenceHash", "headers", "notarization",
-             "cosignatures", "record", "sealerChanges"}
+_COMMON_KEYS = {"type", "version", "chainId", "groupId", "genesisHash", "headers", "notarization", "cosignatures",
+                "record", "sealerChanges"}
+_TOP_KEYS = {1: _COMMON_KEYS | {"evidenceHash"}, 2: _COMMON_KEYS | {"evidence"}}
+OPTIONAL_KEYS: dict[int, frozenset[str]] = {1: frozenset(), 2: frozenset()}
+"""Members a version may carry or omit; extensions (a timestamp token, a batch path) are added here."""
 _INCLUSION_KEYS = {"header", "transaction", "transactionProof", "receipt", "receiptProof"}
 _STATE_KEYS = {"header", "value", "proof"}
 
@@ -112,21 +124,35 @@ class ProofBundle:
     chain_id: str
     group_id: str
     genesis_hash: bytes
-    evidence_hash: bytes
+    opening: Opening
+    """The file's SHA-256 and the salt (None: public-hash mode) that give the record's key."""
     headers: tuple[BlockHeader, ...]
     notarization: TxInclusion
     cosignatures: tuple[TxInclusion, ...]
     record: RecordInclusion
     sealer_changes: tuple[SealerSetChange, ...] = ()
+    version: int = BUNDLE_VERSION
+
+    @property
+    def evidence_hash(self) -> bytes:
+        """SHA-256 of the evidence file."""
+        return self.opening.file_hash
+
+    @property
+    def key(self) -> bytes:
+        """The 32 bytes on chain: the salted commitment, or the file hash in public-hash mode."""
+        return self.opening.key
 
     def to_json(self) -> dict[str, Any]:
+        evidence: dict[str, Any] = ({"evidenceHash": to_hex(self.opening.file_hash)} if self.version == 1
+                                    else {"evidence": self.opening.to_json()})
         return {
             "type": BUNDLE_TYPE,
-            "version": BUNDLE_VERSION,
+            "version": self.version,
             "chainId": self.chain_id,
             "groupId": self.group_id,
             "genesisHash": to_hex(self.genesis_hash),
-            "evidenceHash": to_hex(self.evidence_hash),
+            **evidence,
             "headers": [to_hex(h.encode()) for h in self.headers],
             "notarization": self.notarization.to_json(),
             "cosignatures": [c.to_json() for c in self.cosignatures],
@@ -167,12 +193,19 @@ def parse_bundle(doc: Any) -> ProofBundle:
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise MalformedBundle("\"version\" must be an integer")
-    if version != BUNDLE_VERSION:
+    if version not in READABLE_VERSIONS:
         if version > BUNDLE_VERSION:
-            raise UnsupportedBundle(f"the proof uses format version {version}; this verifier reads version "
-                                    f"{BUNDLE_VERSION}: upgrade consortium to verify it")
+            raise UnsupportedBundle(f"the proof uses format version {version}; this verifier reads versions "
+                                    f"{READABLE_VERSIONS[0]} to {BUNDLE_VERSION}: upgrade consortium to verify it")
         raise MalformedBundle(f"unknown proof format version {version}")
-    _exact_keys(doc, _TOP_KEYS, "the proof bundle")
+    _exact_keys(doc, _TOP_KEYS[version], "the proof bundle", optional=OPTIONAL_KEYS[version])
+    if version == 1:
+        opening = Opening.public(_hex(doc["evidenceHash"], "evidenceHash", size=HASH_SIZE))
+    else:
+        try:
+            opening = Opening.from_json(doc["evidence"])
+        except InvalidOpening as exc:
+            raise MalformedBundle(str(exc)) from None
     headers = tuple(_header(h, f"headers[{i}]") for i, h in enumerate(_list(doc["headers"], "headers", MAX_HEADERS)))
     if not headers:
         raise MalformedBundle("headers: a proof needs at least one block header")
@@ -185,12 +218,13 @@ def parse_bundle(doc: Any) -> ProofBundle:
         chain_id=_text(doc["chainId"], "chainId"),
         group_id=_text(doc["groupId"], "groupId"),
         genesis_hash=_hex(doc["genesisHash"], "genesisHash", size=HASH_SIZE),
-        evidence_hash=_hex(doc["evidenceHash"], "evidenceHash", size=HASH_SIZE),
+        opening=opening,
         headers=headers,
         notarization=_inclusion(doc["notarization"], "notarization", len(headers)),
         cosignatures=tuple(_inclusion(c, f"cosignatures[{i}]", len(headers)) for i, c in enumerate(cosigs)),
         record=_record(doc["record"], len(headers)),
         sealer_changes=tuple(_change(c, f"sealerChanges[{i}]") for i, c in enumerate(changes)),
+        version=version,
     )
     used = {bundle.notarization.header, bundle.record.header, *(c.header for c in bundle.cosignatures)}
     if len(used) != len(headers):
@@ -199,13 +233,13 @@ def parse_bundle(doc: Any) -> ProofBundle:
     return bundle
 
 
-def _exact_keys(obj: Any, keys: set[str], what: str) -> dict[str, Any]:
+def _exact_keys(obj: Any, keys: set[str], what: str, optional: frozenset[str] = frozenset()) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise MalformedBundle(f"{what} must be a JSON object")
     missing = keys - set(obj)
     if missing:
         raise MalformedBundle(f"{what} lacks {', '.join(sorted(missing))}")
-    extra = set(obj) - keys
+    extra = set(obj) - keys - optional
     if extra:
         raise MalformedBundle(f"{what} has unknown fields {', '.join(sorted(map(str, extra)))[:200]}")
     return obj

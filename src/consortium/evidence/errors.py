@@ -35,9 +35,15 @@ INVALID_SIGNATURE = "invalid-signature"
 """A signature does not verify although a quorum of seals does: a transaction or certificate was altered."""
 NOT_NOTARIZED = "not-notarized"
 """Verifying against a live node (``--rpc``): the node has no record of this hash."""
+INVALID_CALL = "invalid-call"
+"""A signed call the evidence contract's rules would refuse (a co-signer it does not list, a co-signature
+before the notarization, malformed arguments) is certified as having succeeded."""
+CONTRADICTS_SIGNED = "contradicts-signed"
+"""The certified state says something the parties' signed transactions do not (metadata, signers, status,
+co-signatures, case fields): the sealers that certified it, or the proof, lie."""
 
 CODES = (FILE_CHANGED, MALFORMED_PROOF, ANOTHER_CHAIN, NOT_A_NOTARIZATION, TRANSACTION_FAILED, PROOF_ALTERED,
-         SEALER_SET, TOO_FEW_SIGNATURES, INVALID_SIGNATURE, NOT_NOTARIZED)
+         SEALER_SET, TOO_FEW_SIGNATURES, INVALID_SIGNATURE, NOT_NOTARIZED, INVALID_CALL, CONTRADICTS_SIGNED)
 
 
 class NotVerified(Exception):

@@ -1,27 +1,35 @@
 """The offline evidence verifier: a pure function of (genesis, proof bundle, file hash).
 
-Like CometBFT's light verifier (light/verifier.go) it trusts one thing — here the
-genesis file: chain identity, crypto suite and the first sealer set — and runs
-every check that costs nothing first, Merkle hashing next, and signature
-checks last, so a hostile proof is cheap to reject:
+It believes signatures and hashes, never a record because a quorum wrote it.
+Like CometBFT's light verifier (light/verifier.go) it trusts one thing — the
+genesis file: chain identity, crypto suite and the first sealer set — and it
+runs every check that costs nothing first, Merkle hashing next, and signature
+checks last, so a hostile proof is cheap to reject. The steps (numbered as in
+docs/protocol.md §11.4, "Verification algorithm"):
 
-1. what the proof is about: the file hash, the chain (genesis hash, chain and group
-   ids of every header);
-2. what the transactions are: a ``notarize`` of this hash to the evidence
-   contract, ``sign`` calls by the listed co-signers, receipts that match and are OK;
-3. Merkle proofs: each transaction and receipt in its block, the evidence record in
-   the state block's state tree, and the record agreeing with those transactions;
+1. what the proof is about: the file against the opening (salted commitment or
+   public hash), the chain (genesis hash, chain and group ids of every header), no
+   block 0;
+2. what the parties signed (:mod:`consortium.evidence.calls`): a ``notarize`` of
+   this key to the evidence contract signed for this chain, held to the contract's
+   argument rules; ``sign`` calls by listed signers, each once, in later blocks;
+   receipts that name them and are OK;
+3. Merkle proofs: each transaction and receipt in its block, the record in the
+   state block's state tree — and the record byte-identical to the one these
+   signed calls produce (else ``contradicts-signed``, naming the fields);
 4. sealer sets: each header names the set in force per genesis and certified changes;
 5. signatures: each header's commit certificate (a quorum of distinct sealers,
    :func:`consortium.consensus.verify.verify_commit_certificate`), then each
-   transaction's signature by its sender.
+   transaction's Ed25519 signature by its sender (acceptance rules: protocol.md §11.5).
 
-It reads no clock, file or network; it raises :class:`NotVerified` (with a code
-from :mod:`consortium.evidence.errors`) and nothing else.
+Everything reported comes from signed transactions and certified headers. It
+reads no clock, file or network; it raises :class:`NotVerified` (with a code from
+:mod:`consortium.evidence.errors`) and nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,36 +37,49 @@ from consortium.consensus.errors import InvalidCommitCertificate
 from consortium.consensus.quorum import quorum_size
 from consortium.consensus.verify import header_hash, verify_commit_certificate
 from consortium.crypto.suite import CryptoSuite
-from consortium.encoding.canonical import DecodeError, Value
+from consortium.encoding import canonical
+from consortium.encoding.canonical import Value
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence.bundle import ProofBundle, TxInclusion
+from consortium.evidence.calls import (
+    Cosign,
+    expected_record,
+    parse_notarize,
+    parse_notarize_batch,
+    parse_sign,
+    record_differences,
+)
 from consortium.evidence.errors import (
     ANOTHER_CHAIN,
+    CONTRADICTS_SIGNED,
     FILE_CHANGED,
+    INVALID_CALL,
     INVALID_SIGNATURE,
-    NOT_A_NOTARIZATION,
     PROOF_ALTERED,
     TOO_FEW_SIGNATURES,
     TRANSACTION_FAILED,
     NotVerified,
 )
-from consortium.evidence.record import Cosignature, EvidenceRecord, record_key
+from consortium.evidence.record import Cosignature, record_key
 from consortium.evidence.sealer_sets import SEALER_SET_RULE, SealerSetRule, build_schedule, check_sealers
-from consortium.execution.genesis import EVIDENCE_ADDRESS, EVIDENCE_NAME
-from consortium.execution.keys import name_address
 from consortium.ledger.block import BlockHeader, commit_seal_payload
 from consortium.ledger.merkle import InvalidListProof, verify_inclusion
 from consortium.ledger.receipt import ReceiptStatus
-from consortium.ledger.transaction import InvalidTransaction
+from consortium.ledger.transaction import InvalidTransaction, Transaction
 from consortium.node.genesis import Genesis
 from consortium.state import InvalidStateProof, verify_proof
 
 
 @dataclass(frozen=True)
 class VerifiedEvidence:
-    """What a verified proof establishes."""
+    """What a verified proof establishes; every field comes from a signed transaction or a certified header."""
 
     evidence_hash: bytes
+    """SHA-256 of the file."""
+    key: bytes
+    """What is on chain: the salted commitment, or the file hash in public-hash mode."""
+    mode: str
+    """``"salted"`` or ``"public"``."""
     block_number: int
     block_hash: bytes
     timestamp_ms: int
@@ -77,6 +98,9 @@ class VerifiedEvidence:
     genesis_hash: bytes
     sealers: int
     quorum: int
+    sealed_by: tuple[bytes, ...] = ()
+    """Node ids of the sealers whose commit seals on the notarization block verify."""
+    bundle_version: int = 2
 
     @property
     def time_iso(self) -> str:
@@ -92,6 +116,24 @@ def iso_time(ms: int) -> str:
     return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def check_anchor(genesis: Genesis, genesis_hash: bytes, chain_id: str, group_id: str,
+                 headers: Sequence[BlockHeader]) -> None:
+    """Step 1: the proof is for the chain the genesis file describes, and proves nothing "in" block 0."""
+    chain = (genesis.chain_id, genesis.group_id)
+    if genesis_hash != genesis.hash() or (chain_id, group_id) != chain:
+        raise NotVerified(ANOTHER_CHAIN, f"the proof is for chain {chain_id!r}/{group_id!r} with genesis "
+                                         f"{to_hex(genesis_hash)}; the genesis file describes "
+                                         f"{chain[0]!r}/{chain[1]!r} with genesis {to_hex(genesis.hash())}")
+    for header in headers:
+        if (header.chain_id, header.group_id) != chain:
+            raise NotVerified(ANOTHER_CHAIN, f"block {header.number} in the proof belongs to chain "
+                                             f"{header.chain_id!r}/{header.group_id!r}, not {chain[0]!r}/{chain[1]!r}")
+        if header.number == 0:
+            raise NotVerified(PROOF_ALTERED, "the proof relies on a \"block 0\": block 0 is the genesis block, "
+                                             "derived from the genesis file, with no transactions and no commit "
+                                             "seals, so nothing can be proven in it")
+
+
 def verify_bundle(
     genesis: Genesis,
     bundle: ProofBundle,
@@ -104,85 +146,64 @@ def verify_bundle(
 
     With ``batch_size`` the proof is of a gateway batch: ``file_hash`` is the batch's Merkle root
     (already checked against an item's path by evidence/item_bundle.py) and the transaction must be
-    ``notarize_batch(root, batch_size)``; everything else is verified exactly as for a file.
+    ``notarize_batch(root, batch_size)`` with no co-signatures; everything else is verified exactly as
+    for a file.
     """
     suite = genesis.suite
     chain = (genesis.chain_id, genesis.group_id)
     headers = bundle.headers
 
     # 1. What the proof is about -------------------------------------------------------------
-    if bundle.evidence_hash != file_hash:
+    opening = bundle.opening
+    if opening.file_hash != file_hash:
         raise NotVerified(FILE_CHANGED, f"the file's SHA-256 is {to_hex(file_hash)}, but the proof is for "
-                                        f"{to_hex(bundle.evidence_hash)}: the file was changed, or it is another file")
-    if bundle.genesis_hash != genesis.hash() or (bundle.chain_id, bundle.group_id) != chain:
-        raise NotVerified(ANOTHER_CHAIN, f"the proof is for chain {bundle.chain_id!r}/{bundle.group_id!r} with genesis "
-                                         f"{to_hex(bundle.genesis_hash)}; the genesis file describes "
-                                         f"{chain[0]!r}/{chain[1]!r} with genesis {to_hex(genesis.hash())}")
-    for header in headers:
-        if (header.chain_id, header.group_id) != chain:
-            raise NotVerified(ANOTHER_CHAIN, f"block {header.number} in the proof belongs to chain "
-                                             f"{header.chain_id!r}/{header.group_id!r}, not {chain[0]!r}/{chain[1]!r}")
-    evidence_targets = (EVIDENCE_ADDRESS, name_address(EVIDENCE_NAME, suite))
+                                        f"{to_hex(opening.file_hash)}: the file was changed, or it is another file")
+    key = opening.key
+    check_anchor(genesis, bundle.genesis_hash, bundle.chain_id, bundle.group_id,
+                 (*headers, *(c.header for c in bundle.sealer_changes)))
 
-    # 2. What the transactions are ------------------------------------------------------------
+    # 2. What the parties signed --------------------------------------------------------------
     notarization = bundle.notarization
-    tx = notarization.transaction
-    if tx.to not in evidence_targets:
-        raise NotVerified(NOT_A_NOTARIZATION, f"the transaction is addressed to {to_hex(tx.to) if tx.to else 'nobody (a deploy)'}, "
-                                              f"not to the evidence contract {to_hex(EVIDENCE_ADDRESS)}")
-    if batch_size is not None:
-        _check_batch_call(tx.method, tx.args, file_hash, batch_size)
-    elif tx.method != "notarize" or len(tx.args) != 3 or tx.args[0] != file_hash:
-        raise NotVerified(NOT_A_NOTARIZATION, f"the transaction calls {tx.method!r} with {len(tx.args)} argument(s), "
-                                              "not notarize(this file's hash, metadata, signers)")
-    tx_hash = tx.hash_with(suite)
-    _check_receipt(notarization, tx_hash, "notarization")
-
-    record_header = headers[bundle.record.header]
+    if batch_size is None:
+        notarize = parse_notarize(notarization.transaction, key, chain=chain, suite=suite)
+    else:
+        notarize = parse_notarize_batch(notarization.transaction, key, batch_size, chain=chain, suite=suite)
+    check_receipt(notarization, notarize.call.tx_hash, "notarization")
     notarization_header = headers[notarization.header]
+    record_header = headers[bundle.record.header]
     if record_header.number < notarization_header.number:
         raise NotVerified(PROOF_ALTERED, f"the record is proven at block {record_header.number}, before its "
                                          f"notarization in block {notarization_header.number}")
-    try:
-        record = EvidenceRecord.decode(bundle.record.value)
-    except (DecodeError, ValueError) as exc:
-        raise NotVerified(PROOF_ALTERED, f"the evidence record cannot be read: {exc}") from None
-    if len(bundle.cosignatures) != len(record.signatures):
-        raise NotVerified(PROOF_ALTERED, f"the record holds {len(record.signatures)} co-signature(s) but the proof "
-                                         f"carries {len(bundle.cosignatures)} signing transaction(s)")
-    cosign_hashes = []
-    for i, (inc, sig) in enumerate(zip(bundle.cosignatures, record.signatures, strict=True)):
-        ctx = inc.transaction
-        if ctx.to not in evidence_targets or ctx.method != "sign" or len(ctx.args) != 1 or ctx.args[0] != file_hash:
-            raise NotVerified(PROOF_ALTERED, f"co-signature {i}: the transaction is not sign(this file's hash) "
-                                             "to the evidence contract")
-        ctx_hash = ctx.hash_with(suite)
-        if ctx_hash != sig.tx or suite.address(ctx.sender) != sig.signer:
-            raise NotVerified(PROOF_ALTERED, f"co-signature {i}: the signing transaction is not the one the record names")
-        _check_receipt(inc, ctx_hash, f"co-signature {i}")
-        header = headers[inc.header]
-        if header.number != sig.block or header.timestamp != sig.timestamp or header.number > record_header.number:
-            raise NotVerified(PROOF_ALTERED, f"co-signature {i}: the record's block and time differ from the "
-                                             "block the transaction is proven in")
-        cosign_hashes.append(ctx_hash)
-
-    # 3. Merkle proofs and the record's agreement with them ------------------------------------
-    _check_inclusion(notarization_header, notarization, "the notarization", suite)
+    cosigns: list[Cosign] = []
     for i, inc in enumerate(bundle.cosignatures):
-        _check_inclusion(headers[inc.header], inc, f"co-signature {i}", suite)
+        call = parse_sign(inc.transaction, key, i, chain=chain, suite=suite)
+        who = to_hex(call.sender)
+        if call.sender not in notarize.signers:
+            raise NotVerified(INVALID_CALL, f"co-signature {i} is by {who}, whom the submitter did not list as a "
+                                            "signer in the notarize call: the contract would have refused it")
+        if any(c.call.sender == call.sender for c in cosigns):
+            raise NotVerified(INVALID_CALL, f"co-signature {i}: {who} co-signs twice; the contract refuses that")
+        header = headers[inc.header]
+        if header.number <= notarization_header.number:
+            raise NotVerified(INVALID_CALL, f"co-signature {i} by {who} is in block {header.number}, not after the "
+                                            f"notarization in block {notarization_header.number}")
+        if header.number > record_header.number:
+            raise NotVerified(PROOF_ALTERED, f"co-signature {i} is in block {header.number}, after block "
+                                             f"{record_header.number} whose state the record is proven in")
+        check_receipt(inc, call.tx_hash, f"co-signature {i}")
+        cosigns.append(Cosign(call, header.number, header.timestamp))
+
+    # 3. Merkle proofs, and the certified record against what was signed -----------------------
+    check_inclusion(notarization_header, notarization, "the notarization", suite)
+    for i, inc in enumerate(bundle.cosignatures):
+        check_inclusion(headers[inc.header], inc, f"co-signature {i}", suite)
     try:
-        verify_proof(record_header.state_root, record_key(file_hash), bundle.record.value, bundle.record.proof, suite)
+        verify_proof(record_header.state_root, record_key(key), bundle.record.value, bundle.record.proof, suite)
     except InvalidStateProof as exc:
         raise NotVerified(PROOF_ALTERED, f"the state proof of the evidence record does not lead to block "
                                          f"{record_header.number}'s state root: {exc}") from None
-    submitter = suite.address(tx.sender)
-    if (record.hash != file_hash or record.submitter != submitter or record.tx != tx_hash
-            or record.block != notarization_header.number or record.timestamp != notarization_header.timestamp):
-        raise NotVerified(PROOF_ALTERED, "the evidence record does not match the notarization transaction "
-                                         "(hash, submitter, transaction, block or time differ)")
-    if batch_size is not None and (record.metadata != {"batch_size": batch_size} or record.signers):
-        raise NotVerified(PROOF_ALTERED, f"the batch record does not match notarize_batch(root, {batch_size}) "
-                                         "(batch size or co-signers differ)")
+    expected = expected_record(notarize, notarization_header.number, notarization_header.timestamp, tuple(cosigns))
+    _check_record(expected, bundle.record.value, record_header.number)
 
     # 4. Sealer sets -------------------------------------------------------------------------
     schedule = build_schedule(genesis.sealer_ids, bundle.sealer_changes, chain=chain, rule=sealer_rule, suite=suite)
@@ -191,42 +212,54 @@ def verify_bundle(
 
     # 5. Signatures, last --------------------------------------------------------------------
     for header in (*schedule.certified, *headers):
-        _check_certificate(header, suite)
-    for what, t in (("notarization", tx), *((f"co-signature {i}", c.transaction)
-                                             for i, c in enumerate(bundle.cosignatures))):
-        try:
-            t.verify_signature(suite)
-        except InvalidTransaction:
-            raise NotVerified(INVALID_SIGNATURE, f"the {what} transaction's signature does not verify against "
-                                                 "its sender's key: the transaction was altered") from None
+        check_certificate(header, suite)
+    check_transaction_signature(notarization.transaction, "notarization", suite)
+    for i, inc in enumerate(bundle.cosignatures):
+        check_transaction_signature(inc.transaction, f"co-signature {i}", suite)
 
+    sealed_by = tuple(notarization_header.sealers[s.sealer_index] for s in notarization_header.signatures)
     return VerifiedEvidence(
-        evidence_hash=file_hash, block_number=notarization_header.number,
+        evidence_hash=file_hash, key=key, mode=opening.mode, block_number=notarization_header.number,
         block_hash=header_hash(notarization_header, suite), timestamp_ms=notarization_header.timestamp,
-        submitter=submitter, transaction=tx_hash, metadata=record.metadata, signers=record.signers,
-        cosignatures=record.signatures, pending=record.pending, status=record.status,
-        state_block=record_header.number, chain_id=genesis.chain_id, group_id=genesis.group_id,
-        genesis_hash=bundle.genesis_hash, sealers=len(notarization_header.sealers),
-        quorum=quorum_size(len(notarization_header.sealers)),
+        submitter=notarize.call.sender, transaction=notarize.call.tx_hash, metadata=notarize.metadata,
+        signers=notarize.signers,
+        cosignatures=tuple(Cosignature(c.call.sender, c.block, c.timestamp, c.call.tx_hash) for c in cosigns),
+        pending=tuple(s for s in notarize.signers if all(c.call.sender != s for c in cosigns)),
+        status=str(expected["status"]), state_block=record_header.number, chain_id=genesis.chain_id,
+        group_id=genesis.group_id, genesis_hash=bundle.genesis_hash, sealers=len(notarization_header.sealers),
+        quorum=quorum_size(len(notarization_header.sealers)), sealed_by=sealed_by, bundle_version=bundle.version,
     )
 
 
-def _check_batch_call(method: str, args: tuple, root: bytes, size: int) -> None:
-    """The batch transaction is ``notarize_batch(root, size)`` for this item's batch root and batch size."""
-    if method != "notarize_batch" or len(args) != 2:
-        raise NotVerified(NOT_A_NOTARIZATION, f"the transaction calls {method!r} with {len(args)} argument(s), "
-                                              "not notarize_batch(batch root, item count)")
-    if args[0] != root:
-        shown = to_hex(args[0]) if isinstance(args[0], bytes) else repr(args[0])[:80]
-        raise NotVerified(NOT_A_NOTARIZATION, f"the item's path leads to batch root {to_hex(root)}, but the "
-                                              f"transaction notarizes {shown}: that batch root is not on chain "
-                                              "in this proof")
-    if args[1] != size:
-        raise NotVerified(NOT_A_NOTARIZATION, f"the item's path is for a batch of {size} items, but the transaction "
-                                              f"notarizes a batch of {args[1]!r}")
+def _check_record(expected: dict[str, Value], actual: bytes, block: int) -> None:
+    """The certified record must be exactly what the signed calls produce."""
+    diffs = record_differences(expected, actual)
+    if not diffs:
+        return
+    if "signatures" in diffs:
+        try:
+            held = canonical.decode(actual).get("signatures")  # type: ignore[union-attr]
+        except (ValueError, AttributeError):
+            held = None
+        carried = len(expected["signatures"])  # type: ignore[arg-type]
+        if isinstance(held, list) and len(held) != carried:
+            raise NotVerified(PROOF_ALTERED, f"the record holds {len(held)} co-signature(s) but the proof carries "
+                                             f"{carried} signing transaction(s): a co-signature counts only with "
+                                             "the transaction its signer signed")
+    raise NotVerified(CONTRADICTS_SIGNED, f"the evidence record certified at block {block} differs from what the "
+                                          f"parties signed, in: {', '.join(diffs)}; the sealers who certified it, "
+                                          "or the proof, are not telling the truth")
 
 
-def _check_receipt(inc: TxInclusion, tx_hash: bytes, what: str) -> None:
+def check_transaction_signature(tx: Transaction, what: str, suite: CryptoSuite) -> None:
+    try:
+        tx.verify_signature(suite)
+    except InvalidTransaction:
+        raise NotVerified(INVALID_SIGNATURE, f"the {what} transaction's signature does not verify against "
+                                             "its sender's key: the transaction was altered") from None
+
+
+def check_receipt(inc: TxInclusion, tx_hash: bytes, what: str) -> None:
     receipt = inc.receipt
     if receipt.tx_hash != tx_hash:
         raise NotVerified(PROOF_ALTERED, f"the {what} receipt is for transaction {to_hex(receipt.tx_hash)}, "
@@ -236,7 +269,7 @@ def _check_receipt(inc: TxInclusion, tx_hash: bytes, what: str) -> None:
                                               f"(status {receipt.status}: {receipt.error[:200]}); it recorded nothing")
 
 
-def _check_inclusion(header: BlockHeader, inc: TxInclusion, what: str, suite: CryptoSuite) -> None:
+def check_inclusion(header: BlockHeader, inc: TxInclusion, what: str, suite: CryptoSuite) -> None:
     """The transaction and its receipt are leaves of the block's roots.
 
     RFC 6962 proofs authenticate the leaf, not its position: some other (index,
@@ -256,7 +289,7 @@ def _check_inclusion(header: BlockHeader, inc: TxInclusion, what: str, suite: Cr
                                          f"(receipt proof: {exc})") from None
 
 
-def _check_certificate(header: BlockHeader, suite: CryptoSuite) -> None:
+def check_certificate(header: BlockHeader, suite: CryptoSuite) -> None:
     """A quorum of distinct sealers' valid seals, and no invalid seal (a stored certificate is clean)."""
     try:
         verify_commit_certificate(header, suite)
