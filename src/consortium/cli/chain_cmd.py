@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from consortium.cli.errors import CliError
 from consortium.crypto import KeyFileError
+from consortium.crypto.timestamp import TrustedTsa
 from consortium.encoding import to_hex
 from consortium.network import CertificateError
 from consortium.node.chain_files import ChainFilesError, ChainSpec, NodeEntry, add_node, new_chain
@@ -31,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     new.add_argument("--chain-id", default="chain0", help="chain id (default chain0)")
     new.add_argument("--group-id", default="group0", help="group id (default group0)")
     new.add_argument("--admins", type=int, default=1, metavar="K", help="administrator accounts to create (default 1)")
+    new.add_argument("--tsa", action="append", default=[], metavar="NAME=CA.pem[@POLICY]",
+                     help="trust this RFC 3161 time-stamping authority for anchoring (genesis [[tsa]]): its name, "
+                          "the PEM certificate its tokens chain to, optionally the policy OID tokens must carry; "
+                          "repeatable")
     new.add_argument("--json", action="store_true", help="machine-readable output")
     new.set_defaults(func=_new)
 
@@ -49,7 +58,8 @@ def _node_info(e: NodeEntry) -> dict[str, object]:
 def _new(args: argparse.Namespace) -> int:
     try:
         spec = ChainSpec(nodes=args.nodes, host=args.host, p2p_port=args.p2p_port, rpc_port=args.rpc_port,
-                         chain_id=args.chain_id, group_id=args.group_id, admins=args.admins)
+                         chain_id=args.chain_id, group_id=args.group_id, admins=args.admins,
+                         tsas=tuple(_tsa_arg(a) for a in args.tsa))
         layout = new_chain(args.dir, spec)
     except (ChainFilesError, ConfigError, CertificateError, KeyFileError) as exc:
         raise CliError(str(exc)) from None
@@ -72,6 +82,20 @@ def _new(args: argparse.Namespace) -> int:
 
         print(f"  admin   {admin['address']}  {admin['key_file']}")
     return 0
+
+
+def _tsa_arg(text: str) -> TrustedTsa:
+    name, sep, rest = text.partition("=")
+    path, _, policy = rest.partition("@")
+    if not sep or not name or not path:
+        raise CliError(f"--tsa {text!r}: expected NAME=CA.pem or NAME=CA.pem@POLICY-OID")
+    try:
+        cert = x509.load_pem_x509_certificate(Path(path).read_bytes())
+        return TrustedTsa(name, cert.public_bytes(serialization.Encoding.DER), policy)
+    except OSError as exc:
+        raise CliError(f"--tsa {name}: cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise CliError(f"--tsa {name}: {path} is not a usable PEM certificate: {exc}") from None
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -40,16 +40,21 @@ KEY_DEPLOYERS = b"gv/deployers"
 KEY_SENDERS = b"gv/senders"
 KEY_CONFIG = b"gv/config"
 KEY_NEXT_ID = b"gv/next"
+KEY_TSAS = b"gv/tsas"
+"""Trusted time-stamping authorities: ``[[name, certificate DER, policy], ...]``; absent = none (docs/protocol.md §6)."""
 PROPOSAL_PREFIX = b"gv/p/"
 KEYS = {
     "committee": KEY_COMMITTEE, "threshold": KEY_THRESHOLD, "sealers": KEY_SEALERS, "observers": KEY_OBSERVERS,
     "revoked": KEY_REVOKED, "deployers": KEY_DEPLOYERS, "senders": KEY_SENDERS, "config": KEY_CONFIG,
+    "tsas": KEY_TSAS,
 }
 
 NODE_ID_SIZE = 32
 MAX_SEALERS = 64
 MAX_LIST = 1024
 MAX_PROPOSAL_LIFETIME = 100_000
+MAX_TSAS = 16
+MAX_TSA_CERT = 16 * 1024
 
 # set_config keys: (minimum, maximum). The txpool and proposer read these from state.
 CONFIG_LIMITS: dict[str, tuple[int, int]] = {
@@ -67,6 +72,7 @@ KINDS = (
     "add_sealer", "add_observer", "remove_node", "set_config", "revoke_node_cert",
     "grant_deploy", "revoke_deploy", "grant_send", "revoke_send",
     "register_arbitrator", "unregister_arbitrator", "add_member", "remove_member", "set_threshold",
+    "add_tsa", "remove_tsa",
 )
 
 OPEN, EXECUTED, REJECTED = "open", "executed", "rejected"
@@ -106,6 +112,10 @@ class GovernanceState:
 
     def config(self) -> dict[str, int]:
         return {**DEFAULT_CONFIG, **self._read(KEY_CONFIG, {})}  # type: ignore[dict-item]
+
+    def tsa_entries(self) -> list[tuple[str, bytes, str]]:
+        """``gv/tsas`` as stored: (name, certificate DER, policy); the executor checks only their shape."""
+        return [(n, c, p) for n, c, p in self._read(KEY_TSAS, [])]  # type: ignore[misc, union-attr]
 
     def governed(self) -> bool:
         """False for a state with no governance at all (unit tests, tools): then nothing is restricted."""
@@ -152,6 +162,8 @@ class GovernanceGenesis:
     sealers: tuple[bytes, ...]
     deployers: tuple[bytes, ...]
     config: dict[str, int] = field(default_factory=dict)
+    tsas: tuple[tuple[str, bytes, str], ...] = ()
+    """Genesis ``[[tsa]]`` as (name, certificate DER, policy); written to ``gv/tsas`` only when there are any."""
 
 
 def genesis_writes(g: GovernanceGenesis) -> dict[bytes, bytes | None]:
@@ -177,6 +189,7 @@ def genesis_writes(g: GovernanceGenesis) -> dict[bytes, bytes | None]:
         KEY_NEXT_ID: canonical.encode(1),
         # Registered in the name registry, so clients may address it as "governance".
         name_key(name_address(GOVERNANCE_NAME)): canonical.encode([GOVERNANCE_NAME, GOVERNANCE_ADDRESS]),
+        **({KEY_TSAS: canonical.encode([list(t) for t in g.tsas])} if g.tsas else {}),
     }
 
 
@@ -416,6 +429,25 @@ class GovernanceContract:
                 raise Revert(f"refused: the threshold {threshold} would exceed the committee's total weight {total}")
             put(KEY_COMMITTEE, sorted([a, w] for a, w in committee.items()))
             put(KEY_THRESHOLD, threshold)
+        elif kind == "add_tsa":
+            # Shape only: parsing X.509 here would make consensus depend on the cryptography library's version.
+            if len(params) != 3 or not isinstance(params[0], str) or not 0 < len(params[0]) <= 64 \
+                    or not params[0].isprintable() or not isinstance(params[1], bytes) \
+                    or not 0 < len(params[1]) <= MAX_TSA_CERT or not isinstance(params[2], str) or len(params[2]) > 128:
+                raise BadTransaction("add_tsa takes three params: name (1-64 printable characters), the DER "
+                                     f"certificate its tokens chain to (at most {MAX_TSA_CERT} bytes), policy OID or \"\"")
+            current = r.tsa_entries()
+            if any(n == params[0] for n, _, _ in current):
+                raise Revert(f"a time-stamping authority named {params[0]!r} is already trusted")
+            if len(current) >= MAX_TSAS:
+                raise Revert(f"at most {MAX_TSAS} time-stamping authorities may be trusted")
+            put(KEY_TSAS, [[n, c, p] for n, c, p in current] + [list(params)])
+        elif kind == "remove_tsa":
+            name = one("name", lambda v: isinstance(v, str), "the time-stamping authority's name")
+            current = r.tsa_entries()
+            if not any(n == name for n, _, _ in current):
+                raise Revert(f"no trusted time-stamping authority is named {name!r}")
+            put(KEY_TSAS, [[n, c, p] for n, c, p in current if n != name])
         else:  # pragma: no cover - KINDS is checked in propose
             raise BadTransaction(f"unknown proposal kind {kind!r}")
 

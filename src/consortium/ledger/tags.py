@@ -18,3 +18,7 @@ TAG_STATE_NODE = 32
 """Merkle state tree nodes use tags from 32 up (see consortium.state)."""
 TAG_EVIDENCE_ITEM = 48
 """An evidence item notarized through a gateway batch: ``[48, commitment, metadata]`` (docs/protocol.md §12)."""
+TAG_CHECKPOINT = 64
+"""A time-anchor checkpoint: a Merkle root over a range of block hashes (consortium.ledger.checkpoint)."""
+TAG_ANCHOR = 65
+"""A checkpoint with the RFC 3161 time-stamp reply over it."""

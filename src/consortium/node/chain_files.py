@@ -28,6 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consortium.crypto import DEFAULT_SUITE, KeyPair, save_key
+from consortium.crypto.timestamp import TrustedTsa
 from consortium.network.certs import (
     generate_key,
     issue_ca,
@@ -62,6 +63,8 @@ class ChainSpec:
     chain_id: str = "chain0"
     group_id: str = "group0"
     admins: int = 1
+    tsas: tuple[TrustedTsa, ...] = ()
+    """Time-stamping authorities for genesis ``[[tsa]]`` (``chain new --tsa NAME=CA.pem``)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.nodes <= MAX_NODES:
@@ -131,6 +134,7 @@ def new_chain(root: Path | str, spec: ChainSpec, *, timestamp_ms: int | None = N
             committee=tuple(CommitteeMember(k.address, 1) for k in admins),
             committee_threshold=len(admins) // 2 + 1,
             python=f"{sys.version_info.major}.{sys.version_info.minor}",
+            tsas=spec.tsas,
         )
         genesis_toml = genesis.to_toml().encode()
         entries = []

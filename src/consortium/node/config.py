@@ -10,6 +10,7 @@ what to fix, e.g. ``node0/config.toml: p2p.port must be an integer 1-65535, got 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,18 @@ class RpcSettings:
 
 
 @dataclass(frozen=True)
+class AnchorSettings:
+    """``[anchor]``: this node fetches RFC 3161 tokens over checkpoints of the chain (docs/design.md §14.1)."""
+
+    tsa_urls: tuple[str, ...]
+    """RFC 3161 HTTP endpoints, tried in order; their tokens must come from a TSA the chain trusts."""
+    interval_s: int = 60
+    """One checkpoint per this many seconds, covering every block committed since the last."""
+    timeout_s: int = 10
+    """A TSA that has not answered by then is skipped (the next URL, or a retry later)."""
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     path: Path
     """The config file itself (absolute)."""
@@ -62,6 +75,8 @@ class NodeConfig:
     max_view_timeout_ms: int
     """Cap on the growing view-change timeout (the base is the genesis's view_timeout_ms)."""
     txpool_limit: int
+    anchor: AnchorSettings | None = None
+    """Time anchoring, if this node is one of the members that does it."""
 
     def transport_config(self, genesis: Genesis) -> TransportConfig:
         """The P2P transport's settings; checks that the key and certificate belong together."""
@@ -88,6 +103,7 @@ def load_config(path: Path | str) -> NodeConfig:
     base = path.parent
     node, tls, p2p, rpc = doc.table("node"), doc.table("tls"), doc.table("p2p"), doc.table("rpc")
     consensus, txpool = doc.table("consensus", required=False), doc.table("txpool", required=False)
+    anchor = doc.table("anchor", required=False)
     config = NodeConfig(
         path=path,
         name=node.string("name", "node"),
@@ -102,12 +118,21 @@ def load_config(path: Path | str) -> NodeConfig:
                         port=rpc.integer("port", lo=1, hi=65535)),
         max_view_timeout_ms=consensus.integer("max_view_timeout_ms", 60_000, lo=100, hi=3_600_000),
         txpool_limit=txpool.integer("limit", 15_000, lo=1, hi=10_000_000),
+        anchor=_anchor(anchor) if doc.has("anchor") else None,
     )
-    for table in (node, tls, p2p, rpc, consensus, txpool, doc):
+    for table in (node, tls, p2p, rpc, consensus, txpool, anchor, doc):
         table.finish()
     if config.p2p.port == config.rpc.port and config.p2p.host == config.rpc.host:
         raise ConfigError(f"{path}: p2p.port and rpc.port are both {config.rpc.port}; give them different ports")
     return config
+
+
+def _anchor(t: Table) -> AnchorSettings:
+    urls = t.strings("tsa_urls")
+    if not urls or not all(re.fullmatch(r"https?://\S{1,2000}", u) for u in urls):
+        raise t.error("tsa_urls", "must list one or more http:// or https:// RFC 3161 endpoints")
+    return AnchorSettings(tsa_urls=tuple(urls), interval_s=t.integer("interval_s", 60, lo=1, hi=86_400),
+                          timeout_s=t.integer("timeout_s", 10, lo=1, hi=300))
 
 
 def _p2p(t: Table) -> P2PSettings:

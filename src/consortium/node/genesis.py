@@ -13,8 +13,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from consortium.crypto import ADDRESS_SIZE, CryptoSuite, get_suite
 from consortium.crypto.suite import UnknownSuite
+from consortium.crypto.timestamp import TrustedTsa
 from consortium.encoding import canonical
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.node.toml_io import ConfigError, Table, dumps, load_toml, parse_toml
@@ -25,6 +29,7 @@ ID_PATTERN = r"[A-Za-z0-9_.-]{1,64}"
 NODE_ID_SIZE = 32
 MAX_SEALERS = 256
 MAX_COMMITTEE = 256
+MAX_TSAS = 16
 
 
 class GenesisError(ConfigError):
@@ -67,6 +72,9 @@ class Genesis:
     python: str = ""
     """CPython minor version every node must run (e.g. "3.11"), or "" for no check. Receipt error
     texts come from the interpreter, so nodes on different versions could disagree on receipt roots."""
+    tsas: tuple[TrustedTsa, ...] = ()
+    """Time-stamping authorities whose RFC 3161 tokens anchor this chain's blocks (``[[tsa]]``); governance
+    may change the list later (``gv/tsas``). Empty: block times rest on the sealers alone."""
 
     def __post_init__(self) -> None:
         for name in ("chain_id", "group_id"):
@@ -103,6 +111,8 @@ class Genesis:
         _check_int("committee_threshold", self.committee_threshold, 1, total)
         if self.python and not re.fullmatch(r"3\.\d{1,2}", self.python):
             raise GenesisError(f"python must look like \"3.11\", got {self.python!r}")
+        if len(self.tsas) > MAX_TSAS or len({t.name for t in self.tsas}) != len(self.tsas):
+            raise GenesisError(f"[[tsa]]: at most {MAX_TSAS} time-stamping authorities, with distinct names")
         if len(set(self.contracts)) != len(self.contracts) or not all(
                 isinstance(c, str) and re.fullmatch(ID_PATTERN, c) for c in self.contracts):
             raise GenesisError(f"contracts must be distinct names of 1-64 characters, got {list(self.contracts)}")
@@ -119,12 +129,15 @@ class Genesis:
 
     def canonical_value(self) -> list[canonical.Value]:
         """Everything consensus-relevant, in a fixed order (see docs/protocol.md)."""
+        tsas: list[canonical.Value] = [[t.name, t.certificate, t.policy] for t in self.tsas]
         return [
             GENESIS_FORMAT, GENESIS_VERSION, self.chain_id, self.group_id, self.crypto_suite, self.timestamp_ms,
             [s.node_id for s in self.sealers], list(self.administrators),
             [[m.address, m.weight] for m in self.committee], self.committee_threshold,
             self.max_txs_per_block, self.view_timeout_ms, self.block_limit_window, list(self.contracts),
             self.python,
+            # Appended only when present, so the hash of a chain without time anchoring is unchanged.
+            *([tsas] if tsas else []),
         ]
 
     def hash(self) -> bytes:
@@ -143,6 +156,7 @@ class Genesis:
             "contracts": {"builtin": list(self.contracts)},
             "sealer": [{"node_id": to_hex(s.node_id), "endpoint": s.endpoint} for s in self.sealers],
             "committee": [{"address": to_hex(m.address), "weight": m.weight} for m in self.committee],
+            **({"tsa": [_tsa_table(t) for t in self.tsas]} if self.tsas else {}),
         }, comment="consortium genesis: identical on every node of the chain; never edit after the chain starts.\n"
                    f"genesis hash {to_hex(self.hash())}")
 
@@ -175,6 +189,10 @@ def _from_table(doc: Table) -> Genesis:
             admins.append(from_hex(text, size=ADDRESS_SIZE, what=f"administrators[{i}]"))
         except HexError as exc:
             raise governance.error("administrators", f"has a bad address: {exc}") from None
+    tsas = []
+    for t in doc.tables("tsa") if doc.has("tsa") else []:
+        tsas.append(_tsa(t))
+        t.finish()
     kwargs = dict(
         chain_id=chain.string("chain_id", pattern=ID_PATTERN, what="1-64 characters of A-Z a-z 0-9 _ . -"),
         group_id=chain.string("group_id", pattern=ID_PATTERN, what="1-64 characters of A-Z a-z 0-9 _ . -"),
@@ -191,9 +209,27 @@ def _from_table(doc: Table) -> Genesis:
         t.finish()
     try:
         return Genesis(sealers=tuple(sealers), administrators=tuple(admins), committee=tuple(committee),
-                       **kwargs)  # type: ignore[arg-type]
+                       tsas=tuple(tsas), **kwargs)  # type: ignore[arg-type]
     except GenesisError as exc:
         raise GenesisError(f"{doc.source}: {exc}") from None
+
+
+def _tsa_table(t: TrustedTsa) -> dict[str, str]:
+    pem = x509.load_der_x509_certificate(t.certificate).public_bytes(serialization.Encoding.PEM).decode()
+    return {"name": t.name, "certificate": pem, **({"policy": t.policy} if t.policy else {})}
+
+
+def _tsa(t: Table) -> TrustedTsa:
+    """``[[tsa]] name, certificate (PEM: the CA the TSA's signing certificates chain to), policy (optional OID)``."""
+    name = t.string("name")
+    try:
+        der = x509.load_pem_x509_certificate(t.string("certificate").encode()).public_bytes(serialization.Encoding.DER)
+    except ValueError as exc:
+        raise t.error("certificate", f"must be a PEM certificate (-----BEGIN CERTIFICATE-----...): {exc}") from None
+    try:
+        return TrustedTsa(name, der, t.string("policy") if t.has("policy") else "")
+    except ValueError as exc:
+        raise ConfigError(f"{t.source}: [[tsa]] {exc}") from None
 
 
 def _hex(t: Table, key: str, size: int) -> bytes:

@@ -24,12 +24,14 @@ from consortium.consensus.config import PbftConfig
 from consortium.consensus.core import PbftCore
 from consortium.consensus.errors import ConsensusError
 from consortium.consensus.messages import decode_message
+from consortium.crypto.timestamp import TrustedTsa
 from consortium.execution import Executor, genesis_writes, governance
 from consortium.network.certs import load_node_keypair
 from consortium.network.envelope import Envelope, MessageKind
 from consortium.network.errors import NetworkError
 from consortium.network.transport import Transport
 from consortium.node import wire
+from consortium.node.anchoring import AnchorService, AnchorStore
 from consortium.node.config import NodeConfig
 from consortium.node.driver import ConsensusDriver
 from consortium.node.genesis import Genesis, GenesisError
@@ -62,6 +64,7 @@ def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Led
         sealers=genesis.sealer_ids,
         deployers=tuple(genesis.administrators),
         config={"tx_count_limit": genesis.max_txs_per_block, "consensus_timeout_ms": genesis.view_timeout_ms},
+        tsas=tuple((t.name, t.certificate, t.policy) for t in genesis.tsas),
     )))
     ledger.ensure_genesis(timestamp=genesis.timestamp_ms, sealers=genesis.sealer_ids, writes=writes)
     return ledger
@@ -121,9 +124,23 @@ class Node:
         self._timeout_ms: int | None = None
         self._apply_governance(None)
         self.bad_messages = 0
+        self.anchoring: AnchorService | None = None
+        if config.anchor is not None:
+            self.anchoring = AnchorService(config.anchor, self.ledger, AnchorStore.open(config.data_dir),
+                                           self.trusted_tsas)
 
     def governance(self, version: int | None = None) -> governance.GovernanceState:
         return governance.GovernanceState(self.ledger.state_reader(version).get)
+
+    def trusted_tsas(self) -> tuple[TrustedTsa, ...]:
+        """The time-stamping authorities whose tokens anchor this chain: governance's list, else genesis's."""
+        out = []
+        for name, cert, policy in self.governance().tsa_entries():
+            try:
+                out.append(TrustedTsa(name, cert, policy))
+            except ValueError as exc:  # governance checks only the shape; skip an entry no verifier could use
+                log.warning("ignoring time-stamping authority %r from governance: %s", name, exc)
+        return tuple(out)
 
     def sealers_at(self, height: int) -> tuple[bytes, ...]:
         """The sealer set in force at ``height``: what governance state says after block ``height - 1``."""
@@ -215,6 +232,8 @@ class Node:
                     tg.create_task(self.sync.run(), name="sync"),
                     tg.create_task(self.gossip.run(), name="gossip"),
                 ]
+                if self.anchoring is not None:
+                    tasks.append(tg.create_task(self.anchoring.run(), name="anchor"))
                 log.info(
                     "node %s (%s) up: chain %s/%s height %d, %s, p2p %d", self.config.name,
                     self.node_id.hex()[:12], self.genesis.chain_id, self.genesis.group_id, self.ledger.height,
@@ -228,6 +247,8 @@ class Node:
                         task.cancel()
         finally:
             await self.transport.close()
+            if self.anchoring is not None:
+                self.anchoring.store.close()
             self.ledger.kv.close()
             log.info("stopped at height %d", self.ledger.height)
 

@@ -63,6 +63,12 @@ class NodeApi(Protocol):
 
     def node_info(self) -> dict[str, Any]: ...
 
+    def anchor(self, number: int) -> dict[str, Any] | None:
+        """The time anchor covering block ``number`` with its audit path, if this node anchors and has one."""
+        ...
+
+    def anchor_status(self) -> dict[str, Any]: ...
+
     def state_key(self, contract: bytes, key: Value) -> bytes:
         """The state tree key of a contract's storage entry (for getStateProof)."""
 
@@ -240,6 +246,12 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
     d.add("getPeers", lambda: status(node.peers))
     d.add("getSyncStatus", lambda: status(node.sync_status))
     d.add("getNodeInfo", lambda: status(node.node_info))
+
+    async def get_anchor(number: int | str) -> dict | None:
+        return node.anchor(_number(ledger, number))
+
+    d.add("getAnchor", get_anchor, [Param("blockNumber", P.block_number)])
+    d.add("getAnchorStatus", lambda: status(node.anchor_status))
     return d
 
 

@@ -105,5 +105,29 @@ class NodeRpcApi:
             "rpc": self.rpc_url,
         }
 
+    def anchor(self, number: int) -> dict[str, Any] | None:
+        service = self.node.anchoring
+        found = service.proof(number) if service is not None else None
+        if found is None:
+            return None
+        anchor, path = found
+        cp = anchor.checkpoint
+        return {"blockNumber": number, "checkpoint": to_hex(cp.encode()), "first": cp.first, "last": cp.last,
+                "reply": to_hex(anchor.reply), "proof": to_hex(canonical.encode(path.to_value()))}
+
+    def anchor_status(self) -> dict[str, Any]:
+        service = self.node.anchoring
+        height = self.ledger.height
+        if service is None:
+            return {"enabled": False, "height": height,
+                    "trustedTsas": [t.name for t in self.node.trusted_tsas()]}
+        s = service.status
+        return {
+            "enabled": True, "height": height, "anchoredTo": s.anchored_to, "pendingBlocks": height - s.anchored_to,
+            "anchors": s.anchors, "lastTsa": s.last_tsa, "lastTime": s.last_time, "failures": s.failures,
+            "lastError": s.last_error, "intervalS": service.settings.interval_s,
+            "trustedTsas": [t.name for t in self.node.trusted_tsas()],
+        }
+
     def state_key(self, contract: bytes, key: Value) -> bytes:
         return storage_prefix(contract) + canonical.encode(key)
