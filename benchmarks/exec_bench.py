@@ -82,7 +82,7 @@ def run_sandboxed(txs: list[Transaction], block_size: int, admin: bytes, path: s
     kv = LevelDBStore(path)
     try:
         tree = StateTree(kv) if StateTree is not None else None
-        genesis = genesis_writes([admin], chain_id="bench", group_id="g1")
+        genesis = genesis_writes(chain_id="bench", group_id="g1")
         batch = WriteBatch()
         if tree is not None:
             tree.apply(0, genesis, batch)
@@ -191,7 +191,7 @@ def run_baseline(txs: list[Transaction], block_size: int, admin: bytes) -> float
     }
     exec(compile(_lazy_checks(contract_source("evidence")), "evidence.py", "exec"), env)
     contract = env["Evidence"]()
-    contract.constructor([admin], [])
+    contract.constructor([])
     start = time.perf_counter()
     for number, lo in enumerate(range(0, len(txs), block_size), start=1):
         env["block"] = _Ctx(number=number, timestamp=1_700_000_000_000 + number * 1000)

@@ -1,20 +1,22 @@
-"""Arbitration evidence: notarize evidence files by hash, have the parties co-sign them,
-and run arbitration cases over them.
+"""Arbitration evidence: notarize evidence by a 32-byte key (a salted commitment to the file's
+SHA-256, or the bare hash when the submitter asks for a public hash: docs/protocol.md §11.1),
+have the parties co-sign it, and run arbitration cases over it.
 
 Deployed in the genesis block under the name ``evidence``. The constructor takes the
-chain's administrators (who manage the arbitrator registry) and the arbitrators
-registered from the start.
+arbitrators registered from the start (genesis registers none). The contract has no
+administrator: the arbitrator registry is written only by committee governance
+(proposals ``register_arbitrator`` / ``unregister_arbitrator``, execution/governance.py),
+which writes the storage entry "arbitrators" directly, so no single key can change
+who may rule.
 
 Storage layout (keys are canonical values):
-  "admins"                      -> [address, ...]
-  "arbitrators"                 -> [address, ...]
-  ["ev", evidence_hash]         -> evidence record (see notarize; a gateway batch root: notarize_batch)
+  "arbitrators"                 -> [address, ...]   (written by governance)
+  ["ev", key]                   -> evidence record (see notarize; a gateway batch root: notarize_batch)
   ["case", case_id]             -> case record (see open_case)
-  ["case_ev", case_id, i]       -> i-th evidence hash attached to the case
-  ["case_has", case_id, hash]   -> True once that evidence is attached
+  ["case_ev", case_id, i]       -> i-th evidence key attached to the case
+  ["case_has", case_id, key]    -> True once that evidence is attached
 """
 
-MAX_ADMINS = 32
 MAX_ARBITRATORS = 256
 MAX_SIGNERS = 16
 MAX_PARTIES = 16
@@ -32,55 +34,12 @@ CLOSED = "CLOSED"
 
 
 class Evidence:
-    def constructor(self, admins, arbitrators):
-        require(typeof(admins) == "list" and 0 < len(admins) <= MAX_ADMINS,
-                f"admins must be a list of 1 to {MAX_ADMINS} addresses")
+    def constructor(self, arbitrators):
         require(typeof(arbitrators) == "list" and len(arbitrators) <= MAX_ARBITRATORS,
                 f"arbitrators must be a list of at most {MAX_ARBITRATORS} addresses")
-        storage["admins"] = self._unique_addresses(admins, "admin")
         storage["arbitrators"] = self._unique_addresses(arbitrators, "arbitrator")
 
-    # -- administration (the chain's administrators) ---------------------------------------------
-    def add_arbitrator(self, address):
-        self._only_admin()
-        self._check_address(address, "arbitrator")
-        arbitrators = storage["arbitrators"]
-        require(address not in arbitrators, f"0x{address.hex()} is already an arbitrator")
-        require(len(arbitrators) < MAX_ARBITRATORS, f"the registry holds at most {MAX_ARBITRATORS} arbitrators")
-        arbitrators.append(address)
-        storage["arbitrators"] = arbitrators
-        emit("ArbitratorAdded", arbitrator=address, by=msg.sender)
-
-    def remove_arbitrator(self, address):
-        self._only_admin()
-        arbitrators = storage["arbitrators"]
-        require(address in arbitrators, "not a registered arbitrator")
-        arbitrators.remove(address)
-        storage["arbitrators"] = arbitrators
-        emit("ArbitratorRemoved", arbitrator=address, by=msg.sender)
-
-    def add_admin(self, address):
-        self._only_admin()
-        self._check_address(address, "admin")
-        admins = storage["admins"]
-        require(address not in admins, f"0x{address.hex()} is already an administrator")
-        require(len(admins) < MAX_ADMINS, f"at most {MAX_ADMINS} administrators")
-        admins.append(address)
-        storage["admins"] = admins
-        emit("AdminAdded", admin=address, by=msg.sender)
-
-    def remove_admin(self, address):
-        self._only_admin()
-        admins = storage["admins"]
-        require(address in admins, "not an administrator")
-        require(len(admins) > 1, "the last administrator cannot be removed")
-        admins.remove(address)
-        storage["admins"] = admins
-        emit("AdminRemoved", admin=address, by=msg.sender)
-
-    def admins(self):
-        return storage["admins"]
-
+    # -- the arbitrator registry (written by committee governance only) ----------------------------
     def arbitrators(self):
         return storage["arbitrators"]
 
@@ -238,9 +197,6 @@ class Evidence:
         return [storage[["case_ev", case_id, i]] for i in range(start, end)]
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _only_admin(self):
-        authorize(msg.sender in storage["admins"], f"0x{msg.sender.hex()} is not an administrator")
-
     def _case(self, case_id):
         self._check_case_id(case_id)
         case = storage.get(["case", case_id])

@@ -82,8 +82,8 @@ step "Bob co-signs it"
 cli evidence sign "$HASH" --key "$ACC/bob.json"
 
 # --- 4. the case -----------------------------------------------------------------------------------
-step "the administrator registers Carol as an arbitrator"
-cli evidence register-arbitrator "$CAROL" --key "$ACC/admin0.json" >/dev/null && echo "registered $CAROL"
+step "the governance committee registers Carol as an arbitrator (a proposal; this chain's committee is one member)"
+cli evidence register-arbitrator "$CAROL" --key "$ACC/admin0.json"
 
 step "Alice opens the case, with Carol as arbitrator, and attaches the evidence"
 cli case open "$CASE" --party "$ALICE" --party "$BOB" --arbitrator "$CAROL" --key "$ACC/alice.json"

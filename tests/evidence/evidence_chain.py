@@ -63,7 +63,7 @@ class EvidenceChain:
         self.ledger = Ledger(LevelDBStore(path), executor or Executor(suite=g.suite),
                              ChainIdentity(g.chain_id, g.group_id, g.block_limit_window), suite=g.suite)
         # The node's genesis state (node/runtime.py open_ledger): evidence contract plus governance.
-        writes = genesis_writes([ADMIN.address], chain_id=g.chain_id, group_id=g.group_id, timestamp=g.timestamp_ms)
+        writes = genesis_writes(chain_id=g.chain_id, group_id=g.group_id, timestamp=g.timestamp_ms)
         writes.update(governance.genesis_writes(governance.GovernanceGenesis(
             committee=tuple((m.address, m.weight) for m in g.committee), threshold=g.committee_threshold,
             sealers=g.sealer_ids, deployers=tuple(g.administrators),

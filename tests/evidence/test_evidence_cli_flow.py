@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -12,7 +13,11 @@ from tests.evidence.evidence_chain import ADMIN, ALICE, ARBITER, BOB, MALLORY, m
 from tests.evidence.rpc_node import InstantNode
 
 from consortium.crypto import save_key
+from consortium.encoding import canonical
 from consortium.encoding.hexbytes import to_hex
+from consortium.execution import EVIDENCE_ADDRESS
+from consortium.execution.governance import arbitrators_key
+from consortium.node.genesis import CommitteeMember
 
 COUNTER = '''class Counter:
     def constructor(self, start):
@@ -72,9 +77,9 @@ def test_the_arbitration_flow(cli, node, keys, tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["output"] == "COMPLETE"
 
     code, _, err = cli("evidence", "register-arbitrator", to_hex(ARBITER.address), "--key", keys["alice"], *rpc)
-    assert code == 1 and "is not an administrator" in err
-    code, _, err = cli("evidence", "register-arbitrator", to_hex(ARBITER.address), "--key", keys["admin"], *rpc)
-    assert code == 0, err
+    assert code == 1 and "not a committee member" in err
+    code, out, err = cli("evidence", "register-arbitrator", to_hex(ARBITER.address), "--key", keys["admin"], *rpc)
+    assert code == 0 and "registered: the committee's threshold (1) is met" in out, err
 
     parties = ("--party", to_hex(ALICE.address), "--party", to_hex(BOB.address))
     code, _, err = cli("case", "open", "C-1", *parties, "--arbitrator", to_hex(MALLORY.address),
@@ -154,3 +159,42 @@ def test_contract_commands(cli, node, keys, tmp_path: Path) -> None:
     assert code == 2 and "JSON array" in err
     code, _, err = cli("contract", "deploy", str(tmp_path / "missing.py"), "--key", keys["admin"], *rpc)
     assert code == 2 and "cannot read the contract source" in err
+
+
+def registry(n: InstantNode) -> list[bytes]:
+    raw = n.ledger.state_reader().get(arbitrators_key(EVIDENCE_ADDRESS))
+    return canonical.decode(raw) if raw is not None else []  # type: ignore[return-value]
+
+
+def test_one_administrator_cannot_register_an_arbitrator_where_the_committee_needs_two(cli, tmp_path: Path,
+                                                                                        keys) -> None:
+    """Committee of the administrator and Bob, threshold 2: the administrator alone only proposes."""
+    genesis = dataclasses.replace(make_genesis(), committee=(CommitteeMember(ADMIN.address), CommitteeMember(BOB.address)),
+                                  committee_threshold=2)
+    n = InstantNode(tmp_path / "db", genesis)
+    try:
+        with n.serve() as url:
+            rpc = ("--rpc", url)
+            code, out, err = cli("evidence", "register-arbitrator", to_hex(ARBITER.address), "--key", keys["admin"],
+                                 "--json", *rpc)
+            assert code == 0, err
+            proposed = json.loads(out)
+            assert proposed["registered"] is False and proposed["status"] == "open"
+            assert (proposed["approvingWeight"], proposed["threshold"]) == (1, 2)
+            assert ARBITER.address not in registry(n)
+            # the evidence contract itself has no administrator to go around the committee
+            code, _, err = cli("contract", "call", "evidence", "add_arbitrator",
+                               json.dumps([{"$bytes": to_hex(ARBITER.address)}]), "--key", keys["admin"], *rpc)
+            assert code != 0 and "no public method 'add_arbitrator'" in err
+            parties = ("--party", to_hex(ALICE.address), "--party", to_hex(BOB.address))
+            code, _, err = cli("case", "open", "C-2", *parties, "--arbitrator", to_hex(ARBITER.address),
+                               "--key", keys["alice"], *rpc)
+            assert code == 1 and "is not a registered arbitrator" in err
+            code, _, err = cli("gov", "vote", str(proposed["proposal"]), "yes", "--key", keys["bob"], *rpc)
+            assert code == 0, err
+            assert ARBITER.address in registry(n)
+            code, _, err = cli("case", "open", "C-2", *parties, "--arbitrator", to_hex(ARBITER.address),
+                               "--key", keys["alice"], *rpc)
+            assert code == 0, err
+    finally:
+        n.close()

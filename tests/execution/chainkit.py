@@ -103,7 +103,7 @@ def chain() -> Chain:
 @pytest.fixture
 def evidence_chain() -> Chain:
     """A chain whose genesis deployed the evidence contract (ADMIN administers, ARBITER registered)."""
-    return Chain(state=genesis_writes([ADMIN.address], arbitrators=[ARBITER.address], chain_id=CHAIN_ID,
+    return Chain(state=genesis_writes(arbitrators=[ARBITER.address], chain_id=CHAIN_ID,
                                       group_id=GROUP_ID))
 
 

@@ -58,7 +58,7 @@ class Mixer:
 def main() -> None:
     keys = [KeyPair(bytes([i]) * 32) for i in range(1, 6)]
     admin, alice, bob, carol, arb = keys
-    state = DictReader(dict(genesis_writes([admin.address], arbitrators=[arb.address], chain_id="d", group_id="g")))
+    state = DictReader(dict(genesis_writes(arbitrators=[arb.address], chain_id="d", group_id="g")))
     executor = Executor(gas_limit_per_tx=200_000)
     nonces: dict[bytes, int] = {}
 

@@ -7,7 +7,9 @@ import hashlib
 import pytest
 from tests.execution.chainkit import ADMIN, ALICE, ARBITER, BOB, CAROL, DAVE, MALLORY, Chain
 
+from consortium.encoding import canonical
 from consortium.execution import EVIDENCE_ADDRESS, GenesisError, genesis_writes, name_address
+from consortium.execution.governance import arbitrators_key
 from consortium.ledger import ReceiptStatus
 
 S = ReceiptStatus
@@ -25,19 +27,17 @@ def events(receipt) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_genesis_deploys_under_the_name_evidence(evidence_chain: Chain) -> None:
     assert evidence_chain.executor.resolve(evidence_chain.state, "evidence") == EVIDENCE_ADDRESS
-    assert evidence_chain.view(EV, "admins") == (ADMIN.address,)
     assert evidence_chain.view(EV, "arbitrators") == (ARBITER.address,)
     assert evidence_chain.view(EV, "is_arbitrator", ARBITER.address) is True
     assert evidence_chain.view(EV, "is_arbitrator", ALICE.address) is False
 
 
 def test_genesis_refuses_bad_configuration() -> None:
-    with pytest.raises(ValueError, match="at least one administrator"):
-        genesis_writes([])
     with pytest.raises(ValueError, match="20-byte"):
-        genesis_writes([b"short"])
-    with pytest.raises(GenesisError, match="duplicate admin"):
-        genesis_writes([ADMIN.address, ADMIN.address])
+        genesis_writes(arbitrators=[b"short"])
+    with pytest.raises(GenesisError, match="duplicate arbitrator"):
+        genesis_writes(arbitrators=[ARBITER.address, ARBITER.address])
+    assert genesis_writes() != genesis_writes(arbitrators=[ARBITER.address])
 
 
 # -- notarize / sign / get ---------------------------------------------------------------------------
@@ -133,41 +133,21 @@ def test_co_signing_in_the_notarization_block_is_refused(evidence_chain: Chain) 
 
 
 # -- arbitrator registry ---------------------------------------------------------------------------------
-def test_admins_manage_arbitrators(evidence_chain: Chain) -> None:
+def test_no_single_key_can_change_the_registry(evidence_chain: Chain) -> None:
+    """The registry is governance's alone (committee proposals): the contract has no administrator role."""
     c = evidence_chain
-    added = c.send(ADMIN, EV, "add_arbitrator", DAVE.address)
-    assert added.ok and events(added) == ["ArbitratorAdded"]
-    assert c.view(EV, "arbitrators") == (ARBITER.address, DAVE.address)
-    dup = c.send(ADMIN, EV, "add_arbitrator", DAVE.address)
-    assert dup.status == S.REVERTED and "already an arbitrator" in dup.error
-    removed = c.send(ADMIN, EV, "remove_arbitrator", DAVE.address)
-    assert removed.ok and events(removed) == ["ArbitratorRemoved"]
-    assert c.view(EV, "is_arbitrator", DAVE.address) is False
-    gone = c.send(ADMIN, EV, "remove_arbitrator", DAVE.address)
-    assert gone.status == S.REVERTED and "not a registered arbitrator" in gone.error
-    malformed = c.send(ADMIN, EV, "add_arbitrator", b"x")
-    assert malformed.status == S.REVERTED and "20-byte" in malformed.error
+    for who in (ADMIN, MALLORY, ARBITER):
+        for method, arg in (("add_arbitrator", MALLORY.address), ("remove_arbitrator", ARBITER.address),
+                            ("add_admin", MALLORY.address), ("remove_admin", ADMIN.address)):
+            receipt = c.send(who, EV, method, arg)
+            assert not receipt.ok and f"has no public method {method!r}" in receipt.error, method
+    assert c.view(EV, "arbitrators") == (ARBITER.address,)
+    assert c.call(EV, "admins").ok is False
 
 
-def test_non_admins_cannot_touch_the_registry(evidence_chain: Chain) -> None:
-    c = evidence_chain
-    for method, arg in (("add_arbitrator", MALLORY.address), ("remove_arbitrator", ARBITER.address),
-                        ("add_admin", MALLORY.address), ("remove_admin", ADMIN.address)):
-        receipt = c.send(MALLORY, EV, method, arg)
-        assert receipt.status == S.PERMISSION_DENIED and "is not an administrator" in receipt.error, method
-    assert c.view(EV, "arbitrators") == (ARBITER.address,) and c.view(EV, "admins") == (ADMIN.address,)
-
-
-def test_admin_set_changes(evidence_chain: Chain) -> None:
-    c = evidence_chain
-    last = c.send(ADMIN, EV, "remove_admin", ADMIN.address)
-    assert last.status == S.REVERTED and "last administrator" in last.error
-    assert c.send(ADMIN, EV, "add_admin", CAROL.address).ok
-    assert c.send(ADMIN, EV, "add_admin", CAROL.address).status == S.REVERTED
-    assert c.send(CAROL, EV, "add_arbitrator", DAVE.address).ok, "a new admin has the same rights"
-    assert c.send(CAROL, EV, "remove_admin", ADMIN.address).ok
-    assert c.view(EV, "admins") == (CAROL.address,)
-    assert c.send(ADMIN, EV, "add_arbitrator", BOB.address).status == S.PERMISSION_DENIED
+def set_arbitrators(c: Chain, *arbitrators: bytes) -> None:
+    """What an executed register_arbitrator / unregister_arbitrator proposal writes (execution/governance.py)."""
+    c.state.apply({arbitrators_key(EVIDENCE_ADDRESS): canonical.encode(list(arbitrators))})
 
 
 # -- cases -------------------------------------------------------------------------------------------------
@@ -243,7 +223,7 @@ def test_attach_refusals(evidence_chain: Chain) -> None:
 def test_only_the_case_arbitrator_rules(evidence_chain: Chain) -> None:
     c = evidence_chain
     _open(c)
-    c.send(ADMIN, EV, "add_arbitrator", DAVE.address)
+    set_arbitrators(c, ARBITER.address, DAVE.address)
     for who in (ALICE, DAVE, ADMIN):
         receipt = c.send(who, EV, "rule", "CASE-7", RULING, "x")
         assert receipt.status == S.PERMISSION_DENIED and "only the case's arbitrator" in receipt.error
@@ -251,7 +231,7 @@ def test_only_the_case_arbitrator_rules(evidence_chain: Chain) -> None:
     assert bad_hash.status == S.REVERTED and "ruling hash must be 32 bytes" in bad_hash.error
     long_summary = c.send(ARBITER, EV, "rule", "CASE-7", RULING, "s" * 2049)
     assert long_summary.status == S.REVERTED and "summary must be a string" in long_summary.error
-    c.send(ADMIN, EV, "remove_arbitrator", ARBITER.address)
+    set_arbitrators(c, DAVE.address)
     removed = c.send(ARBITER, EV, "rule", "CASE-7", RULING, "x")
     assert removed.status == S.PERMISSION_DENIED and "no longer registered" in removed.error
     assert c.view(EV, "get_case", "CASE-7")["status"] == "OPEN"

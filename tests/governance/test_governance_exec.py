@@ -20,7 +20,7 @@ CTX = BlockContext(chain_id="c", group_id="g", number=5, timestamp=1)
 
 def chain() -> DictReader:
     state = DictReader()
-    state.apply(genesis_writes([ADMIN.address]))
+    state.apply(genesis_writes())
     state.apply(gov_genesis(GovernanceGenesis(((ADMIN.address, 1), (MEMBER2.address, 1)), 2, tuple(S),
                                               (ADMIN.address,))))
     return state
@@ -90,7 +90,7 @@ def test_block_gas_limit_cuts_the_proposal_and_replicas_check_it(tmp_path) -> No
 
     def open_ledger(path) -> Ledger:
         ledger = Ledger(LevelDBStore(path), Executor(), ChainIdentity("c", "g"))
-        writes = dict(genesis_writes([ADMIN.address]))
+        writes = dict(genesis_writes())
         writes.update(gov_genesis(GovernanceGenesis(((ADMIN.address, 1),), 1, tuple(S), (ADMIN.address,),
                                                     {"block_gas_limit": 1_000_000})))
         ledger.ensure_genesis(timestamp=1, sealers=tuple(S), writes=writes)

@@ -5,8 +5,8 @@
     case rule CASE_ID (--ruling FILE | --ruling-hash HASH) --summary TEXT   (the case's arbitrator)
     case show CASE_ID
 
-The arbitrator must be registered first by an administrator
-(``consortium evidence register-arbitrator ADDRESS``). Register with
+The arbitrator must be registered first by the governance committee
+(``consortium evidence register-arbitrator ADDRESS``, a proposal members vote on). Register with
 ``case_cmd.register(sub)`` in cli/main.py.
 """
 

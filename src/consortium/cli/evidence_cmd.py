@@ -6,7 +6,7 @@
     evidence sign HASH|FILE
     evidence show HASH|FILE
     evidence hash FILE
-    evidence register-arbitrator ADDRESS          (an administrator's key)
+    evidence register-arbitrator ADDRESS          (a committee member's key: proposes it to the committee)
 
 Exit codes (cli/main.py): 0 success / VERIFIED; 1 a negative answer — NOT VERIFIED,
 a transaction the contract refused, evidence never notarized; 2 usage or I/O error
@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from consortium.cli.common import add_key, add_rpc, client, emit, load_account, receipt_table
+from consortium.cli.common import add_key, add_rpc, client, emit, load_account
 from consortium.cli.errors import CliError
 from consortium.client import ClientError, RpcCallError, SyncClient
 from consortium.crypto.suite import ADDRESS_SIZE
@@ -49,11 +49,13 @@ from consortium.evidence.errors import MALFORMED_PROOF, NOT_NOTARIZED
 from consortium.evidence.filehash import hash_file_with_progress
 from consortium.evidence.verify import iso_time
 from consortium.execution.genesis import EVIDENCE_NAME
+from consortium.execution.governance import GOVERNANCE_NAME
 from consortium.node.genesis import load_genesis
 from consortium.node.toml_io import ConfigError
 from consortium.rpc.views import value_to_json
 
 EXIT_VERIFIED = 0
+PROPOSAL_LIFETIME = 1000
 EXIT_NOT_VERIFIED = 1
 MAX_FILE_NAME = 255
 
@@ -112,8 +114,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     hs.add_argument("--json", action="store_true", help="machine-readable JSON output")
     hs.set_defaults(func=_hash)
 
-    ra = es.add_parser("register-arbitrator", help="add an arbitrator to the registry (administrators only)")
+    ra = es.add_parser("register-arbitrator", help="propose an arbitrator to the committee (committee members)",
+                       description="Propose to the governance committee that ADDRESS be registered as an "
+                                   "arbitrator (the same as 'gov propose register_arbitrator ADDRESS'). It takes "
+                                   "effect when approving votes reach the committee threshold; no single key can "
+                                   "register an arbitrator where the threshold needs more.")
     ra.add_argument("address", help="the arbitrator's account address (0x…)")
+    ra.add_argument("--expires", type=int, help="last block the proposal may pass in (default: head + 1000)")
     add_rpc(ra)
     add_key(ra)
     ra.set_defaults(func=_register_arbitrator)
@@ -427,8 +434,27 @@ def _hash(args: argparse.Namespace) -> int:
 
 
 def _register_arbitrator(args: argparse.Namespace) -> int:
+    """A committee proposal, never a direct write: the registry decides who may rule (issue 9)."""
     address = parse_address(args.address, "arbitrator address")
     with client(args) as c:
-        receipt = transact(args, c, "add_arbitrator", [address])
-    emit(args, receipt, receipt_table(receipt))
+        expires = args.expires if args.expires is not None else c.block_number() + PROPOSAL_LIFETIME
+        receipt = transact(args, c, "propose", ["register_arbitrator", [address], expires], to=GOVERNANCE_NAME)
+        pid = receipt["output"]
+        proposal = c.call(GOVERNANCE_NAME, "get_proposal", [pid])
+        threshold = c.call(GOVERNANCE_NAME, "threshold")
+        weights = {m[0]["$bytes"] if isinstance(m[0], dict) else m[0]: m[1]
+                   for m in c.call(GOVERNANCE_NAME, "committee")}
+    approving = sum(weights.get(v[0]["$bytes"] if isinstance(v[0], dict) else v[0], 0)
+                    for v in proposal["votes"] if v[1])
+    registered = proposal["status"] == "executed"
+    doc = {"arbitrator": to_hex(address), "proposal": pid, "status": proposal["status"], "registered": registered,
+           "approvingWeight": approving, "threshold": threshold, "expires": proposal["expires"],
+           "transaction": receipt["transactionHash"], "block": receipt["blockNumber"]}
+    if registered:
+        outcome = f"registered: the committee's threshold ({threshold}) is met"
+    else:
+        outcome = (f"proposed, not yet registered: approving weight {approving} of the {threshold} needed; other "
+                   f"committee members approve with 'consortium gov vote {pid} yes' before block {proposal['expires']}")
+    emit(args, doc, [("arbitrator", doc["arbitrator"]), ("proposal", f"#{pid} register_arbitrator"),
+                     ("status", outcome), ("transaction", doc["transaction"]), ("block", doc["block"])])
     return 0

@@ -32,7 +32,6 @@ def contract_source(name: str) -> str:
 
 
 def genesis_writes(
-    admins: Sequence[bytes],
     *,
     arbitrators: Sequence[bytes] = (),
     chain_id: str = "",
@@ -40,18 +39,16 @@ def genesis_writes(
     timestamp: int = 0,
     evidence_source: str | None = None,
 ) -> dict[bytes, bytes | None]:
-    """State writes that deploy the genesis contracts: ``evidence`` with ``admins`` (addresses)
-    allowed to manage its arbitrator registry, and ``arbitrators`` registered from the start.
+    """State writes that deploy the genesis contracts: ``evidence`` with ``arbitrators`` registered from
+    the start. The evidence contract has no administrator: governance alone changes its registry.
 
     Raises ValueError for malformed addresses and GenesisError if the contract refuses them.
     """
-    for a in (*admins, *arbitrators):
+    for a in arbitrators:
         if not isinstance(a, bytes) or len(a) != ADDRESS_SIZE:
-            raise ValueError(f"genesis admins and arbitrators must be {ADDRESS_SIZE}-byte addresses, got {a!r}")
-    if not admins:
-        raise ValueError("genesis needs at least one administrator address")
+            raise ValueError(f"genesis arbitrators must be {ADDRESS_SIZE}-byte addresses, got {a!r}")
     source = evidence_source if evidence_source is not None else contract_source(EVIDENCE_NAME)
     ctx = BlockContext(chain_id=chain_id, group_id=group_id, number=0, timestamp=timestamp)
-    contract = GenesisContract(EVIDENCE_NAME, source, (list(admins), list(arbitrators)))
+    contract = GenesisContract(EVIDENCE_NAME, source, (list(arbitrators),))
     result = Executor(gas_limit_per_tx=_GENESIS_GAS).deploy_genesis(ctx, [contract])
     return result.writes

@@ -55,7 +55,7 @@ def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Led
     chain = ChainIdentity(genesis.chain_id, genesis.group_id, genesis.block_limit_window)
     ledger = Ledger(kv, executor, chain, suite=genesis.suite)
     writes = genesis_writes(
-        list(genesis.administrators), chain_id=genesis.chain_id, group_id=genesis.group_id,
+        chain_id=genesis.chain_id, group_id=genesis.group_id,
         timestamp=genesis.timestamp_ms,
     )
     writes.update(governance.genesis_writes(governance.GovernanceGenesis(
