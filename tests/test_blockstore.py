@@ -31,7 +31,11 @@ def test_commit_and_read_back(tmp_path) -> None:
         assert store.block(block.number) == block
         assert store.block_by_hash(block.hash) == block
         assert store.receipts(block.number) == receipts
+        assert store.tx_hashes(block.number) == [tx.hash for tx in block.transactions]
+        assert store.tx_keys(block.number) == [(tx.hash, tx.sender_address, tx.nonce) for tx in block.transactions]
+
         for i, tx in enumerate(block.transactions):
+
             got, loc = store.transaction(tx.hash)
             assert got == tx and (loc.number, loc.index) == (block.number, i)
             assert store.receipt(tx.hash)[0] == receipts[i]

@@ -57,6 +57,10 @@ def test_chain_reads(cluster, notarized) -> None:
         assert height >= receipt["blockNumber"]
         b = c.request("getBlockByNumber", receipt["blockNumber"], True)
         assert b["transactions"][receipt["transactionIndex"]]["hash"] == "0x" + tx.hash.hex()
+        bare = c.request("getBlockByNumber", receipt["blockNumber"], False)  # from the stored hash list
+        assert bare["transactions"] == [t["hash"] for t in b["transactions"]]
+        assert {k: v for k, v in bare.items() if k != "transactions"} == {k: v for k, v in b.items() if k != "transactions"}
+
         assert c.request("getBlockByHash", b["hash"])["number"] == b["number"]
         assert c.request("getBlockHeaderByNumber", b["number"])["stateRoot"] == b["stateRoot"]
         assert c.request("getBlockByNumber", "latest")["number"] >= b["number"]

@@ -107,9 +107,15 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
         return ledger.height
 
     async def get_block_by_number(number: int | str, include: bool) -> dict:
-        block = ledger.block(_number(ledger, number))
+        n = _number(ledger, number)
+        if not include:  # header and hash list only: nothing to decode per transaction
+            header = ledger.blocks.header(n)
+            assert header is not None
+            return {**header_json(header), "transactions": [to_hex(h) for h in ledger.blocks.tx_hashes(n)]}
+        block = ledger.block(n)
         assert block is not None
         return block_json(block, include_transactions=include)
+
 
     async def get_block_by_hash(block_hash: bytes, include: bool) -> dict:
         block = ledger.block_by_hash(block_hash)

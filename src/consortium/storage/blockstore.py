@@ -11,6 +11,7 @@ first bytes, see docs/design.md)::
 
     B h <number:8>            -> encoded BlockHeader (with its commit certificate)
     B t <number:8> <index:4>  -> encoded Transaction
+    B l <number:8>            -> per transaction, in block order: <tx hash:32> <sender address:20> <nonce:8>
     B r <number:8> <index:4>  -> encoded Receipt
     B n <block hash:32>       -> <number:8>
     B x <tx hash:32>          -> <number:8> <index:4>
@@ -34,6 +35,8 @@ from consortium.storage.kv import KVStore, StorageError, WriteBatch
 
 _HEADER = b"Bh"
 _TX = b"Bt"
+_TX_KEYS = b"Bl"
+_KEY_ENTRY = 32 + 20 + 8
 _RECEIPT = b"Br"
 _BLOCK_INDEX = b"Bn"
 _TX_INDEX = b"Bx"
@@ -128,6 +131,11 @@ class BlockStore:
             batch.put(_RECEIPT + loc, receipt.encode())
             batch.put(_TX_INDEX + tx.hash, loc)
             batch.put(_NONCE + tx.sender_address + _NUM.pack(tx.nonce), num)
+        # The key list answers "which transactions are in block n" (block explorers, clients
+        # watching for their commits) and rebuilds admission's in-memory replay index at start-up,
+        # without reading and decoding the transactions.
+        batch.put(_TX_KEYS + num, b"".join(
+            tx.hash + tx.sender_address + _NUM.pack(tx.nonce) for tx in block.transactions))
         batch.put(_TX_COUNT, _NUM.pack(self.total_transactions() + len(block.transactions)))
         batch.put(_BLOCK_INDEX + header.hash, num)
         batch.put(_HEAD, num + header.hash)
@@ -152,7 +160,24 @@ class BlockStore:
     def transactions(self, number: int) -> tuple[Transaction, ...]:
         return tuple(self._decode_all(_TX + _NUM.pack(number), Transaction.decode, number, "transaction"))
 
+    def tx_keys(self, number: int) -> list[tuple[bytes, bytes, int]]:
+        """(hash, sender address, nonce) of block ``number``'s transactions, in block order, read from
+        one record without decoding the transactions."""
+        raw = self.kv.get(_TX_KEYS + _NUM.pack(number))
+        if raw is None:  # a block committed before the key list existed
+            return [(tx.hash, tx.sender_address, tx.nonce) for tx in self.transactions(number)]
+        if len(raw) % _KEY_ENTRY:
+            raise CorruptDatabase(f"block {number}: stored transaction key list has {len(raw)} bytes")
+        return [(raw[i:i + 32], raw[i + 32:i + 52], _NUM.unpack_from(raw, i + 52)[0])
+                for i in range(0, len(raw), _KEY_ENTRY)]
+
+    def tx_hashes(self, number: int) -> list[bytes]:
+        """The hashes of block ``number``'s transactions, in block order, without decoding them."""
+        return [h for h, _, _ in self.tx_keys(number)]
+
+
     def receipts(self, number: int) -> tuple[Receipt, ...]:
+
         return tuple(self._decode_all(_RECEIPT + _NUM.pack(number), Receipt.decode, number, "receipt"))
 
     def _decode_all(self, prefix: bytes, decoder, number: int, what: str) -> list:
