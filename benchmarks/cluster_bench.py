@@ -4,7 +4,8 @@ Builds a chain in a temporary folder on free loopback ports
 (scripts/build_chain.sh), starts it (scripts/start_all.sh), then runs one timed window per
 mode on the same cluster, reported separately: **single** (one ``sendTransaction`` per HTTP
 request) and **batched** (JSON-RPC batches of ``--batch``, as the SDK's bulk paths send).
-In each window, for ``--seconds``, a closed loop of ``--concurrency`` workers each sends one
+In each window, for ``--seconds``, a closed loop of workers (``--concurrency`` in single mode,
+``--concurrency / --batch`` in batched mode, so as many transactions are in flight) each sends one
 request to its node (workers are spread over the nodes) and waits until its transactions are
 committed before sending the next, so at most concurrency x batch transactions are
 outstanding. Transactions are signed as the load goes (64 sender accounts, a thread keeps
@@ -526,7 +527,9 @@ async def run_load(cluster: Cluster, args: argparse.Namespace, result: dict[str,
 async def run_window(cluster: Cluster, args: argparse.Namespace, session: aiohttp.ClientSession, signer: Signer,
                      batch: int) -> dict[str, Any]:
     urls = cluster.rpc_urls
-    load = Load(urls, signer, concurrency=args.concurrency, batch=batch, watch_all=args.watch_all,
+    # The same number of transactions in flight in both modes: batched mode has fewer workers.
+    concurrency = args.concurrency if batch == 1 else max(1, args.concurrency // batch)
+    load = Load(urls, signer, concurrency=concurrency, batch=batch, watch_all=args.watch_all,
                 max_txs=args.max_txs)
     stalls0, stale0 = signer.stalls, signer.stale_dropped
     stop_watch = asyncio.Event()
@@ -543,7 +546,7 @@ async def run_window(cluster: Cluster, args: argparse.Namespace, session: aiohtt
     window_probe = asyncio.create_task(_at(deadline, lambda: (
         [cpu_seconds(p) for p in cluster.pids], resource.getrusage(resource.RUSAGE_SELF), os.getloadavg())))
     async with asyncio.TaskGroup() as tg:
-        for w in range(args.concurrency):
+        for w in range(concurrency):
             tg.create_task(load.worker(w, session, deadline, deadline + args.tail_timeout))
     t_tail = time.monotonic()
     t_end = deadline
@@ -582,7 +585,8 @@ async def run_window(cluster: Cluster, args: argparse.Namespace, session: aiohtt
     committed_total = len(latencies)
     out: dict[str, Any] = {
         "mode": "single" if batch == 1 else f"batched ({batch} per JSON-RPC request)",
-        "nodes": cluster.size, "seconds": round(window, 2), "concurrency": args.concurrency, "batch": batch,
+        "nodes": cluster.size, "seconds": round(window, 2), "concurrency": concurrency, "batch": batch,
+        "in_flight": concurrency * batch,
         "watch": "all" if args.watch_all else "node0",
         "accepted": len(load.submitted), "committed": committed_total,
         "committed_in_window": in_window,
@@ -626,7 +630,10 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--concurrency", type=int, default=1000,
-                    help="workers; each keeps one request in flight until its transactions are committed")
+                    help="transactions in flight: single mode runs this many workers, each keeping one request "
+                         "in flight until its transaction is committed; batched mode runs concurrency / batch "
+                         "workers with batches of --batch")
+
     ap.add_argument("--connections", type=int, default=64, help="HTTP connections to the nodes (all together)")
     ap.add_argument("--mode", choices=("both", "single", "batched"), default="both",
                     help="single: one sendTransaction per request; batched: JSON-RPC batches of --batch; "
