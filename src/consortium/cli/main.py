@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from consortium import __version__
-from consortium.cli import account_cmd, case_cmd, chain_cmd, contract_cmd, evidence_cmd, gov_cmd, node_cmd, query_cmd
+from consortium.cli import account_cmd, case_cmd, chain_cmd, contract_cmd, evidence_cmd, gateway_cmd, gov_cmd, node_cmd, query_cmd
 from consortium.cli.errors import CliError
 
 EXIT_OK = 0
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     case_cmd.register(sub)
     contract_cmd.register(sub)
     gov_cmd.register(sub)
+    gateway_cmd.register(sub)
     return parser
 
 
