@@ -193,7 +193,7 @@ class Anchor:
     def _due(self, flight: Flight) -> bool:
         now = time.monotonic()
         return (flight.receipt is not None or now - flight.sent_at > RESEND_S
-                or (flight.retry_at and now >= flight.retry_at))
+                or (flight.retry_at > 0 and now >= flight.retry_at))
 
     async def _track(self, flight: Flight) -> None:
         now = time.monotonic()

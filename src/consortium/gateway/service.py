@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
@@ -26,7 +27,8 @@ from consortium.gateway.anchor import Anchor
 from consortium.gateway.config import GatewayConfig
 from consortium.gateway.intake import Intake
 from consortium.gateway.proofs import Proofs
-from consortium.gateway.store import GatewayStore
+from consortium.gateway.store import Appended, BatchRecord, Duplicate, GatewayStore
+from consortium.gateway.tree import BatchTree
 
 log = logging.getLogger("consortium.gateway")
 
@@ -57,11 +59,11 @@ class Gateway:
         self.accepted_items = 0
         self.refused_overload = 0
 
-    def _on_durable(self, first: int, items: list[EvidenceItem]) -> None:  # type: ignore[override]
+    def _on_durable(self, first: int, items: Sequence[EvidenceItem]) -> None:
         self.accepted_items += len(items)
         self.anchor.add_durable(first, [i.encoded for i in items])
 
-    def _on_commit(self, record, tree, bundle) -> None:  # type: ignore[no-untyped-def]
+    def _on_commit(self, record: BatchRecord, tree: BatchTree, bundle: bytes) -> None:
         self.proofs.on_commit(record, tree, bundle)
 
     def admit(self, count: int) -> None:
@@ -74,7 +76,7 @@ class Gateway:
                              f"{self.config.max_pending_items})" + ("; the chain is behind" if behind else ""),
                              retry_after=1 if not behind else 2)
 
-    async def submit(self, items: list[EvidenceItem]):  # type: ignore[no-untyped-def]
+    async def submit(self, items: list[EvidenceItem]) -> Appended | list[Duplicate]:
         self.admit(len(items))
         return await self.intake.submit(items)
 

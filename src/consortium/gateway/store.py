@@ -163,7 +163,7 @@ class GatewayStore:
 
     def items(self, first: int, count: int) -> list[bytes]:
         """Encodings of items ``first .. first+count-1`` (the log has no gaps)."""
-        out = []
+        out: list[bytes] = []
         for _, value in self.kv.iterate(_Q, start=_Q + _n(first)):
             if len(out) == count:
                 break
