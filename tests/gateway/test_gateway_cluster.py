@@ -29,6 +29,7 @@ from consortium.client.gateway import GatewayClient, GatewayError, GatewayRefuse
 from consortium.encoding import canonical
 from consortium.encoding.hexbytes import from_hex, to_hex
 from consortium.evidence import NotVerified
+from consortium.evidence.commitment import Opening
 from consortium.evidence.errors import NOT_A_NOTARIZATION, PROOF_ALTERED
 from consortium.evidence.item import BINARY_MAGIC, EvidenceItem
 from consortium.evidence.item_bundle import ItemBundle, parse_item_bundle, verify_item_bundle
@@ -258,7 +259,7 @@ def test_every_proof_verifies_offline_after_the_chain_stops(env: Env) -> None:
     # Tampering, on real bundles from the stopped chain: each is NOT VERIFIED with its reason.
     by_root: dict[str, list[tuple[bytes, dict[str, Any]]]] = {}
     for c, d in env.proofs.items():
-        by_root.setdefault(d["batch"]["evidenceHash"], []).append((c, d))
+        by_root.setdefault(d["batch"]["evidence"]["fileHash"], []).append((c, d))
     (c1, d1), (c2, d2) = next(v for v in by_root.values() if len(v) >= 2)[:2]
     b1, b2 = parse_item_bundle(d1), parse_item_bundle(d2)
     verify_item_bundle(genesis, b1, c1)
@@ -276,7 +277,7 @@ def test_every_proof_verifies_offline_after_the_chain_stops(env: Env) -> None:
     assert code == PROOF_ALTERED and "another item" in message
     forged = EvidenceItem.create(os.urandom(32))
     tree = BatchTree([forged.encoded, b1.item.encoded])
-    code, message = refused(ItemBundle(forged, tree.path(0), dataclasses.replace(b1.batch, evidence_hash=tree.root)),
+    code, message = refused(ItemBundle(forged, tree.path(0), dataclasses.replace(b1.batch, opening=Opening.public(tree.root))),
                             forged.commitment)
     assert code == NOT_A_NOTARIZATION and "not on chain" in message
     assert canonical.decode(from_hex(d1["path"]))[1] == b1.path.size

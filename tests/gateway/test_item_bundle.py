@@ -20,7 +20,7 @@ from consortium.encoding import canonical
 from consortium.encoding.hexbytes import from_hex, to_hex
 from consortium.evidence import NotVerified, UnsupportedBundle, verify_bundle
 from consortium.evidence.build import fetch_bundle
-from consortium.evidence.commitment import Opening
+from consortium.evidence.commitment import Opening, commit
 from consortium.evidence.errors import FILE_CHANGED, MALFORMED_PROOF, NOT_A_NOTARIZATION, PROOF_ALTERED
 from consortium.evidence.item import EvidenceItem
 from consortium.evidence.item_bundle import ItemBundle, load_item_bundle, verify_item_bundle
@@ -43,10 +43,16 @@ class Batch:
         return ItemBundle(self.items[i], self.tree.path(i), self.bundle)
 
 
+SALT = bytes(range(32, 64))
+SALTED = b"ID card 110101199003077777, account 6222-0202\n"
+"""Low-entropy evidence: its item carries the salted commitment, never its bare hash."""
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     chain = EvidenceChain(tmp_path_factory.mktemp("item-chain") / "db")
     items = [EvidenceItem.create(file_hash(f), {"ref": f"T{i}"} if i % 3 else None) for i, f in enumerate(FILES)]
+    items.append(EvidenceItem.create(commit(file_hash(SALTED), SALT)))
     tree = BatchTree([i.encoded for i in items])
     filler = chain.tx(BOB, "notarize", [file_hash(b"filler"), {}, []])
     tx = chain.tx(ALICE, "notarize_batch", [tree.root, len(items)])
@@ -68,11 +74,24 @@ def test_every_item_verifies_from_genesis(batch: Batch) -> None:
     g = batch.chain.genesis
     for i, data in enumerate(FILES):
         result = verify_item_bundle(g, load_item_bundle(batch.item_bundle(i).dumps().encode()), file_hash(data))
-        assert (result.index, result.batch_size, result.root) == (i, len(FILES), batch.tree.root)
+        assert (result.index, result.batch_size, result.root) == (i, len(batch.items), batch.tree.root)
         assert result.item == batch.items[i]
         assert result.batch.submitter == ALICE.address
-        assert result.batch.metadata == {"batch_size": len(FILES)}
+        assert result.batch.metadata == {"batch_size": len(batch.items)}
         assert result.batch.block_number == batch.chain.ledger.height
+
+
+def test_salted_item_verifies_with_its_opening_only(batch: Batch) -> None:
+    g, i = batch.chain.genesis, len(FILES)
+    plain = batch.item_bundle(i)
+    with_opening = load_item_bundle(plain.with_opening(Opening(file_hash(SALTED), SALT)).dumps().encode())
+    assert verify_item_bundle(g, with_opening, file_hash(SALTED)).item.commitment == commit(file_hash(SALTED), SALT)
+    code, _ = reason(g, plain, file_hash(SALTED))  # without the salt the file does not give the commitment
+    assert code == FILE_CHANGED
+    code, message = reason(g, plain.with_opening(Opening(file_hash(SALTED), bytes(32))), file_hash(SALTED))
+    assert code == PROOF_ALTERED and "salt" in message
+    code, _ = reason(g, with_opening, file_hash(b"another file"))
+    assert code == FILE_CHANGED
 
 
 def test_another_file_is_file_changed(batch: Batch) -> None:
@@ -137,7 +156,7 @@ def test_ordinary_and_batch_notarizations_are_not_interchangeable(batch: Batch) 
 
 
 def test_a_root_is_notarized_once(batch: Batch) -> None:
-    _, receipt = batch.chain.transact(BOB, "notarize_batch", [batch.tree.root, len(FILES)])
+    _, receipt = batch.chain.transact(BOB, "notarize_batch", [batch.tree.root, len(batch.items)])
     assert not receipt.ok and "already notarized at block" in receipt.error
     for args in ([b"\x01" * 31, 1], [b"\x01" * 32, 0], [b"\x01" * 32, True], [b"\x01" * 32, 2**24 + 1]):
         _, receipt = batch.chain.transact(BOB, "notarize_batch", args)
@@ -189,7 +208,7 @@ def test_any_changed_hex_digit_is_not_verified(batch: Batch, data: st.DataObject
         assert path[-1] in ("path", "transactionProof", "receiptProof"), path
         assert canonical.decode(from_hex(edited))[2] == canonical.decode(from_hex(text))[2]
         if path == ("path",):
-            assert canonical.decode(from_hex(edited))[1] == len(FILES)
+            assert canonical.decode(from_hex(edited))[1] == len(batch.items)
 
 
 @FUZZ

@@ -9,13 +9,15 @@ changes, the batch record)::
       "type": "consortium-evidence-item-proof", "version": 1,
       "item": "0x…",      canonical [48, commitment, metadata]        (evidence/item.py)
       "path": "0x…",      canonical [index, size, [sibling, …]]       (RFC 9162 audit path)
-      "batch": {…}        an ordinary "consortium-evidence-proof" whose evidenceHash is the batch root
+      "batch": {…},       an ordinary "consortium-evidence-proof" whose (public-hash) key is the batch root
+      "evidence": {"fileHash": "0x…", "salt": "0x…" | null}    optional: the submitter's opening
     }
 
 Verifying is two bounded steps (:func:`verify_item_bundle`):
 
 1. the item step, here and cheap: the item is about this file (its commitment is the
-   file's SHA-256), and its path leads to the root the batch bundle is about;
+   file's SHA-256, or the salted commitment the optional ``evidence`` opening gives,
+   evidence/commitment.py), and its path leads to the root the batch bundle is about;
 2. the batch step: :func:`consortium.evidence.verify.verify_bundle` on the batch bundle
    with ``batch_size`` = the path's tree size, which insists on a
    ``notarize_batch(root, size)`` transaction and otherwise verifies exactly what it
@@ -27,7 +29,7 @@ So whatever the ordinary verifier learns to check, batched items get it too.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from consortium.crypto.suite import DEFAULT_SUITE
@@ -35,6 +37,7 @@ from consortium.encoding import canonical
 from consortium.encoding.canonical import DecodeError
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence.bundle import MAX_BUNDLE_BYTES, ProofBundle, parse_bundle
+from consortium.evidence.commitment import InvalidOpening, Opening
 from consortium.evidence.errors import FILE_CHANGED, PROOF_ALTERED, MalformedBundle, NotVerified, UnsupportedBundle
 from consortium.evidence.item import MAX_ITEM_BYTES, EvidenceItem, InvalidItem
 from consortium.evidence.verify import VerifiedEvidence, verify_bundle
@@ -48,6 +51,7 @@ MAX_BATCH_ITEMS = 1 << 24
 MAX_PATH_BYTES = 32 + MAX_PROOF_DEPTH * (2 + 32)
 """Index, size, array headers, and up to 64 hashes of 2 + 32 bytes each."""
 _KEYS = {"type", "version", "item", "path", "batch"}
+_OPTIONAL_KEYS = {"evidence"}
 
 
 @dataclass(frozen=True)
@@ -55,20 +59,29 @@ class ItemBundle:
     item: EvidenceItem
     path: ListProof
     batch: ProofBundle
+    opening: Opening | None = None
+    """How the file gives the item's commitment (salt kept by the submitter, added to the proof it hands
+    over); None: the commitment is the file's SHA-256 itself (public-hash mode)."""
 
     @property
     def root(self) -> bytes:
-        """The batch root the bundle claims (the batch bundle's evidence hash): checked, not trusted."""
-        return self.batch.evidence_hash
+        """The batch root the bundle claims (the batch bundle's public-hash key): checked, not trusted."""
+        return self.batch.key
+
+    def with_opening(self, opening: Opening | None) -> ItemBundle:
+        return replace(self, opening=opening)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "type": ITEM_BUNDLE_TYPE,
             "version": ITEM_BUNDLE_VERSION,
             "item": to_hex(self.item.encoded),
             "path": to_hex(canonical.encode(self.path.to_value())),
             "batch": self.batch.to_json(),
         }
+        if self.opening is not None:
+            doc["evidence"] = self.opening.to_json()
+        return doc
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2) + "\n"
@@ -118,12 +131,21 @@ def parse_item_bundle(doc: Any) -> ItemBundle:
             raise UnsupportedBundle(f"the item proof uses format version {version}; this verifier reads version "
                                     f"{ITEM_BUNDLE_VERSION}: upgrade consortium to verify it")
         raise MalformedBundle(f"unknown item proof format version {version}")
-    missing, extra = _KEYS - set(doc), set(doc) - _KEYS
+    missing, extra = _KEYS - set(doc), set(doc) - _KEYS - _OPTIONAL_KEYS
     if missing:
         raise MalformedBundle(f"the item proof lacks {', '.join(sorted(missing))}")
     if extra:
         raise MalformedBundle(f"the item proof has unknown fields {', '.join(sorted(map(str, extra)))[:200]}")
-    return ItemBundle(item=parse_item(doc["item"]), path=parse_path(doc["path"]), batch=parse_bundle(doc["batch"]))
+    batch = parse_bundle(doc["batch"])
+    if not batch.opening.is_public:
+        raise MalformedBundle("batch: a batch root is notarized as itself, so the batch bundle's opening has no salt")
+    opening = None
+    if "evidence" in doc:
+        try:
+            opening = Opening.from_json(doc["evidence"])
+        except InvalidOpening as exc:
+            raise MalformedBundle(str(exc)) from None
+    return ItemBundle(item=parse_item(doc["item"]), path=parse_path(doc["path"]), batch=batch, opening=opening)
 
 
 def parse_item(value: Any) -> EvidenceItem:
@@ -162,9 +184,14 @@ def verify_item_step(bundle: ItemBundle, file_hash: bytes, hasher: Hasher = DEFA
     :func:`verify_bundle` proves it was notarized.
     """
     item = bundle.item
-    if item.commitment != file_hash:
+    opening = bundle.opening if bundle.opening is not None else Opening.public(item.commitment)
+    if opening.file_hash != file_hash:
         raise NotVerified(FILE_CHANGED, f"the file's SHA-256 is {to_hex(file_hash)}, but the item proof is for "
-                                        f"{to_hex(item.commitment)}: the file was changed, or it is another file")
+                                        f"{to_hex(opening.file_hash)}: the file was changed, or it is another file")
+    if opening.key != item.commitment:
+        raise NotVerified(PROOF_ALTERED, f"the proof's {opening.mode} opening of the file gives the commitment "
+                                         f"{to_hex(opening.key)}, not the item's {to_hex(item.commitment)}: the salt "
+                                         "or the item was altered")
     try:
         verify_inclusion(bundle.root, item.encoded, bundle.path, hasher)
     except InvalidListProof as exc:
