@@ -24,6 +24,7 @@ import mimetypes
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -348,7 +349,21 @@ def verified_json(result: VerifiedEvidence) -> dict[str, Any]:
         "genesisHash": to_hex(result.genesis_hash),
         "sealers": result.sealers,
         "quorum": result.quorum,
+        "timeAnchor": _anchor_json(result),
     }
+
+
+def _utc(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="seconds" if not t.microsecond else "milliseconds").replace("+00:00", "Z")
+
+
+def _anchor_json(result: VerifiedEvidence) -> dict[str, Any] | None:
+    a = result.anchor
+    if a is None:
+        return None
+    return {"existedNoLaterThan": _utc(a.latest), "tsa": a.tsa, "tsaTime": _utc(a.gen_time),
+            "accuracyMs": a.accuracy // timedelta(milliseconds=1), "policy": a.policy, "serial": a.serial,
+            "checkpoint": [a.first, a.last], "trustedBy": a.trust}
 
 
 def _print_verified(args: argparse.Namespace, result: VerifiedEvidence) -> None:
@@ -360,9 +375,18 @@ def _print_verified(args: argparse.Namespace, result: VerifiedEvidence) -> None:
     rows: list[tuple[str, Any]] = [
         ("sha-256", doc["hash"]),
         ("block", f"{doc['block']}  ({doc['blockHash']})"),
-        ("time", f"{doc['time']}  (UTC, block timestamp)"),
-        ("submitter", doc["submitter"]),
+        ("time", f"{doc['time']}  (UTC, block timestamp, set by the sealers)"),
     ]
+    anchor = doc["timeAnchor"]
+    if anchor is not None:
+        rows.append(("anchored", f"existed no later than {anchor['existedNoLaterThan']} "
+                                 f"(time-stamping authority {anchor['tsa']})"))
+        rows.append(("", f"RFC 3161 token serial {anchor['serial']}, TSA time {anchor['tsaTime']} "
+                         f"± {anchor['accuracyMs']} ms, policy {anchor['policy']}, checkpoint of blocks "
+                         f"{anchor['checkpoint'][0]}-{anchor['checkpoint'][1]}, TSA trusted per {anchor['trustedBy']}"))
+    else:
+        rows.append(("anchored", "no time-stamp token in this proof: its time rests on the sealers alone"))
+    rows.append(("submitter", doc["submitter"]))
     for i, c in enumerate(doc["cosigners"]):
         rows.append(("co-signers" if i == 0 else "", f"{c['address']}  (block {c['block']}, {c['time']})"))
     if not doc["cosigners"]:

@@ -80,10 +80,30 @@ def fetch_bundle(request: Request, opening: Opening | bytes, *, block: int | str
         "record": {"header": index[state_number], "value": state["value"], "proof": state.get("proof")},
         "sealerChanges": sealer_changes(request, order),
     }
+    anchor = time_anchor(request, inclusions[0][0], state_number)
+    if anchor is not None:
+        doc["anchor"] = anchor
     try:
         return parse_bundle(doc)
     except MalformedBundle as exc:
         raise ProofUnavailable(f"the node's answers do not form a proof bundle: {exc}") from None
+
+
+def time_anchor(request: Request, block: int, state_block: int) -> dict[str, Any] | None:
+    """The node's RFC 3161 anchor over ``block`` with the trusted-TSA list at ``state_block``, or None.
+
+    Optional: a node that does not anchor, has not anchored that block yet, or predates
+    anchoring gives a bundle without one (its time then rests on the sealers).
+    """
+    try:
+        found = request("getAnchor", block)
+        if not found:
+            return None
+        tsas = request("getTsaListProof", state_block)
+    except Exception:  # noqa: BLE001 - any refusal (unknown method, no anchor) just means "no anchor"
+        return None
+    return {"checkpoint": found.get("checkpoint"), "proof": found.get("proof"), "reply": found.get("reply"),
+            "tsas": {"value": tsas.get("value"), "proof": tsas.get("proof")}}
 
 
 def _add_header(headers: dict[int, str], answer: Any, method: str) -> int:

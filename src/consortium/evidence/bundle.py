@@ -14,7 +14,8 @@ only the envelope. The format (docs/protocol.md §11)::
                        "receipt": "0x…", "receiptProof": "0x…"},
       "cosignatures": [{same shape}, …],             one per co-signature in the record, in its order
       "record": {"header": i, "value": "0x…", "proof": "0x…"},
-      "sealerChanges": [{"header": "0x…", "value": "0x…", "proof": "0x…"}, …]
+      "sealerChanges": [{"header": "0x…", "value": "0x…", "proof": "0x…"}, …],
+      "anchor": {"checkpoint": "0x…", "proof": "0x…", "reply": "0x…"}   optional: RFC 3161 time anchor
     }
 
 Version 1 (bundles made before salted commitments) has ``"evidenceHash": "0x…"``
@@ -38,13 +39,16 @@ from itertools import pairwise
 from typing import Any, TypeVar
 
 from consortium.crypto.suite import HASH_SIZE
+from consortium.crypto.timestamp import TimestampError, parse_response
 from consortium.encoding import canonical
 from consortium.encoding.canonical import DecodeError
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
+from consortium.evidence.anchor import MAX_CHECKPOINT_BYTES, MAX_PATH_BYTES, MAX_TSA_LIST_BYTES, BundleAnchor, TsaListProof
 from consortium.evidence.commitment import InvalidOpening, Opening
 from consortium.evidence.errors import MalformedBundle, UnsupportedBundle
 from consortium.evidence.record import MAX_RECORD_BYTES, MAX_SIGNERS
 from consortium.ledger.block import BlockHeader
+from consortium.ledger.checkpoint import MAX_REPLY_BYTES, Checkpoint
 from consortium.ledger.merkle import InvalidListProof, ListProof
 from consortium.ledger.receipt import Receipt
 from consortium.ledger.transaction import MAX_TX_SIZE, Transaction
@@ -67,7 +71,7 @@ MAX_RECEIPT_BYTES = 256 * 1024
 _COMMON_KEYS = {"type", "version", "chainId", "groupId", "genesisHash", "headers", "notarization", "cosignatures",
                 "record", "sealerChanges"}
 _TOP_KEYS = {1: _COMMON_KEYS | {"evidenceHash"}, 2: _COMMON_KEYS | {"evidence"}}
-OPTIONAL_KEYS: dict[int, frozenset[str]] = {1: frozenset(), 2: frozenset()}
+OPTIONAL_KEYS: dict[int, frozenset[str]] = {1: frozenset(), 2: frozenset({"anchor"})}
 """Members a version may carry or omit; extensions (a timestamp token, a batch path) are added here."""
 _INCLUSION_KEYS = {"header", "transaction", "transactionProof", "receipt", "receiptProof"}
 _STATE_KEYS = {"header", "value", "proof"}
@@ -132,6 +136,8 @@ class ProofBundle:
     record: RecordInclusion
     sealer_changes: tuple[SealerSetChange, ...] = ()
     version: int = BUNDLE_VERSION
+    anchor: BundleAnchor | None = None
+    """An RFC 3161 time anchor over the notarization block (evidence/anchor.py), if the node had one."""
 
     @property
     def evidence_hash(self) -> bytes:
@@ -158,6 +164,7 @@ class ProofBundle:
             "cosignatures": [c.to_json() for c in self.cosignatures],
             "record": self.record.to_json(),
             "sealerChanges": [c.to_json() for c in self.sealer_changes],
+            **({"anchor": self.anchor.to_json()} if self.anchor is not None else {}),
         }
 
     def dumps(self) -> str:
@@ -225,6 +232,7 @@ def parse_bundle(doc: Any) -> ProofBundle:
         record=_record(doc["record"], len(headers)),
         sealer_changes=tuple(_change(c, f"sealerChanges[{i}]") for i, c in enumerate(changes)),
         version=version,
+        anchor=_anchor(doc["anchor"]) if "anchor" in doc else None,
     )
     used = {bundle.notarization.header, bundle.record.header, *(c.header for c in bundle.cosignatures)}
     if len(used) != len(headers):
@@ -333,3 +341,24 @@ def _change(value: Any, what: str) -> SealerSetChange:
         value=_hex(obj["value"], f"{what}.value", max_size=MAX_RECORD_BYTES),
         proof=_state_proof(obj["proof"], f"{what}.proof"),
     )
+
+
+def _anchor(value: Any) -> BundleAnchor:
+    """The optional time anchor (evidence/anchor.py): shapes and strict DER only; verify.py step 6 judges it."""
+    obj = _exact_keys(value, {"checkpoint", "proof", "reply"}, "anchor", optional=frozenset({"tsas"}))
+    checkpoint = _decoded(_hex(obj["checkpoint"], "anchor.checkpoint", max_size=MAX_CHECKPOINT_BYTES),
+                          "anchor.checkpoint", Checkpoint.decode, Checkpoint.encode)
+    raw_path = _hex(obj["proof"], "anchor.proof", max_size=MAX_PATH_BYTES)
+    path = _decoded(raw_path, "anchor.proof", lambda b: ListProof.from_value(canonical.decode(b)),
+                    lambda p: canonical.encode(p.to_value()))
+    try:
+        token = parse_response(_hex(obj["reply"], "anchor.reply", max_size=MAX_REPLY_BYTES))
+    except TimestampError as exc:
+        raise MalformedBundle(f"anchor.reply is not a usable RFC 3161 reply: {exc.message}") from None
+    tsas = None
+    if "tsas" in obj:
+        t = _exact_keys(obj["tsas"], {"value", "proof"}, "anchor.tsas")
+        tsas = TsaListProof(None if t["value"] is None else _hex(t["value"], "anchor.tsas.value",
+                                                                 max_size=MAX_TSA_LIST_BYTES),
+                            _state_proof(t["proof"], "anchor.tsas.proof"))
+    return BundleAnchor(checkpoint, path, token, tsas)

@@ -42,8 +42,19 @@ CONTRADICTS_SIGNED = "contradicts-signed"
 """The certified state says something the parties' signed transactions do not (metadata, signers, status,
 co-signatures, case fields): the sealers that certified it, or the proof, lie."""
 
+ANCHOR_MISMATCH = "anchor-mismatch"
+"""The time anchor's checkpoint does not contain the notarization block's certified hash (another history,
+another chain, or an edited path)."""
+TIMESTAMP_OTHER_HASH = "timestamp-other-hash"
+"""The RFC 3161 token is over another hash than the anchor's checkpoint."""
+TIMESTAMP_UNTRUSTED = "timestamp-untrusted-tsa"
+"""The RFC 3161 token is signed by a time-stamping authority the chain does not trust (genesis/governance)."""
+TIMESTAMP_INVALID = "timestamp-invalid"
+"""The RFC 3161 token claims a trusted TSA but its signature, certificate chain or policy does not verify."""
+
 CODES = (FILE_CHANGED, MALFORMED_PROOF, ANOTHER_CHAIN, NOT_A_NOTARIZATION, TRANSACTION_FAILED, PROOF_ALTERED,
-         SEALER_SET, TOO_FEW_SIGNATURES, INVALID_SIGNATURE, NOT_NOTARIZED, INVALID_CALL, CONTRADICTS_SIGNED)
+         SEALER_SET, TOO_FEW_SIGNATURES, INVALID_SIGNATURE, NOT_NOTARIZED, INVALID_CALL, CONTRADICTS_SIGNED,
+         ANCHOR_MISMATCH, TIMESTAMP_OTHER_HASH, TIMESTAMP_UNTRUSTED, TIMESTAMP_INVALID)
 
 
 class NotVerified(Exception):

@@ -20,7 +20,9 @@ docs/protocol.md §11.4, "Verification algorithm"):
 4. sealer sets: each header names the set in force per genesis and certified changes;
 5. signatures: each header's commit certificate (a quorum of distinct sealers,
    :func:`consortium.consensus.verify.verify_commit_certificate`), then each
-   transaction's Ed25519 signature by its sender (acceptance rules: protocol.md §11.5).
+   transaction's Ed25519 signature by its sender (acceptance rules: protocol.md §11.5);
+6. the time anchor, if the bundle has one (:mod:`consortium.evidence.anchor`): the
+   notarization block's hash in a checkpoint an RFC 3161 TSA the chain trusts signed.
 
 Everything reported comes from signed transactions and certified headers. It
 reads no clock, file or network; it raises :class:`NotVerified` (with a code from
@@ -40,6 +42,7 @@ from consortium.crypto.suite import CryptoSuite
 from consortium.encoding import canonical
 from consortium.encoding.canonical import Value
 from consortium.encoding.hexbytes import to_hex
+from consortium.evidence.anchor import VerifiedAnchor, verify_anchor
 from consortium.evidence.bundle import ProofBundle, TxInclusion
 from consortium.evidence.calls import (
     Cosign,
@@ -101,6 +104,8 @@ class VerifiedEvidence:
     sealed_by: tuple[bytes, ...] = ()
     """Node ids of the sealers whose commit seals on the notarization block verify."""
     bundle_version: int = 2
+    anchor: VerifiedAnchor | None = None
+    """The TSA's bound on the notarization block's time; None: the time rests on the sealers alone."""
 
     @property
     def time_iso(self) -> str:
@@ -217,10 +222,16 @@ def verify_bundle(
     for i, inc in enumerate(bundle.cosignatures):
         check_transaction_signature(inc.transaction, f"co-signature {i}", suite)
 
+    # 6. The time anchor, if any: only now is the block hash it must contain certified ----------
+    block_hash = header_hash(notarization_header, suite)
+    anchor = None
+    if bundle.anchor is not None:
+        anchor = verify_anchor(bundle.anchor, notarization_header, block_hash, genesis.tsas, record_header, suite)
+
     sealed_by = tuple(notarization_header.sealers[s.sealer_index] for s in notarization_header.signatures)
     return VerifiedEvidence(
         evidence_hash=file_hash, key=key, mode=opening.mode, block_number=notarization_header.number,
-        block_hash=header_hash(notarization_header, suite), timestamp_ms=notarization_header.timestamp,
+        block_hash=block_hash, timestamp_ms=notarization_header.timestamp,
         submitter=notarize.call.sender, transaction=notarize.call.tx_hash, metadata=notarize.metadata,
         signers=notarize.signers,
         cosignatures=tuple(Cosignature(c.call.sender, c.block, c.timestamp, c.call.tx_hash) for c in cosigns),
@@ -228,6 +239,7 @@ def verify_bundle(
         status=str(expected["status"]), state_block=record_header.number, chain_id=genesis.chain_id,
         group_id=genesis.group_id, genesis_hash=bundle.genesis_hash, sealers=len(notarization_header.sealers),
         quorum=quorum_size(len(notarization_header.sealers)), sealed_by=sealed_by, bundle_version=bundle.version,
+        anchor=anchor,
     )
 
 

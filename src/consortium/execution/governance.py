@@ -41,7 +41,7 @@ KEY_SENDERS = b"gv/senders"
 KEY_CONFIG = b"gv/config"
 KEY_NEXT_ID = b"gv/next"
 KEY_TSAS = b"gv/tsas"
-"""Trusted time-stamping authorities: ``[[name, certificate DER, policy], ...]``; absent = none (docs/protocol.md §6)."""
+"""Trusted time-stamping authorities: ``[[name, certificate DER, policy], ...]``; absent = genesis's (protocol.md §6)."""
 PROPOSAL_PREFIX = b"gv/p/"
 KEYS = {
     "committee": KEY_COMMITTEE, "threshold": KEY_THRESHOLD, "sealers": KEY_SEALERS, "observers": KEY_OBSERVERS,
@@ -113,8 +113,11 @@ class GovernanceState:
     def config(self) -> dict[str, int]:
         return {**DEFAULT_CONFIG, **self._read(KEY_CONFIG, {})}  # type: ignore[dict-item]
 
-    def tsa_entries(self) -> list[tuple[str, bytes, str]]:
-        """``gv/tsas`` as stored: (name, certificate DER, policy); the executor checks only their shape."""
+    def tsa_entries(self) -> list[tuple[str, bytes, str]] | None:
+        """``gv/tsas`` as stored: (name, certificate DER, policy), shape-checked only; None if never set
+        (then the genesis ``[[tsa]]`` list applies, which is empty for a chain that never had one)."""
+        if self._get(KEY_TSAS) is None:
+            return None
         return [(n, c, p) for n, c, p in self._read(KEY_TSAS, [])]  # type: ignore[misc, union-attr]
 
     def governed(self) -> bool:
@@ -436,7 +439,7 @@ class GovernanceContract:
                     or not 0 < len(params[1]) <= MAX_TSA_CERT or not isinstance(params[2], str) or len(params[2]) > 128:
                 raise BadTransaction("add_tsa takes three params: name (1-64 printable characters), the DER "
                                      f"certificate its tokens chain to (at most {MAX_TSA_CERT} bytes), policy OID or \"\"")
-            current = r.tsa_entries()
+            current = r.tsa_entries() or []
             if any(n == params[0] for n, _, _ in current):
                 raise Revert(f"a time-stamping authority named {params[0]!r} is already trusted")
             if len(current) >= MAX_TSAS:
@@ -444,7 +447,7 @@ class GovernanceContract:
             put(KEY_TSAS, [[n, c, p] for n, c, p in current] + [list(params)])
         elif kind == "remove_tsa":
             name = one("name", lambda v: isinstance(v, str), "the time-stamping authority's name")
-            current = r.tsa_entries()
+            current = r.tsa_entries() or []
             if not any(n == name for n, _, _ in current):
                 raise Revert(f"no trusted time-stamping authority is named {name!r}")
             put(KEY_TSAS, [[n, c, p] for n, c, p in current if n != name])

@@ -134,8 +134,11 @@ class Node:
 
     def trusted_tsas(self) -> tuple[TrustedTsa, ...]:
         """The time-stamping authorities whose tokens anchor this chain: governance's list, else genesis's."""
+        entries = self.governance().tsa_entries()
+        if entries is None:
+            return self.genesis.tsas
         out = []
-        for name, cert, policy in self.governance().tsa_entries():
+        for name, cert, policy in entries:
             try:
                 out.append(TrustedTsa(name, cert, policy))
             except ValueError as exc:  # governance checks only the shape; skip an entry no verifier could use

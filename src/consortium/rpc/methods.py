@@ -12,7 +12,7 @@ from consortium.chain.admission import TransactionRejected
 from consortium.chain.ledger import Ledger
 from consortium.encoding.canonical import DecodeError, Value, encode
 from consortium.encoding.hexbytes import to_hex
-from consortium.execution.governance import KEY_SEALERS
+from consortium.execution.governance import KEY_SEALERS, KEY_TSAS
 from consortium.ledger.transaction import Transaction
 from consortium.rpc import params as P
 from consortium.rpc.errors import RpcError, application_error
@@ -210,17 +210,24 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
                 "value": None if value is None else to_hex(value), "proof": to_hex(proof.encode()),
                 "blockNumber": header.number}
 
+    def governance_proof(key: bytes, number: int | str) -> dict:
+        n = _number(ledger, number)
+        header, value, proof = ledger.state_proof(key, n)
+        return {"blockHeader": to_hex(header.encode()), "key": to_hex(key),
+                "value": None if value is None else to_hex(value), "proof": to_hex(proof.encode()),
+                "blockNumber": header.number}
+
     async def get_sealer_set_proof(number: int | str) -> dict:
         """The governance sealer set after block ``number``, proven against that block's state root.
 
         The set in force at block n+1 is this value at block n (see node.runtime.sealers_at);
         offline evidence proofs carry it for each block where the set changed.
         """
-        n = _number(ledger, number)
-        header, value, proof = ledger.state_proof(KEY_SEALERS, n)
-        return {"blockHeader": to_hex(header.encode()), "key": to_hex(KEY_SEALERS),
-                "value": None if value is None else to_hex(value), "proof": to_hex(proof.encode()),
-                "blockNumber": header.number}
+        return governance_proof(KEY_SEALERS, number)
+
+    async def get_tsa_list_proof(number: int | str) -> dict:
+        """The governance list of trusted time-stamping authorities after block ``number`` (gv/tsas), proven."""
+        return governance_proof(KEY_TSAS, number)
 
     async def status(method):  # small adapters for the parameterless node views
         return method()
@@ -245,6 +252,7 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
     d.add("getStateProof", get_state_proof, [Param("contract", lambda v: v), Param("key", lambda v: v),
                                              Param("blockNumber", P.block_number, "latest")])
     d.add("getSealerSetProof", get_sealer_set_proof, [Param("blockNumber", P.block_number, "latest")])
+    d.add("getTsaListProof", get_tsa_list_proof, [Param("blockNumber", P.block_number, "latest")])
     d.add("getPbftView", lambda: status(lambda: node.consensus_status()["view"]))
     d.add("getConsensusStatus", lambda: status(node.consensus_status))
     d.add("getSealerList", lambda: status(lambda: [to_hex(s) for s in node.sealers()]))
