@@ -73,13 +73,13 @@ cat >"$EVIDENCE" <<'EOF'
 EOF
 
 # --- 3. notarize, co-sign --------------------------------------------------------------------------
-step "Alice notarizes the chat log, naming Bob as co-signer"
+step "Alice notarizes the chat log privately (a salted commitment goes on chain), naming Bob as co-signer"
 cli evidence notarize "$EVIDENCE" --case "$CASE" --note "delivery chat, exported from the shop's app" \
     --signer "$BOB" --key "$ACC/alice.json" --out "$WORK/notarized.proof.json"
 HASH="$(cli evidence hash "$EVIDENCE" --json | python -c 'import json, sys; print(json.load(sys.stdin)["sha256"])')"
 
-step "Bob co-signs it"
-cli evidence sign "$HASH" --key "$ACC/bob.json"
+step "Bob co-signs it (Alice sent him the proof file; the key on chain is in it)"
+cli evidence sign "$WORK/notarized.proof.json" --key "$ACC/bob.json"
 
 # --- 4. the case -----------------------------------------------------------------------------------
 step "the governance committee registers Carol as an arbitrator (a proposal; this chain's committee is one member)"
@@ -87,7 +87,7 @@ cli evidence register-arbitrator "$CAROL" --key "$ACC/admin0.json"
 
 step "Alice opens the case, with Carol as arbitrator, and attaches the evidence"
 cli case open "$CASE" --party "$ALICE" --party "$BOB" --arbitrator "$CAROL" --key "$ACC/alice.json"
-cli case attach "$CASE" "$HASH" --key "$ACC/alice.json"
+cli case attach "$CASE" "$WORK/notarized.proof.json" --key "$ACC/alice.json"
 
 step "Carol rules"
 RULING="$WORK/ruling.txt"
@@ -98,7 +98,7 @@ cli case show "$CASE"
 # --- 5. the proof, then no chain at all ------------------------------------------------------------
 PROOF="$WORK/delivery-chat-log.proof.json"
 step "writing the proof bundle (after the co-signature)"
-cli evidence proof "$HASH" --out "$PROOF"
+cli evidence proof "$EVIDENCE" --from "$WORK/notarized.proof.json" --out "$PROOF"
 
 step "stopping the chain: from here on, no node is running"
 "$SCRIPTS/stop_all.sh" "$DIR"

@@ -14,7 +14,9 @@ from consortium.evidence.commitment import (
     InvalidOpening,
     Opening,
     commit,
+    load_opening_file,
     new_salt,
+    opening_file_text,
 )
 
 FILE = b"hello, arbitration\n"
@@ -81,3 +83,24 @@ def test_fuzzed_openings_parse_or_are_refused_with_invalid_opening(obj) -> None:
         assert str(exc)
         return
     assert Opening.from_json(opening.to_json()) == opening
+
+
+def test_opening_file_round_trip_and_refusals() -> None:
+    opening = Opening.salted(FILE_HASH)
+    assert load_opening_file(opening_file_text(opening).encode()) == opening
+    for data, words in ((b"", "UTF-8 JSON"), (b"\xff", "UTF-8 JSON"), (b"[]", "not an evidence opening file"),
+                        (b'{"type": "consortium-evidence-opening", "version": 2, "evidence": {}}', "version"),
+                        (b'{"type": "consortium-evidence-opening", "version": 1}', "exactly the fields"),
+                        (b" " * 5000, "at most")):
+        with pytest.raises(InvalidOpening, match=words):
+            load_opening_file(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=300), json_values.map(lambda v: __import__("json").dumps(
+    {"type": "consortium-evidence-opening", "version": 1, "evidence": v}).encode())))
+def test_fuzzed_opening_files_parse_or_are_refused(data: bytes) -> None:
+    try:
+        load_opening_file(data)
+    except InvalidOpening as exc:
+        assert str(exc)

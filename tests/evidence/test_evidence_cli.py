@@ -125,9 +125,9 @@ def test_bad_addresses_and_hashes_are_usage_errors(cli, files) -> None:
     code, _, err = cli("evidence", "notarize", str(files["doc"]), "--signer", "0x1234", "--rpc", "http://127.0.0.1:9/")
     assert code == 2 and "20 bytes" in err
     code, _, err = cli("evidence", "show", "0xabc", "--rpc", "http://127.0.0.1:9/")
-    assert code == 2 and "evidence hash" in err
+    assert code == 2 and "evidence key" in err
     code, _, err = cli("evidence", "show", "no-such-file", "--rpc", "http://127.0.0.1:9/")
-    assert code == 2 and "neither a 0x evidence hash nor an existing file" in err
+    assert code == 2 and "neither a 0x evidence key nor an existing file" in err
 
 
 # --- streaming hash ----------------------------------------------------------------------------------

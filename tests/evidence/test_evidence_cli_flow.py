@@ -64,16 +64,24 @@ def test_the_arbitration_flow(cli, node, keys, tmp_path: Path) -> None:
                          "--note", "exported chat", "--key", keys["alice"], "--json", *rpc)
     assert code == 0, err
     notarized = json.loads(out)
-    assert notarized["hash"] == digest and notarized["status"] == "PENDING"
+    assert notarized["hash"] == digest and notarized["status"] == "PENDING" and notarized["mode"] == "salted"
+    key = notarized["key"]
+    assert key != digest and notarized["onChainMetadata"] == {"case_id": "C-1", "note": "exported chat"}
     assert notarized["proof"] == str(tmp_path / "chat.txt.proof.json")
     code, out, _ = cli("evidence", "verify", str(doc), "--proof", notarized["proof"], "--genesis", str(genesis))
     assert code == 0 and "pending" in out and to_hex(BOB.address) in out
 
+    # private by default: the file's hash finds nothing on chain; the file (with its proof beside it) does
+    code, _, err = cli("evidence", "show", digest, *rpc)
+    assert code == 1 and "is not notarized" in err
+    code, out, err = cli("evidence", "show", str(doc), *rpc)
+    assert code == 0 and key in out and "file_name" not in out, err
     code, _, err = cli("evidence", "notarize", str(doc), "--key", keys["bob"], *rpc)
-    assert code == 1 and "already notarized" in err and f"evidence proof {digest}" in err
-    code, _, err = cli("evidence", "sign", digest, "--key", keys["mallory"], *rpc)
+    assert code == 2 and "already exists" in err  # never overwrites a proof (it holds a salt)
+
+    code, _, err = cli("evidence", "sign", notarized["proof"], "--key", keys["mallory"], *rpc)
     assert code == 1 and "is not a listed signer" in err
-    code, out, _ = cli("evidence", "sign", str(doc), "--key", keys["bob"], "--json", *rpc)
+    code, out, _ = cli("evidence", "sign", key, "--key", keys["bob"], "--json", *rpc)
     assert code == 0 and json.loads(out)["output"] == "COMPLETE"
 
     code, _, err = cli("evidence", "register-arbitrator", to_hex(ARBITER.address), "--key", keys["alice"], *rpc)
@@ -88,7 +96,7 @@ def test_the_arbitration_flow(cli, node, keys, tmp_path: Path) -> None:
     code, _, err = cli("case", "open", "C-1", *parties, "--arbitrator", to_hex(ARBITER.address),
                        "--key", keys["alice"], *rpc)
     assert code == 0, err
-    code, _, err = cli("case", "attach", "C-1", digest, "--key", keys["bob"], *rpc)
+    code, _, err = cli("case", "attach", "C-1", notarized["proof"], "--key", keys["bob"], *rpc)
     assert code == 0, err
     ruling = tmp_path / "ruling.txt"
     ruling.write_text("refund 6 chairs")
@@ -98,33 +106,68 @@ def test_the_arbitration_flow(cli, node, keys, tmp_path: Path) -> None:
                        "--key", keys["carol"], *rpc)
     assert code == 0, err
     code, out, _ = cli("case", "show", "C-1", *rpc)
-    assert code == 0 and "CLOSED" in out and digest in out and "refund 6 chairs" in out
+    assert code == 0 and "CLOSED" in out and key in out and "refund 6 chairs" in out
     code, out, _ = cli("case", "show", "C-1", "--json", *rpc)
     case = json.loads(out)
-    assert case["evidence"] == [{"$bytes": digest}] and case["ruling"]["hash"] == {
+    assert case["evidence"] == [{"$bytes": key}] and case["ruling"]["hash"] == {
         "$bytes": "0x" + hashlib.sha256(b"refund 6 chairs").hexdigest()}
     code, _, err = cli("case", "show", "C-2", *rpc)
     assert code == 1 and "no case 'C-2'" in err
 
-    code, out, _ = cli("evidence", "show", digest, *rpc)
+    code, out, _ = cli("evidence", "show", key, *rpc)
     assert code == 0 and "COMPLETE" in out and "exported chat" in out and "signed in block" in out
     proof = tmp_path / "after.proof.json"
-    code, out, err = cli("evidence", "proof", digest, "--out", str(proof), "--json", *rpc)
-    assert code == 0 and json.loads(out)["cosignatures"] == 1, err
+    code, _, err = cli("evidence", "proof", key, "--out", str(proof), *rpc)
+    assert code == 2 and "a bare key does not say which file" in err
+    code, out, err = cli("evidence", "proof", str(doc), "--out", str(proof), "--json", *rpc)
+    assert code == 0 and json.loads(out)["cosignatures"] == 1 and json.loads(out)["key"] == key, err
     code, out, _ = cli("evidence", "verify", str(doc), "--proof", str(proof), "--genesis", str(genesis), "--json")
     result = json.loads(out)
     assert code == 0 and result["status"] == "COMPLETE" and result["cosigners"][0]["address"] == to_hex(BOB.address)
-    code, out, _ = cli("evidence", "verify", str(doc), "--rpc", url, "--genesis", str(genesis))
+    salt = json.loads(proof.read_text())["evidence"]["salt"]
+    code, out, _ = cli("evidence", "verify", str(doc), "--rpc", url, "--salt", salt, "--genesis", str(genesis))
     assert code == 0 and out.startswith("VERIFIED")
+    code, out, _ = cli("evidence", "verify", str(doc), "--rpc", url, "--genesis", str(genesis))
+    assert code == 1 and "not-notarized" in out  # without the salt the node is asked for the bare hash
 
     other = tmp_path / "other.txt"
     other.write_bytes(b"never notarized")
     code, out, _ = cli("evidence", "verify", str(other), "--rpc", url, "--genesis", str(genesis))
     assert code == 1 and "not-notarized" in out
     code, _, err = cli("evidence", "show", str(other), *rpc)
-    assert code == 1 and "is not notarized" in err
+    assert code == 1 and "is not notarized" in err and "--from FILE.proof.json" in err
     code, _, err = cli("evidence", "proof", str(other), "--out", str(tmp_path / "x.json"), *rpc)
     assert code == 1 and "is not notarized" in err and not (tmp_path / "x.json").exists()
+
+
+def test_public_hash_mode_and_file_info_are_explicit(cli, node, keys, tmp_path: Path) -> None:
+    _, url = node
+    rpc = ("--rpc", url)
+    doc = tmp_path / "ruling-template.pdf"
+    doc.write_bytes(b"%PDF-1.7 a public template\n")
+    digest = "0x" + hashlib.sha256(doc.read_bytes()).hexdigest()
+    code, out, err = cli("evidence", "notarize", str(doc), "--public", "--file-info", "--key", keys["alice"],
+                         "--out", str(tmp_path / "a.json"), "--json", *rpc)
+    assert code == 0, err
+    notarized = json.loads(out)
+    assert notarized["mode"] == "public" and notarized["key"] == digest
+    assert notarized["onChainMetadata"] == {"file_name": "ruling-template.pdf", "size": 27,
+                                            "media_type": "application/pdf"}
+    code, out, _ = cli("evidence", "show", digest, *rpc)
+    assert code == 0 and "ruling-template.pdf" in out
+    code, _, err = cli("evidence", "notarize", str(doc), "--public", "--key", keys["bob"],
+                       "--out", str(tmp_path / "b.json"), *rpc)
+    assert code == 1 and "already notarized" in err and not (tmp_path / "b.json").exists()
+    code, out, err = cli("evidence", "proof", digest, "--public", "--out", str(tmp_path / "c.json"), "--json", *rpc)
+    assert code == 0 and json.loads(out)["mode"] == "public", err
+
+
+def test_a_refused_notarization_leaves_no_salt_file(cli, node, keys, tmp_path: Path) -> None:
+    _, url = node
+    doc = tmp_path / "x.txt"
+    doc.write_bytes(b"x")
+    code, _, err = cli("evidence", "notarize", str(doc), "--note", "n" * 2000, "--key", keys["alice"], "--rpc", url)
+    assert code == 1 and "note" in err and not (tmp_path / "x.txt.proof.json").exists()
 
 
 def test_contract_commands(cli, node, keys, tmp_path: Path) -> None:

@@ -69,8 +69,9 @@ def flow(tmp_path_factory):
                 key=root / "alice.json", rpc=rpc)
         notarized = json.loads(r.stdout)
         assert notarized["status"] == "PENDING" and Path(notarized["proof"]).exists()
-        evidence_hash = notarized["hash"]
-        assert json.loads(run("evidence", "sign", evidence_hash, "--json", key=root / "bob.json", rpc=rpc).stdout)[
+        key = notarized["key"]  # private by default: the salted commitment is what the chain knows
+        assert notarized["mode"] == "salted" and key != notarized["hash"]
+        assert json.loads(run("evidence", "sign", key, "--json", key=root / "bob.json", rpc=rpc).stdout)[
             "output"] == "COMPLETE"
         run("evidence", "register-arbitrator", addr["carol"], key=admin, rpc=rpc)
         run("case", "open", "C-7", "--party", addr["alice"], "--party", addr["bob"], "--arbitrator", addr["carol"],
@@ -82,15 +83,17 @@ def flow(tmp_path_factory):
         run("case", "rule", "C-7", "--ruling", str(ruling), "--summary", "Bob refunds 6 chairs",
             key=root / "carol.json", rpc=rpc)
         case = json.loads(run("case", "show", "C-7", "--json", rpc=rpc).stdout)
-        assert case["status"] == "CLOSED" and case["evidence"] == [{"$bytes": evidence_hash}]
+        assert case["status"] == "CLOSED" and case["evidence"] == [{"$bytes": key}]
         assert case["ruling"]["summary"] == "Bob refunds 6 chairs"
-        record = json.loads(run("evidence", "show", evidence_hash, "--json", rpc=cluster.rpc_url(2)).stdout)
+        record = json.loads(run("evidence", "show", key, "--json", rpc=cluster.rpc_url(2)).stdout)
         assert record["status"] == "COMPLETE" and record["metadata"]["case_id"] == "C-7"
 
         proof = root / "chat-log.proof.json"
         run("evidence", "proof", str(doc), "--out", str(proof), rpc=cluster.rpc_url(3))
         genesis = cluster.root / "node0" / "genesis.toml"
-        live = run("evidence", "verify", str(doc), "--rpc", cluster.rpc_url(1), "--genesis", str(genesis), "--json")
+        salt = json.loads(Path(notarized["proof"]).read_text())["evidence"]["salt"]
+        live = run("evidence", "verify", str(doc), "--rpc", cluster.rpc_url(1), "--salt", salt, "--genesis",
+                   str(genesis), "--json")
         assert json.loads(live.stdout)["verified"] is True
     finally:
         cluster.stop()

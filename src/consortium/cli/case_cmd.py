@@ -1,7 +1,7 @@
 """``consortium case``: the arbitration flow over notarized evidence (contracts/evidence.py).
 
     case open CASE_ID --party ADDRESS --party ADDRESS [...] --arbitrator ADDRESS
-    case attach CASE_ID HASH|FILE              (a party)
+    case attach CASE_ID KEY|PROOF|FILE         (a party; the evidence as cli/evidence_ref.py resolves it)
     case rule CASE_ID (--ruling FILE | --ruling-hash HASH) --summary TEXT   (the case's arbitrator)
     case show CASE_ID
 
@@ -17,7 +17,8 @@ from typing import Any
 
 from consortium.cli.common import add_key, add_rpc, client, emit
 from consortium.cli.errors import CliError
-from consortium.cli.evidence_cmd import EXIT_NOT_VERIFIED, evidence_hash, hash_of, parse_address, transact
+from consortium.cli.evidence_cmd import EXIT_NOT_VERIFIED, parse_address, transact
+from consortium.cli.evidence_ref import add_evidence_ref, hash_of, not_found_hint, resolve
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence.verify import iso_time
 from consortium.execution.genesis import EVIDENCE_NAME
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     a = cs.add_parser("attach", help="attach notarized evidence to an open case (a party)")
     a.add_argument("case_id", metavar="CASE_ID")
-    a.add_argument("evidence", metavar="HASH|FILE", help="evidence hash (0x…) or the file itself")
+    add_evidence_ref(a)
     add_rpc(a)
     add_key(a)
     a.set_defaults(func=_attach)
@@ -74,11 +75,15 @@ def _open(args: argparse.Namespace) -> int:
 
 
 def _attach(args: argparse.Namespace) -> int:
-    digest = evidence_hash(args.evidence)
+    ref = resolve(args)
     with client(args) as c:
-        receipt = transact(args, c, "attach", [args.case_id, digest])
-    emit(args, receipt, [("case", args.case_id), ("evidence", to_hex(digest)), ("position", receipt["output"]),
-                         ("transaction", receipt["transactionHash"]), ("block", receipt["blockNumber"])])
+        try:
+            receipt = transact(args, c, "attach", [args.case_id, ref.key])
+        except CliError as exc:
+            raise CliError(f"{exc}{not_found_hint(ref) if 'not notarized' in str(exc) else ''}", exc.exit_code) from None
+    emit(args, receipt, [("case", args.case_id), ("evidence", f"{to_hex(ref.key)}  ({ref.source})"),
+                         ("position", receipt["output"]), ("transaction", receipt["transactionHash"]),
+                         ("block", receipt["blockNumber"])])
     return 0
 
 

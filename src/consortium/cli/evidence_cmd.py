@@ -1,11 +1,16 @@
 """``consortium evidence``: notarize files, co-sign them, and prove it offline.
 
     evidence notarize FILE [--case ID] [--note TEXT] [--signer ADDRESS ...] [--out PROOF]
-    evidence proof HASH|FILE --out PROOF [--block N]
-    evidence verify FILE (--proof PROOF | --rpc URL) --genesis GENESIS
-    evidence sign HASH|FILE
-    evidence show HASH|FILE
+                           [--public] [--file-info]
+    evidence proof KEY|PROOF|FILE --out PROOF [--block N]
+    evidence verify FILE (--proof PROOF | --rpc URL [--salt S]) --genesis GENESIS
+    evidence sign KEY|PROOF|FILE
+    evidence show KEY|PROOF|FILE
     evidence hash FILE
+
+Private by default: notarize puts a salted commitment on chain, not the file's hash,
+and no file name, size or media type unless --file-info; the salt is written to the
+proof file first (cli/evidence_ref.py says how commands find it again).
     evidence register-arbitrator ADDRESS          (a committee member's key: proposes it to the committee)
 
 Exit codes (cli/main.py): 0 success / VERIFIED; 1 a negative answer — NOT VERIFIED,
@@ -30,6 +35,7 @@ from typing import Any
 
 from consortium.cli.common import add_key, add_rpc, client, emit, load_account
 from consortium.cli.errors import CliError
+from consortium.cli.evidence_ref import add_evidence_ref, hash_of, json_opening, not_found_hint, resolve
 from consortium.client import ClientError, RpcCallError, SyncClient
 from consortium.crypto.suite import ADDRESS_SIZE
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
@@ -45,9 +51,8 @@ from consortium.evidence import (
 )
 from consortium.evidence.build import fetch_bundle
 from consortium.evidence.bundle import MAX_BUNDLE_BYTES
-from consortium.evidence.commitment import Opening
+from consortium.evidence.commitment import SALT_SIZE, Opening, opening_file_text
 from consortium.evidence.errors import MALFORMED_PROOF, NOT_NOTARIZED
-from consortium.evidence.filehash import hash_file_with_progress
 from consortium.evidence.verify import iso_time
 from consortium.execution.genesis import EVIDENCE_NAME
 from consortium.execution.governance import GOVERNANCE_NAME
@@ -66,21 +71,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Notarize evidence files on chain, co-sign them, and verify proofs offline.")
     es = p.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
 
-    n = es.add_parser("notarize", help="record a file's SHA-256 on chain and write its proof bundle",
-                      description="Hash FILE locally (it never leaves this machine), send notarize to the "
-                                  "'evidence' contract, wait for the block, and write a proof bundle.")
+    n = es.add_parser("notarize", help="commit to a file on chain (privately by default) and write its proof bundle",
+                      description="Hash FILE locally (it never leaves this machine), commit to the hash with a "
+                                  "fresh random salt, send notarize to the 'evidence' contract, wait for the block, "
+                                  "and write a proof bundle holding the salt. The chain sees only the commitment: "
+                                  "nobody can confirm a guess of the file's content from it. Keep the proof file "
+                                  "and give it to the arbitrator with the file.")
     n.add_argument("file", help="evidence file (hashed by streaming; any size)")
     n.add_argument("--case", dest="case_id", help="case id to note in the record's metadata")
     n.add_argument("--note", help="free-text note stored with the record (at most 1024 characters)")
     n.add_argument("--signer", action="append", default=[], metavar="ADDRESS",
                    help="address of a party who must co-sign (repeat for several)")
     n.add_argument("--out", help="proof bundle to write (default FILE.proof.json)")
+    n.add_argument("--public", action="store_true",
+                   help="put the file's bare SHA-256 on chain instead of a salted commitment: anyone holding "
+                        "the file, or guessing it, can then find the record (for documents meant to be public)")
+    n.add_argument("--file-info", action="store_true",
+                   help="also put the file's name, size and media type on chain (off chain by default)")
     add_rpc(n)
     add_key(n)
     n.set_defaults(func=_notarize)
 
     pr = es.add_parser("proof", help="(re)build the proof bundle of notarized evidence, e.g. after co-signatures")
-    pr.add_argument("evidence", metavar="HASH|FILE", help="evidence hash (0x…) or the file itself")
+    add_evidence_ref(pr)
+    pr.add_argument("--public", action="store_true", help="KEY is a public file hash (notarized with --public)")
     pr.add_argument("--out", required=True, help="proof bundle to write")
     pr.add_argument("--block", default="latest",
                     help="prove the record in this block's state (default latest: every co-signature so far)")
@@ -95,18 +109,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     source = v.add_mutually_exclusive_group(required=True)
     source.add_argument("--proof", help="proof bundle file (offline: no node needed)")
     source.add_argument("--rpc", help="fetch the proof from this node instead (it is verified all the same)")
+    v.add_argument("--salt", metavar="0xSALT", help="with --rpc: the salt FILE was notarized with (default: a public hash)")
     v.add_argument("--genesis", required=True, help="the chain's genesis.toml: the only thing trusted")
     v.add_argument("--json", action="store_true", help="machine-readable JSON output")
     v.set_defaults(func=_verify)
 
     s = es.add_parser("sign", help="co-sign notarized evidence (you must be a listed signer)")
-    s.add_argument("evidence", metavar="HASH|FILE", help="evidence hash (0x…) or the file itself")
+    add_evidence_ref(s)
     add_rpc(s)
     add_key(s)
     s.set_defaults(func=_sign)
 
     sh = es.add_parser("show", help="show the on-chain record of evidence")
-    sh.add_argument("evidence", metavar="HASH|FILE", help="evidence hash (0x…) or the file itself")
+    add_evidence_ref(sh)
     add_rpc(sh)
     sh.set_defaults(func=_show)
 
@@ -135,28 +150,6 @@ def parse_address(text: str, what: str = "address") -> bytes:
         return from_hex(text, size=ADDRESS_SIZE, what=what)
     except HexError as exc:
         raise CliError(f"{exc} (an account address is 0x + 40 hex digits; see 'consortium account show')") from None
-
-
-def hash_of(path: str) -> tuple[bytes, int]:
-    """SHA-256 and size of a file, streamed; an unreadable file is a usage error (exit 2)."""
-    try:
-        return hash_file_with_progress(path)
-    except IsADirectoryError:
-        raise CliError(f"{path} is a directory; give an evidence file") from None
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def evidence_hash(text: str) -> bytes:
-    """A 0x evidence hash, or the hash of the file at that path."""
-    if text.startswith(("0x", "0X")):
-        try:
-            return from_hex(text, size=32, what="evidence hash")
-        except HexError as exc:
-            raise CliError(str(exc)) from None
-    if not os.path.exists(text):
-        raise CliError(f"{text!r} is neither a 0x evidence hash nor an existing file")
-    return hash_of(text)[0]
 
 
 NEGATIVE_RPC_CODES = frozenset({10011, 10012, 10013, 10014})
@@ -190,36 +183,59 @@ def _notarize(args: argparse.Namespace) -> int:
     path = Path(args.file)
     digest, size = hash_of(args.file)
     signers = [parse_address(s, "--signer") for s in args.signer]
-    metadata: dict[str, Any] = {"file_name": path.name[:MAX_FILE_NAME], "size": size}
-    media_type = mimetypes.guess_type(path.name)[0]
-    if media_type:
-        metadata["media_type"] = media_type
+    metadata: dict[str, Any] = {}
+    if args.file_info:
+        metadata.update({"file_name": path.name[:MAX_FILE_NAME], "size": size})
+        media_type = mimetypes.guess_type(path.name)[0]
+        if media_type:
+            metadata["media_type"] = media_type
     if args.case_id:
         metadata["case_id"] = args.case_id
     if args.note:
         metadata["note"] = args.note
+    opening = Opening.public(digest) if args.public else Opening.salted(digest)
     out = Path(args.out) if args.out else path.with_name(path.name + ".proof.json")
+    if out.exists():
+        raise CliError(f"{out} already exists (it may hold the salt of an earlier notarization, which cannot be "
+                       "recovered if lost): give another --out, or move it away first")
+    if not opening.is_public:
+        # The salt is on disk before the transaction leaves: a crash later cannot lose it.
+        write_atomically(out, opening_file_text(opening), "the salt")
     with client(args) as c:
         try:
-            receipt = transact(args, c, "notarize", [digest, metadata, signers])
+            receipt = transact(args, c, "notarize", [opening.key, metadata, signers])
         except CliError as exc:
+            if exc.exit_code == EXIT_NOT_VERIFIED:  # the chain said no: nothing was notarized with this salt
+                out.unlink(missing_ok=True)
             if "already notarized" in str(exc):
-                raise CliError(f"{exc}; get its proof with 'consortium evidence proof {to_hex(digest)} --out FILE'",
-                               exc.exit_code) from None
+                raise CliError(f"{exc}; get its proof with 'consortium evidence proof {args.file} --from "
+                               f"EARLIER.proof.json --out FILE'", exc.exit_code) from None
             raise
-        bundle = _fetch(c, Opening.public(digest), receipt["blockNumber"])
-    _write_bundle(out, bundle)
-    doc = {"hash": to_hex(digest), "size": size, "transaction": receipt["transactionHash"],
-           "block": receipt["blockNumber"], "status": value_to_json(receipt["output"]),
-           "signers": [to_hex(s) for s in signers], "proof": str(out)}
-    emit(args, doc, [("file", str(path)), ("sha-256", doc["hash"]), ("size", f"{size} bytes"),
+        try:
+            bundle = _fetch(c, opening, receipt["blockNumber"])
+        except CliError as exc:
+            raise CliError(f"notarized in block {receipt['blockNumber']}, but {exc}; the salt is saved in {out}: "
+                           f"'consortium evidence proof {args.file} --from {out} --out {out}' retries") from None
+    write_atomically(out, bundle.dumps(), "the proof")
+    doc = {"hash": to_hex(digest), "key": to_hex(opening.key), "mode": opening.mode, "size": size,
+           "transaction": receipt["transactionHash"], "block": receipt["blockNumber"],
+           "status": value_to_json(receipt["output"]), "signers": [to_hex(s) for s in signers],
+           "onChainMetadata": value_to_json(metadata), "proof": str(out)}
+    on_chain = ("the file's SHA-256 (public-hash mode: anyone with the file can find it)" if opening.is_public
+                else "a salted commitment (the file's hash is not on chain)")
+    emit(args, doc, [("file", str(path)), ("sha-256", doc["hash"]), ("on chain", on_chain),
+                     ("key", f"{doc['key']}  (co-signers and cases use this)"),
+                     ("metadata", ", ".join(f"{k}={v}" for k, v in sorted(metadata.items())) or "none on chain"),
                      ("transaction", doc["transaction"]), ("block", doc["block"]), ("status", doc["status"]),
-                     ("co-signers", ", ".join(doc["signers"]) or "none"), ("proof", doc["proof"])])
+                     ("co-signers", ", ".join(doc["signers"]) or "none"),
+                     ("proof", f"{out}  (keep it: it holds the salt the arbitrator needs)" if not opening.is_public
+                      else str(out))])
     return 0
 
 
 def _proof(args: argparse.Namespace) -> int:
-    digest = evidence_hash(args.evidence)
+    ref = resolve(args, need_opening=True)
+    assert ref.opening is not None
     block: int | str = args.block
     if block != "latest":
         try:
@@ -227,14 +243,19 @@ def _proof(args: argparse.Namespace) -> int:
         except ValueError:
             raise CliError(f"--block must be a block number or 'latest', got {args.block!r}") from None
     with client(args) as c:
-        bundle = _fetch(c, Opening.public(digest), block)
+        try:
+            bundle = _fetch(c, ref.opening, block)
+        except CliError as exc:
+            raise CliError(f"{exc}{not_found_hint(ref)}", exc.exit_code) from None
     out = Path(args.out)
-    _write_bundle(out, bundle)
+    write_atomically(out, bundle.dumps(), "the proof")
     headers = bundle.headers
-    doc = {"hash": to_hex(digest), "notarizationBlock": headers[bundle.notarization.header].number,
+    doc = {"hash": to_hex(ref.opening.file_hash), **json_opening(ref),
+           "notarizationBlock": headers[bundle.notarization.header].number,
            "stateBlock": headers[bundle.record.header].number, "cosignatures": len(bundle.cosignatures),
            "proof": str(out)}
-    emit(args, doc, [("sha-256", doc["hash"]), ("notarized in", f"block {doc['notarizationBlock']}"),
+    emit(args, doc, [("sha-256", doc["hash"]), ("key", f"{doc['key']}  ({ref.source})"),
+                     ("notarized in", f"block {doc['notarizationBlock']}"),
                      ("record as of", f"block {doc['stateBlock']}"), ("co-signatures", doc["cosignatures"]),
                      ("proof", doc["proof"])])
     return 0
@@ -249,20 +270,22 @@ def _fetch(c: SyncClient, opening: Opening, block: int | str) -> ProofBundle:
         raise CliError(f"the node could not provide a proof: {exc}") from None
 
 
-def _write_bundle(out: Path, bundle: ProofBundle) -> None:
+def write_atomically(out: Path, text: str, what: str) -> None:
     """Write atomically: a crash never leaves a half-written proof where a whole one is expected."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(bundle.dumps())
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, out)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise CliError(f"cannot write the proof to {out}: {exc.strerror}") from None
+        raise CliError(f"cannot write {what} to {out}: {exc.strerror}") from None
 
 
 # --- verify -------------------------------------------------------------------------------------
@@ -285,7 +308,8 @@ def _verify(args: argparse.Namespace) -> int:
             digest, _ = hash_of(args.file)
         else:
             digest, _ = hash_of(args.file)
-            bundle = _fetch_live(args.rpc, digest)
+            salt = _salt(args)
+            bundle = _fetch_live(args.rpc, Opening(digest, salt))
         result = verify_bundle(genesis, bundle, digest)
     except UnsupportedBundle as exc:
         raise CliError(str(exc)) from None
@@ -305,10 +329,19 @@ def _read_proof(path: str) -> bytes:
         raise CliError(f"cannot read the proof {path}: {exc.strerror}") from None
 
 
-def _fetch_live(url: str, digest: bytes) -> ProofBundle:
+def _salt(args: argparse.Namespace) -> bytes | None:
+    if args.salt is None:
+        return None
+    try:
+        return from_hex(args.salt, size=SALT_SIZE, what="--salt")
+    except HexError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _fetch_live(url: str, opening: Opening) -> ProofBundle:
     c = SyncClient(url)
     try:
-        return fetch_bundle(c.request, Opening.public(digest))
+        return fetch_bundle(c.request, opening)
     except EvidenceNotFound as exc:
         raise NotVerified(NOT_NOTARIZED, str(exc)) from None
     except ProofUnavailable as exc:
@@ -409,10 +442,14 @@ def _print_verified(args: argparse.Namespace, result: VerifiedEvidence) -> None:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    digest = evidence_hash(args.evidence)
+    ref = resolve(args)
     with client(args) as c:
-        receipt = transact(args, c, "sign", [digest])
-    emit(args, receipt, [("evidence", to_hex(digest)), ("status", value_to_json(receipt["output"])),
+        try:
+            receipt = transact(args, c, "sign", [ref.key])
+        except CliError as exc:
+            raise CliError(f"{exc}{not_found_hint(ref) if 'not notarized' in str(exc) else ''}", exc.exit_code) from None
+    emit(args, receipt, [("evidence", f"{to_hex(ref.key)}  ({ref.source})"),
+                         ("status", value_to_json(receipt["output"])),
                          ("transaction", receipt["transactionHash"]), ("block", receipt["blockNumber"])])
     return 0
 
@@ -424,7 +461,7 @@ def record_rows(record: dict[str, Any]) -> list[tuple[str, Any]]:
 
     signed = {b(s["signer"]): s for s in record.get("signatures", [])}
     rows: list[tuple[str, Any]] = [
-        ("sha-256", b(record["hash"])),
+        ("key", b(record["hash"])),
         ("status", record["status"]),
         ("submitter", b(record["submitter"])),
         ("block", record["block"]),
@@ -441,11 +478,12 @@ def record_rows(record: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    digest = evidence_hash(args.evidence)
+    ref = resolve(args)
     with client(args) as c:
-        record = c.call(EVIDENCE_NAME, "get", [digest])
+        record = c.call(EVIDENCE_NAME, "get", [ref.key])
     if record is None:
-        raise CliError(f"evidence {to_hex(digest)} is not notarized on this chain", EXIT_NOT_VERIFIED)
+        raise CliError(f"evidence {to_hex(ref.key)} ({ref.source}) is not notarized on this chain"
+                       f"{not_found_hint(ref)}", EXIT_NOT_VERIFIED)
     emit(args, record, record_rows(record))
     return 0
 

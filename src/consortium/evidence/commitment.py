@@ -24,6 +24,7 @@ attachment. The functions here are pure; only :func:`new_salt` reads randomness.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -111,3 +112,38 @@ class Opening:
         except HexError as exc:
             raise InvalidOpening(str(exc)) from None
         return cls(file_hash, salt)
+
+
+OPENING_FILE_TYPE = "consortium-evidence-opening"
+OPENING_FILE_VERSION = 1
+MAX_OPENING_FILE_BYTES = 4096
+
+
+def opening_file_text(opening: Opening) -> str:
+    """The small file ``evidence notarize`` writes *before* it sends the transaction, so the salt is on
+    disk even if the process dies before the proof bundle is written (docs/protocol.md §11.1)."""
+    doc = {"type": OPENING_FILE_TYPE, "version": OPENING_FILE_VERSION, "evidence": opening.to_json()}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def parse_opening_document(doc: Any) -> Opening:
+    """An opening file's decoded JSON; raises InvalidOpening with the reason."""
+    if not isinstance(doc, dict) or doc.get("type") != OPENING_FILE_TYPE:
+        raise InvalidOpening(f"not an evidence opening file (\"type\" must be {OPENING_FILE_TYPE!r})")
+    if doc.get("version") != OPENING_FILE_VERSION or isinstance(doc.get("version"), bool):
+        raise InvalidOpening(f"unsupported opening file version {str(doc.get('version'))[:20]!r} "
+                             f"(this program reads version {OPENING_FILE_VERSION})")
+    if set(doc) != {"type", "version", "evidence"}:
+        raise InvalidOpening("an opening file has exactly the fields type, version and evidence")
+    return Opening.from_json(doc["evidence"])
+
+
+def load_opening_file(data: bytes) -> Opening:
+    """Parse an opening file's bytes; raises InvalidOpening, nothing else."""
+    if len(data) > MAX_OPENING_FILE_BYTES:
+        raise InvalidOpening(f"an opening file is at most {MAX_OPENING_FILE_BYTES} bytes")
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidOpening("an opening file is UTF-8 JSON; this is not") from None
+    return parse_opening_document(doc)
