@@ -182,16 +182,18 @@ def stage_costs(block_size: int = 300) -> dict[str, float]:
             out[name] = round((time.process_time() - t) / block_size * 1e6, 1)
             return value
 
-        txs = timed("rpc_decode", lambda: [Transaction.decode(r) for r in raw_bytes])
-        timed("admit_rpc", lambda: [leader.txpool.add(tx) for tx in txs])
+        suite = g.suite
+        txs = timed("rpc_decode", lambda: [Transaction.decode(r, suite) for r in raw_bytes])
+        timed("admit_rpc", lambda: [leader.admit(tx) for tx in txs])
         body = timed("gossip_encode", lambda: wire.encode_transactions(txs))
-        got = timed("gossip_decode", lambda: wire.decode_transactions(body))
-        timed("admit_gossip", lambda: [replica.txpool.add(tx) for tx in got])
+        got = timed("gossip_decode", lambda: wire.decode_transactions(body, suite))
+        timed("admit_gossip", lambda: [replica.admit(tx) for tx in got])
         executed = timed("leader_execute", lambda: leader.ledger.execute(
             leader.txpool.take(block_size), timestamp=leader.ledger.head_header().timestamp + 1,
-            proposer=leader.node_id, view=0, sealers=tuple(leader.core.sealers), check_signatures=False))
+            proposer=leader.node_id, view=0, sealers=tuple(leader.core.sealers)))
         encoded = timed("block_encode", lambda: executed.block.encode())
-        block = timed("block_decode", lambda: Block.decode(encoded))
+        block = timed("block_decode", lambda: Block.decode(encoded, suite))
+
         mine = timed("replica_validate", lambda: replica.driver._verify(block))
         timed("commit", lambda: replica.ledger.commit(mine))
         for n in nodes:

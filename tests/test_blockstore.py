@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from tests.helpers.blockstore_writer import STATE_KEYS
 from tests.helpers.chainmaker import make_block, make_chain
+from tests.helpers.sigkill import killed_rounds
 
 from consortium.ledger import ZERO_HASH, BlockHeader
 from consortium.storage import LevelDBStore, MemoryStore, WriteBatch
@@ -116,27 +111,10 @@ def test_sigkill_at_random_points_never_leaves_half_a_block(tmp_path) -> None:
     state keys are all present, nothing of the next block may exist, and every block
     the writer reported as committed must be there.
     """
-    rng = random.Random(1234)
     db = tmp_path / "db"
-    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'src'}")
-    acknowledged = -1
-    for _round in range(8):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.helpers.blockstore_writer", str(db)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        try:
-            # Wait until it has committed at least one block in this round, then a random while.
-            line = proc.stdout.readline()
-            assert line.strip(), proc.stderr.read()
-            time.sleep(rng.uniform(0.0, 0.4))
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            out, _ = proc.communicate(timeout=30)
-        printed = [int(x) for x in (line + out).split()]
-        acknowledged = max([acknowledged, *printed])
-
+    for acknowledged in killed_rounds("tests.helpers.blockstore_writer", [str(db)], seed=1234):
         kv = LevelDBStore(db)
+
         store = BlockStore(kv)  # raises CorruptDatabase if the head is not intact
         head = store.head.number
         assert head >= acknowledged, f"block {acknowledged} was acknowledged but head is {head}"

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from tests.helpers.recording_executor import COUNTER, RecordingExecutor
 
-from consortium.chain.admission import ChainIdentity
+from consortium.chain.admission import ChainIdentity, TransactionRejected
 from consortium.chain.ledger import BlockRejected, Ledger
 from consortium.crypto import KeyPair
 from consortium.ledger import CommitSignature, Transaction, commit_seal_payload
@@ -147,3 +147,40 @@ def test_proofs_verify_against_the_header(tmp_path) -> None:
     header, value, sproof = ledger.state_proof(b"rec" + txs[0].hash, 0)  # before it existed
     assert value is None
     verify_proof(header.state_root, b"rec" + txs[0].hash, None, sproof)
+
+
+class CountingStore(LevelDBStore):
+    """Real LevelDB, counting reads of the replay indexes (``Bx`` tx hashes, ``Bo`` nonces)."""
+
+    replay_reads = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        if key[:2] in (b"Bx", b"Bo"):
+            CountingStore.replay_reads += 1
+        return super().get(key)
+
+
+def test_admission_reads_no_replay_index_from_disk_and_rebuilds_its_own_on_restart(tmp_path) -> None:
+    chain = ChainIdentity("chain0", "group0", block_limit_window=3)
+    ledger = Ledger(CountingStore(tmp_path / "db"), RecordingExecutor(), chain)
+    ledger.ensure_genesis(timestamp=GENESIS_TS, sealers=(SEALER.public_key,), writes={})
+    used = [tx(n, block_limit=3) for n in (1, 2)]
+    produce(ledger, used[:1])
+    produce(ledger, used[1:])
+    CountingStore.replay_reads = 0
+    for n in range(10, 20):  # fresh transactions: admitted on memory alone
+        ledger.admit(tx(n, block_limit=4))
+    ledger.execute([tx(n, block_limit=4) for n in range(20, 30)], timestamp=GENESIS_TS + 9, proposer=b"", view=0,
+                   sealers=())
+    assert CountingStore.replay_reads == 0
+    ledger.kv.close()
+
+    ledger = Ledger(CountingStore(tmp_path / "db"), RecordingExecutor(), chain)  # restart: index rebuilt
+    with pytest.raises(TransactionRejected, match="already on chain"):
+        ledger.admit(used[1])
+    with pytest.raises(TransactionRejected, match="nonce 1 .* used in block 1"):
+        ledger.admit(tx(1, block_limit=4))
+    produce(ledger, [tx(3, block_limit=5)])
+    produce(ledger, [tx(4, block_limit=6)])  # head 4: block 1 has left the 3-block window
+    ledger.admit(tx(1, block_limit=6))  # the nonce may be used again, as the rule always said
+    ledger.kv.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from tests.helpers.chainmaker import make_chain
 
+from consortium.crypto.suite import DEFAULT_SUITE
 from consortium.network.envelope import Envelope, MessageKind
 from consortium.node import wire
 from consortium.node.sync import REQUEST_TIMEOUT_S, BlockSync
@@ -21,7 +22,10 @@ CHAIN = [block for block, _ in make_chain(80, n_txs=1)]
 
 
 class Head:
-    """What BlockSync reads of the ledger: the height (advanced by the test as the driver would)."""
+    """What BlockSync reads of the ledger: the height (advanced by the test as the driver would)
+    and the chain's suite (responses are decoded under it)."""
+
+    suite = DEFAULT_SUITE
 
     def __init__(self) -> None:
         self.height = 0

@@ -1,4 +1,4 @@
-"""A replica's check of a proposal's transaction signatures (ConsensusDriver._verify), in process.
+"""A replica's check of a proposal's transaction signatures (ConsensusDriver._verify, through the edge), in process.
 
 Replicas skip re-verifying signatures of transactions they already pooled
 (each was verified on entry). The transaction hash does not cover the
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from tests.cluster.harness import evidence_args
+from tests.helpers.byzantine import unchecked
 from tests.helpers.node import unstarted_node
 
 from consortium.chain.ledger import BlockRejected
@@ -34,7 +35,6 @@ def node(tmp_path: Path):
         yield n
 
 
-
 def notarize(node: Node, n: int) -> Transaction:
     g = node.genesis
     return Transaction(g.chain_id, g.group_id, n, node.ledger.height + 100, b"", EVIDENCE_ADDRESS, "notarize",
@@ -42,15 +42,16 @@ def notarize(node: Node, n: int) -> Transaction:
 
 
 def leader_block(node: Node, txs: list[Transaction]):
-    """The block a leader would propose with exactly ``txs`` (no signature checks on its side)."""
-    return node.ledger.execute(txs, timestamp=node.ledger.head_header().timestamp + 1, proposer=node.core.sealers[0],
-                               view=0, sealers=tuple(node.core.sealers), check_signatures=False).block
+    """The block a (Byzantine) leader would propose with exactly ``txs``, signatures unchecked."""
+    return node.ledger.execute([unchecked(tx, node.ledger) for tx in txs],
+                               timestamp=node.ledger.head_header().timestamp + 1, proposer=node.core.sealers[0],
+                               view=0, sealers=tuple(node.core.sealers)).block
 
 
 def test_a_proposal_of_pooled_transactions_is_accepted(node: Node) -> None:
     txs = [notarize(node, n) for n in range(5)]
     for tx in txs:
-        node.txpool.add(tx)
+        node.admit(tx)
     executed = node.driver._verify(leader_block(node, txs))
     assert [r.status for r in executed.receipts] == [0] * 5
 
@@ -58,7 +59,7 @@ def test_a_proposal_of_pooled_transactions_is_accepted(node: Node) -> None:
 def test_a_pooled_transaction_with_a_swapped_signature_is_refused(node: Node) -> None:
     txs = [notarize(node, n) for n in range(5)]
     for tx in txs:
-        node.txpool.add(tx)
+        node.admit(tx)
     forged = dataclasses.replace(txs[3], signature=bytes(64))
     assert forged.hash == txs[3].hash  # same hash: the signature is not covered by it
     with pytest.raises(BlockRejected, match="transaction 3 .*signature"):
@@ -67,7 +68,7 @@ def test_a_pooled_transaction_with_a_swapped_signature_is_refused(node: Node) ->
 
 def test_an_unpooled_transaction_is_verified_and_a_bad_one_refused(node: Node) -> None:
     pooled = notarize(node, 0)
-    node.txpool.add(pooled)
+    node.admit(pooled)
     fresh = notarize(node, 1)  # not in this replica's pool yet (gossip still on its way)
     executed = node.driver._verify(leader_block(node, [pooled, fresh]))
     assert len(executed.receipts) == 2

@@ -6,15 +6,17 @@ here once, as deterministic functions of (transaction, chain state). Replay
 protection follows FISCO BCOS: chain and group ids are signed; a transaction is
 valid only while ``head < block_limit <= head + window``; and within that window
 a (sender, nonce) pair may be used once. A transaction already on chain is
-refused by hash.
+refused by hash. Chain identity and signatures are checked once, where a transaction
+enters (:mod:`consortium.chain.edge`); the rules here are the ones that depend on
+the head.
 """
+
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consortium.crypto.suite import CryptoSuite
-from consortium.ledger.transaction import InvalidTransaction, Transaction
+from consortium.ledger.transaction import Transaction
 
 DEFAULT_BLOCK_LIMIT_WINDOW = 600
 
@@ -58,19 +60,6 @@ class ChainIdentity:
     chain_id: str
     group_id: str
     block_limit_window: int = DEFAULT_BLOCK_LIMIT_WINDOW
-
-
-def check_static(tx: Transaction, chain: ChainIdentity, suite: CryptoSuite) -> None:
-    """Checks that depend only on the transaction: identity and signature (the costly one, last)."""
-    if tx.chain_id != chain.chain_id or tx.group_id != chain.group_id:
-        raise WrongChain(
-            f"transaction is for chain {tx.chain_id!r} group {tx.group_id!r}; "
-            f"this node serves chain {chain.chain_id!r} group {chain.group_id!r}"
-        )
-    try:
-        tx.verify_signature(suite)
-    except InvalidTransaction as exc:
-        raise InvalidSignature(str(exc)) from None
 
 
 def check_block_limit(tx: Transaction, head_number: int, window: int) -> None:

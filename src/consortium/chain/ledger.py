@@ -6,8 +6,12 @@ executor meet. Consensus (through the node layer) uses it in two roles:
 * the proposer calls :meth:`Ledger.execute` to turn pending transactions into a
   block whose header carries the resulting state and receipt roots;
 * a replica calls :meth:`Ledger.verify_and_execute` on a proposal: it re-checks
-  every transaction, re-executes the block against its own state, and refuses
-  the proposal if any root differs from its own result.
+  every transaction's admission rules, re-executes the block against its own
+  state, and refuses the proposal if any root differs from its own result.
+
+Both trust a transaction only by its type: a :class:`~consortium.chain.edge.VerifiedTx`
+(or a :class:`~consortium.chain.edge.VerifiedBlock`) passed :mod:`consortium.chain.edge`;
+anything else is sent through the edge first. No flag decides whose signature to trust.
 
 Either way the result is an :class:`ExecutedBlock` held in memory; nothing is
 written until :meth:`Ledger.commit` stores block, receipts, indexes and the
@@ -17,7 +21,7 @@ repeatable: a view change may execute several candidate blocks at one height.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -28,8 +32,9 @@ from consortium.chain.admission import (
     PermissionRefused,
     TransactionRejected,
     check_block_limit,
-    check_static,
 )
+from consortium.chain.edge import BlockTransactionRejected, VerifiedBlock, VerifiedTx, verify_block, verify_transaction
+from consortium.chain.recent import RecentIndex
 from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
 from consortium.execution.context import BlockContext
 from consortium.execution.executor import within_block_gas
@@ -55,7 +60,6 @@ class BlockResultLike(Protocol):
 
     @property
     def writes(self) -> Writes: ...
-
 
 
 class BlockExecutor(Protocol):
@@ -106,12 +110,15 @@ class Ledger:
         suite: CryptoSuite = DEFAULT_SUITE,
     ) -> None:
         self.kv = kv
-        self.blocks = BlockStore(kv)
+        self.blocks = BlockStore(kv, suite)
         self.state = StateTree(kv, suite=suite)
         self.executor = executor
         self.chain = chain
         self.suite = suite
         self._permissions: tuple[int, Permissions] | None = None
+        self._recent = RecentIndex(chain.block_limit_window)
+        for number in range(max(0, self.height - chain.block_limit_window + 1), self.height + 1):
+            self._recent.add_block(number, self.blocks.tx_keys(number))
 
     # -- head ---------------------------------------------------------------------------------
     @property
@@ -166,18 +173,38 @@ class Ledger:
         return self.blocks.block(0)  # type: ignore[return-value]
 
     # -- execution ----------------------------------------------------------------------------
-    def admit(self, tx: Transaction, *, check_signature: bool = True) -> None:
-        """Raise :class:`TransactionRejected` unless ``tx`` may go into the next block."""
-        if check_signature:
-            check_static(tx, self.chain, self.suite)
-        check_block_limit(tx, self.height, self.chain.block_limit_window)
-        if self.blocks.locate(tx.hash) is not None:
+    def verify_transaction(self, tx: Transaction) -> VerifiedTx:
+        """The edge check (chain identity, signature) under this chain's suite; see :mod:`.edge`."""
+        return verify_transaction(tx, self.chain, self.suite)
+
+    def verify_block(self, block: Block, known: Callable[[bytes], VerifiedTx | None] | None = None) -> VerifiedBlock:
+        """Every transaction of ``block`` through the edge, reusing ``known`` ones with identical bytes.
+        Raises :class:`BlockRejected`."""
+        try:
+            return verify_block(block, self.chain, self.suite, known or (lambda tx_hash: None))
+        except BlockTransactionRejected as exc:
+            raise BlockRejected(f"block {block.number}: {exc}") from None
+
+    def _verified(self, tx: VerifiedTx | Transaction) -> VerifiedTx:
+        return tx if isinstance(tx, VerifiedTx) else self.verify_transaction(tx)
+
+    def admit(self, tx: VerifiedTx | Transaction) -> None:
+        """Raise :class:`TransactionRejected` unless ``tx`` may go into the next block (a plain
+        :class:`Transaction` passes the edge first)."""
+        tx = self._verified(tx)
+        check_block_limit(tx.tx, self.height, self.chain.block_limit_window)
+        # Only a transaction committed within the window can still pass the block-limit check, and
+        # the nonce rule only looks at the window: the in-memory index answers, and the block store
+        # is read only to confirm a (rare) fingerprint hit.
+        if self._recent.may_hold_tx(tx.hash) and self.blocks.locate(tx.hash) is not None:
             raise DuplicateTransaction(f"transaction 0x{tx.hash.hex()} is already on chain")
-        used = self.blocks.nonce_used_at(tx.sender_address, tx.nonce)
-        if used is not None and used > self.height - self.chain.block_limit_window:
-            raise NonceReused(
-                f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} was used in block {used}; use a fresh nonce"
-            )
+        if self._recent.may_hold_nonce(tx.sender_address, tx.nonce):
+            used = self.blocks.nonce_used_at(tx.sender_address, tx.nonce)
+            if used is not None and used > self.height - self.chain.block_limit_window:
+                raise NonceReused(
+                    f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} was used in block {used}; "
+                    "use a fresh nonce"
+                )
         gov = self.permissions()
         if not gov.may_send(tx.sender_address):
             raise PermissionRefused(
@@ -189,14 +216,16 @@ class Ledger:
                 f"0x{tx.sender_address.hex()} may not deploy contracts (ask the committee for grant_deploy)"
             )
 
-    def _check_batch(self, txs: Sequence[Transaction], *, check_signatures: bool) -> None:
+    def _check_batch(self, txs: Sequence[VerifiedTx | Transaction]) -> list[VerifiedTx]:
         seen_hashes: set[bytes] = set()
         seen_nonces: set[tuple[bytes, int]] = set()
-        for i, tx in enumerate(txs):
+        out = []
+        for i, given in enumerate(txs):
             try:
-                self.admit(tx, check_signature=check_signatures)
+                tx = self._verified(given)
+                self.admit(tx)
             except TransactionRejected as exc:
-                raise BlockRejected(f"transaction {i} (0x{tx.hash.hex()}): {exc}") from None
+                raise BlockRejected(f"transaction {i} (0x{given.hash.hex()}): {exc}") from None
             if tx.hash in seen_hashes:
                 raise BlockRejected(f"transaction {i} (0x{tx.hash.hex()}) appears twice in the block")
             nonce_key = (tx.sender_address, tx.nonce)
@@ -204,31 +233,37 @@ class Ledger:
                 raise BlockRejected(f"transaction {i}: nonce {tx.nonce} used twice by one sender in the block")
             seen_hashes.add(tx.hash)
             seen_nonces.add(nonce_key)
+            out.append(tx)
+        return out
 
     def execute(
         self,
-        txs: Sequence[Transaction],
+        txs: Sequence[VerifiedTx | Transaction],
         *,
         timestamp: int,
         proposer: bytes,
         view: int,
         sealers: tuple[bytes, ...],
-        check_signatures: bool = True,
     ) -> ExecutedBlock:
         """Proposer side: build the next block from ``txs`` (which must all be admissible)."""
         head = self.head_header()
-        self._check_batch(txs, check_signatures=check_signatures)
+        verified = self._check_batch(txs)
         timestamp = max(timestamp, head.timestamp)
         ctx = BlockContext(self.chain.chain_id, self.chain.group_id, head.number + 1, timestamp)
-        result = self.executor.execute_block(self.state_reader(), ctx, txs, block_gas_limit=self.block_gas_limit())
-        txs = txs[: len(result.receipts)]  # the block gas limit may have cut the list short
+        plain = [v.tx for v in verified]
+        result = self.executor.execute_block(self.state_reader(), ctx, plain, block_gas_limit=self.block_gas_limit())
+        plain = plain[: len(result.receipts)]  # the block gas limit may have cut the list short
         return self._build(
-            head.number + 1, head.hash, timestamp, tuple(txs), result.receipts, result.writes,
+            head.number + 1, head.hash, timestamp, tuple(plain), result.receipts, result.writes,
             proposer=proposer, view=view, sealers=sealers,
         )
 
-    def verify_and_execute(self, block: Block, *, check_signatures: bool = True) -> ExecutedBlock:
-        """Replica side: re-check and re-execute a proposal; refuse it unless every root matches."""
+    def verify_and_execute(self, verified: VerifiedBlock | Block) -> ExecutedBlock:
+        """Replica side: re-check and re-execute a proposal; refuse it unless every root matches.
+        A plain :class:`Block` has every transaction verified at the edge first."""
+        if not isinstance(verified, VerifiedBlock):
+            verified = self.verify_block(verified)
+        block = verified.block
         header = block.header
         head = self.head_header()
         if header.number != head.number + 1:
@@ -239,26 +274,25 @@ class Ledger:
             raise BlockRejected(f"block {header.number} belongs to chain {header.chain_id!r}/{header.group_id!r}")
         if header.timestamp < head.timestamp:
             raise BlockRejected(f"block {header.number}: timestamp {header.timestamp} is before its parent's")
-        if tx_root(block.transactions, self.suite) != header.tx_root:
+        if block.computed_tx_root != header.tx_root:  # cached: consensus computed it on arrival
             raise BlockRejected(f"block {header.number}: tx_root does not match its transactions")
         ctx = BlockContext(self.chain.chain_id, self.chain.group_id, header.number, header.timestamp)
-        self._check_batch(block.transactions, check_signatures=check_signatures)
+        self._check_batch(verified.txs)
         result = self.executor.execute_block(self.state_reader(), ctx, block.transactions)
         limit = self.block_gas_limit()
         if limit is not None and not within_block_gas(result.receipts, limit):
             raise BlockRejected(f"block {header.number} exceeds the block gas limit of {limit}")
-        mine = self._build(
-            header.number, header.parent_hash, header.timestamp, block.transactions, result.receipts,
-            result.writes, proposer=header.proposer, view=header.view, sealers=header.sealers,
-        )
-        if mine.block.header.state_root != header.state_root:
+
+        state_batch = WriteBatch()
+        state_root = self.state.apply(header.number, result.writes, state_batch)
+        if state_root != header.state_root:
             raise BlockRejected(
                 f"block {header.number}: state root 0x{header.state_root.hex()} differs from this node's "
-                f"execution result 0x{mine.block.header.state_root.hex()}"
+                f"execution result 0x{state_root.hex()}"
             )
-        if mine.block.header.receipt_root != header.receipt_root:
+        if receipt_root(result.receipts, self.suite) != header.receipt_root:
             raise BlockRejected(f"block {header.number}: receipt root differs from this node's execution result")
-        return ExecutedBlock(block, mine.receipts, mine.writes, mine.state_batch)
+        return ExecutedBlock(block, tuple(result.receipts), result.writes, state_batch)
 
     def _build(
         self, number: int, parent: bytes, timestamp: int, txs: tuple[Transaction, ...],
@@ -277,7 +311,7 @@ class Ledger:
         return BlockHeader(
             chain_id=self.chain.chain_id, group_id=self.chain.group_id, number=number, parent_hash=parent,
             timestamp=timestamp, tx_root=tx_root(txs, self.suite), receipt_root=receipt_root(receipts, self.suite),
-            state_root=state_root, proposer=proposer, view=view, sealers=sealers,
+            state_root=state_root, proposer=proposer, view=view, sealers=sealers, suite=self.suite,
         )
 
     # -- commit -------------------------------------------------------------------------------
@@ -294,6 +328,7 @@ class Ledger:
         batch = WriteBatch()
         batch.ops = list(executed.state_batch.ops)  # a copy: the block store appends to it
         self.blocks.commit(block, executed.receipts, batch)
+        self._recent.add_block(block.number, [(tx.hash, tx.sender_address, tx.nonce) for tx in block.transactions])
         return block
 
     # -- reads --------------------------------------------------------------------------------

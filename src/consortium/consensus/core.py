@@ -208,7 +208,6 @@ class PbftCore(NormalCase, ViewChanges):
         """How long ``view`` lasts under the current configuration, in ticks."""
         return self._cfg.timeout_ticks(view)
 
-
     @property
     def sealers(self) -> tuple[bytes, ...]:
         """The sealer set in force at the height being decided."""

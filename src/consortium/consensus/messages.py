@@ -24,7 +24,7 @@ from functools import cached_property
 from typing import ClassVar, Self, TypeAlias
 
 from consortium.consensus.errors import MalformedMessage
-from consortium.crypto.suite import HASH_SIZE, CryptoSuite, KeyPair
+from consortium.crypto.suite import DEFAULT_SUITE, HASH_SIZE, CryptoSuite, KeyPair
 from consortium.encoding import canonical
 from consortium.encoding.canonical import (
     DecodeError,
@@ -51,6 +51,9 @@ MAX_MESSAGE_SIZE = MAX_BLOCK_SIZE + 16 * 1024 * 1024
 MAX_KEY_SIZE = 128
 MAX_SIG_SIZE = 128
 _COMMON = 6  # tag, chain_id, group_id, height, view, sender
+_NIL = canonical.encode(None)
+_ATTACHED = frozenset((TAG_PRE_PREPARE, TAG_VIEW_CHANGE, TAG_NEW_VIEW))
+"""Message types whose last item is a block attachment."""
 
 
 class _Message:
@@ -71,6 +74,10 @@ class _Message:
     def _attachments(self) -> list[Value]:
         return []
 
+    def _attachment_bytes(self) -> list[bytes]:
+        """The attachments' encodings (a block's cached bytes: never encoded again)."""
+        return []
+
     def signed_value(self) -> list[Value]:
         """The array the signature covers."""
         return [self.TAG, self.chain_id, self.group_id, self.height, self.view, self.sender, *self._fields()]
@@ -87,7 +94,17 @@ class _Message:
         return self.signed_value() + [self.signature] + self._attachments()
 
     def encode(self) -> bytes:
-        return canonical.encode(self.to_value())
+        return self._encoded
+
+    @cached_property
+    def _encoded(self) -> bytes:
+        # Equal to canonical.encode(self.to_value()), built from parts already encoded: the signed
+        # items (the signing bytes without their array header), the signature, the attachments.
+        # The signed array has at most 10 items, so its header is one byte.
+        attachments = self._attachment_bytes()
+        count = _COMMON + len(self._fields()) + 1 + len(attachments)
+        return b"".join((canonical.array_header(count), self.signing_bytes[1:], canonical.encode(self.signature),
+                         *attachments))
 
     def signed_by(self, key: KeyPair) -> Self:
         """A copy with ``sender`` = ``key``'s node id and a fresh signature."""
@@ -119,6 +136,9 @@ class PrePrepare(_Message):
 
     def _attachments(self) -> list[Value]:
         return [None if self.block is None else self.block.to_value()]
+
+    def _attachment_bytes(self) -> list[bytes]:
+        return [_NIL if self.block is None else self.block.encode()]
 
     def without_block(self) -> PrePrepare:
         return self if self.block is None else replace(self, block=None)
@@ -228,6 +248,9 @@ class ViewChange(_Message):
     def _attachments(self) -> list[Value]:
         return [None if self.block is None else self.block.to_value()]
 
+    def _attachment_bytes(self) -> list[bytes]:
+        return [_NIL if self.block is None else self.block.encode()]
+
     def without_block(self) -> ViewChange:
         return self if self.block is None else replace(self, block=None)
 
@@ -260,6 +283,9 @@ class NewView(_Message):
     def _attachments(self) -> list[Value]:
         return [None if self.block is None else self.block.to_value()]
 
+    def _attachment_bytes(self) -> list[bytes]:
+        return [_NIL if self.block is None else self.block.encode()]
+
 
 Message: TypeAlias = PrePrepare | Prepare | Commit | ViewChange | NewView
 
@@ -267,15 +293,41 @@ Message: TypeAlias = PrePrepare | Prepare | Commit | ViewChange | NewView
 # --- decoding ----------------------------------------------------------------------------------
 
 
-def decode_message(data: bytes) -> Message:
-    """Decode untrusted bytes into a message. Raises :class:`MalformedMessage` only.
+def decode_message(data: bytes, suite: CryptoSuite = DEFAULT_SUITE) -> Message:
+    """Decode untrusted bytes into a message, in one strict pass. Raises :class:`MalformedMessage` only.
 
     Structure only: signatures, hashes and certificates are checked by the core
-    (see :mod:`.verify`) before anything is believed.
+    (see :mod:`.verify`) before anything is believed. The message keeps its bytes
+    and its signing bytes (a slice), and an attached block is decoded under the
+    chain's ``suite`` keeping its own and its transactions' bytes, so nothing is
+    encoded again to hash, verify, forward or persist it.
     """
     try:
-        value = canonical.decode(data, max_size=MAX_MESSAGE_SIZE)
-        return message_from_value(value)
+        data = bytes(data)
+        r = canonical.Reader(data, max_size=MAX_MESSAGE_SIZE)
+        count = r.array("consensus message", max_len=_COMMON + 5)
+        if count == 0:
+            raise MalformedMessage("consensus message: expected a non-empty array")
+        items: list[bytes] = []
+        values: list[Value] = []
+        tag: Value = None
+        for i in range(count):
+            if i == count - 1 and type(tag) is int and tag in _ATTACHED:
+                raw = r.raw_item()
+                items.append(raw)
+                values.append(None if raw == _NIL else Block.decode(raw, suite))  # type: ignore[arg-type]
+                break
+            value, raw = r.item()
+            if i == 0:
+                tag = value
+            items.append(raw)
+            values.append(value)
+        r.end()
+        msg = message_from_value(values)
+        signed = len(msg.signed_value())
+        msg.__dict__["signing_bytes"] = canonical.array_header(signed) + b"".join(items[:signed])
+        msg.__dict__["_encoded"] = data
+        return msg
     except MalformedMessage:
         raise
     except (DecodeError, InvalidTransaction) as exc:
@@ -283,6 +335,7 @@ def decode_message(data: bytes) -> Message:
 
 
 def message_from_value(value: Value) -> Message:
+    """A message from its decoded value (an attached block may already be a :class:`Block`)."""
     if not isinstance(value, list) or not value:
         raise MalformedMessage("consensus message: expected a non-empty array")
     tag = value[0]
@@ -325,12 +378,12 @@ def _sig(value: Value, what: str) -> bytes:
     return field_bytes(value, what, max_size=MAX_SIG_SIZE)
 
 
-def _block(value: Value, what: str, allowed: bool) -> Block | None:
+def _block(value: Value | Block, what: str, allowed: bool) -> Block | None:
     if value is None:
         return None
     if not allowed:
         raise MalformedMessage(f"{what}: an embedded message must not carry a block")
-    return Block.from_value(value)
+    return value if isinstance(value, Block) else Block.from_value(value)
 
 
 def _pre_prepare(value: Value, attachments: bool) -> PrePrepare:

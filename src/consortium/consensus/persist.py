@@ -113,7 +113,7 @@ class PersistedState:
                 signed=tuple(signed),
                 prepared=None if v[7] is None else prepared_certificate_from_value(
                     canonical.decode(field_bytes(v[7], "persisted state.prepared"))),
-                prepared_block=None if block_bytes is None else Block.decode(block_bytes),
+                prepared_block=None if block_bytes is None else Block.decode(block_bytes, suite),
                 prepared_block_encoding=block_bytes,
             )
         except CorruptPersistedState:

@@ -37,7 +37,7 @@ from consortium.consensus.messages import (
     ViewChange,
 )
 from consortium.consensus.quorum import leader_index, max_faulty, quorum_size
-from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
+from consortium.crypto.suite import CryptoSuite
 from consortium.ledger.block import Block, BlockHeader, commit_seal_payload, tx_root
 
 
@@ -73,14 +73,14 @@ class HeightContext:
 
 
 def header_hash(header: BlockHeader, suite: CryptoSuite) -> bytes:
-    """The block hash under ``suite``, reusing the header's cached hash when ``suite`` hashes as the default does.
-
-    Suites are identified by name (the genesis file names one), so equal names
-    mean the same hash function; this saves re-encoding a header on every use.
-    """
-    if suite.name == DEFAULT_SUITE.name:
-        return header.hash
+    """The block hash under ``suite``: the header's cached hash when it was made or decoded under a
+    suite of that name (suites are identified by name, as the genesis file names one)."""
     return header.hash_with(suite)
+
+
+def block_tx_root(block: Block, suite: CryptoSuite) -> bytes:
+    """The block's transaction root under ``suite``, computed once per block object."""
+    return block.computed_tx_root if block.suite.name == suite.name else tx_root(block.transactions, suite)
 
 
 # --- single messages ----------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def check_block(block: Block, block_hash: bytes, ctx: HeightContext) -> None:
         raise BadBlock("block names a sealer set other than the one in force at this height")
     if header.chain_id != ctx.chain_id or header.group_id != ctx.group_id:
         raise BadBlock("block is for another chain or group")
-    if tx_root(block.transactions, ctx.suite) != header.tx_root:
+    if block_tx_root(block, ctx.suite) != header.tx_root:
         raise BadBlock("block transactions do not match the header's transaction root")
 
 

@@ -14,11 +14,16 @@ The encoding is MessagePack restricted to a canonical subset:
 * floats, extension types and timestamps are refused: they are either
   nondeterministic across platforms or ambiguous.
 
-Decoding is strict: the decoder re-encodes what it read and refuses input
-whose bytes differ, which rejects every non-shortest or unsorted form without
-a hand-written parser. Any failure raises :class:`DecodeError` and nothing
-else, because decoders sit on untrusted input (network frames, transactions,
-proof files, database values).
+Decoding is strict and single-pass: msgpack (C) reads the bytes, one walk over
+the decoded value refuses floats, non-string or unsorted map keys and excess
+depth, and msgpack (C) packs the value again to compare with the input, which
+refuses every non-shortest form and duplicate map key without a hand-written
+parser and without the encoder's Python walk. Any failure raises
+:class:`DecodeError` and nothing else, because decoders sit on untrusted input
+(network frames, transactions, proof files, database values). :class:`Reader`
+decodes the items of an array one at a time with the same checks, handing out
+each item's exact bytes, so a block keeps its transactions' wire bytes and a
+consensus message its block's without encoding anything again.
 """
 
 from __future__ import annotations
@@ -143,33 +148,145 @@ def decode(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Value:
     if not data:
         raise DecodeError("empty input")
     try:
-        value = msgpack.unpackb(
-            data,
-            raw=False,
-            use_list=True,
-            strict_map_key=True,
-            ext_hook=_refuse_ext,
-            timestamp=0,
-        )
-    except DecodeError:
-        raise
-    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
-        raise DecodeError(f"malformed encoding: {exc}") from None
-    except (ValueError, TypeError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
-        raise DecodeError(f"malformed encoding: {exc.__class__.__name__}: {exc}") from None
+        value = msgpack.unpackb(data, **_UNPACK)
     except Exception as exc:  # msgpack raises assorted types on garbage; all mean "bad bytes"
-        raise DecodeError(f"malformed encoding: {exc.__class__.__name__}") from None
-    try:
-        again = encode(value)
-    except EncodingError as exc:
-        raise DecodeError(f"not canonical: {exc}") from None
-    if again != data:
-        raise DecodeError("not canonical: re-encoding differs (non-shortest form or unsorted map)")
+        raise _malformed(exc) from None
+    check_canonical(value, data)
     return value
+
+
+def check_canonical(value: Value, data: bytes) -> None:
+    """Raise :class:`DecodeError` unless ``data`` is the canonical encoding of ``value`` (just decoded from it).
+
+    The walk refuses what packing would reproduce faithfully but the canonical
+    subset forbids (floats, unsorted or non-string keys, depth); packing again
+    refuses non-shortest forms and duplicate keys (a dict keeps one of them).
+    """
+    _check_value(value, 0)
+    try:
+        again = msgpack.packb(value, use_bin_type=True)
+    except Exception as exc:  # pragma: no cover - a decoded value always packs
+        raise DecodeError(f"not canonical: {exc.__class__.__name__}") from None
+    if again != data:
+        raise DecodeError("not canonical: re-encoding differs (non-shortest form or duplicate map key)")
+
+
+def _check_value(value: Value, depth: int) -> None:
+    t = type(value)
+    if t is list:
+        if depth >= MAX_DEPTH:
+            raise DecodeError(f"not canonical: value nested deeper than {MAX_DEPTH} levels")
+        for item in value:  # type: ignore[union-attr]
+            if type(item) in _NESTED:
+                _check_value(item, depth + 1)
+    elif t is dict:
+        if depth >= MAX_DEPTH:
+            raise DecodeError(f"not canonical: value nested deeper than {MAX_DEPTH} levels")
+        previous: str | None = None
+        for key, item in value.items():  # type: ignore[union-attr]
+            if type(key) is not str:
+                raise DecodeError(f"not canonical: map key {key!r} is not a string")
+            # Code point order is UTF-8 byte order; a decoded dict holds no key twice.
+            if previous is not None and key < previous:
+                raise DecodeError("not canonical: map keys are not in sorted order")
+            previous = key
+            if type(item) in _NESTED:
+                _check_value(item, depth + 1)
+    elif t is float:
+        raise DecodeError("not canonical: floats are not allowed in canonical data (use integers)")
+
+
+_NESTED = (list, dict, float)
+_UNPACK: dict[str, Any] = {}  # filled below, once _refuse_ext exists
+
+
+def _malformed(exc: Exception) -> DecodeError:
+    if isinstance(exc, DecodeError):
+        return exc
+    if isinstance(exc, (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError)):
+        return DecodeError(f"malformed encoding: {exc}")
+    if isinstance(exc, (ValueError, TypeError, UnicodeDecodeError, RecursionError, MemoryError)):
+        return DecodeError(f"malformed encoding: {exc.__class__.__name__}: {exc}")
+    return DecodeError(f"malformed encoding: {exc.__class__.__name__}")
 
 
 def _refuse_ext(code: int, data: bytes) -> object:
     raise DecodeError(f"extension type {code} is not allowed")
+
+
+_UNPACK.update(raw=False, use_list=True, strict_map_key=True, ext_hook=_refuse_ext, timestamp=0)
+
+
+class Reader:
+    """Strict, sequential decoding of one canonical array whose items are wanted as bytes too.
+
+    ``Reader(data).array(n)`` reads the array header; then each :meth:`item`
+    returns the next item's value and its exact bytes (a slice of ``data``),
+    checked exactly as :func:`decode` checks a whole value; :meth:`end` refuses
+    trailing bytes. A block is decoded this way so that each transaction keeps
+    the bytes it arrived as (its hash and Merkle leaf are computed from them),
+    and a consensus message so that its attached block does.
+    """
+
+    __slots__ = ("_data", "_unpacker")
+
+    def __init__(self, data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        if len(data) > max_size:
+            raise DecodeError(f"encoded value is {len(data)} bytes; the limit is {max_size}")
+        if not data:
+            raise DecodeError("empty input")
+        self._data = data
+        self._unpacker = msgpack.Unpacker(max_buffer_size=max(len(data), 1), **_UNPACK)
+        self._unpacker.feed(data)
+
+    def array(self, what: str, *, length: int | None = None, max_len: int | None = None) -> int:
+        """Read an array header (shortest form), optionally of exactly ``length`` or at most ``max_len`` items."""
+        start = self._unpacker.tell()
+        try:
+            n = self._unpacker.read_array_header()
+        except msgpack.OutOfData:
+            raise DecodeError(f"{what}: truncated") from None
+        except Exception:
+            raise DecodeError(f"{what}: expected an array") from None
+
+        if self._data[start:self._unpacker.tell()] != array_header(n):
+            raise DecodeError(f"{what}: not canonical (array header not in its shortest form)")
+        if length is not None and n != length:
+            raise DecodeError(f"{what}: expected {length} fields, got {n}")
+        if max_len is not None and n > max_len:
+            raise DecodeError(f"{what}: {n} items exceeds the limit of {max_len}")
+        return n
+
+    def item(self) -> tuple[Value, bytes]:
+        """The next item and its exact bytes, checked canonical."""
+        start = self._unpacker.tell()
+        try:
+            value = self._unpacker.unpack()
+        except msgpack.OutOfData:
+            raise DecodeError("malformed encoding: truncated") from None
+        except Exception as exc:
+            raise _malformed(exc) from None
+        raw = self._data[start:self._unpacker.tell()]
+        check_canonical(value, raw)
+        return value, raw
+
+    def value(self) -> Value:
+        return self.item()[0]
+
+    def raw_item(self) -> bytes:
+        """The next item's bytes, not decoded (the caller decodes them strictly, e.g. ``Block.decode``)."""
+        start = self._unpacker.tell()
+        try:
+            self._unpacker.skip()
+        except msgpack.OutOfData:
+            raise DecodeError("malformed encoding: truncated") from None
+        except Exception as exc:
+            raise _malformed(exc) from None
+        return self._data[start:self._unpacker.tell()]
+
+    def end(self) -> None:
+        if self._unpacker.tell() != len(self._data):
+            raise DecodeError(f"malformed encoding: {len(self._data) - self._unpacker.tell()} trailing bytes")
 
 
 # --- helpers for ledger objects -------------------------------------------------------------

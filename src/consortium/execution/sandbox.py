@@ -65,8 +65,6 @@ class Sandbox:
         self.builtins: dict[str, Any] = cast(dict[str, Any], helpers)
         self.builtins.update(msg=None, block=None, tx=None)
 
-
-
         self._modules: OrderedDict[bytes, dict[str, FunctionType]] = OrderedDict()
 
     # -- contract loading ----------------------------------------------------------------------

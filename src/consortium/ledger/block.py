@@ -9,7 +9,7 @@ certificate) is what an arbitrator checks offline.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from consortium.crypto.suite import DEFAULT_SUITE, HASH_SIZE, CryptoSuite
@@ -77,6 +77,8 @@ class BlockHeader:
     """The view in which the commit seals in ``signatures`` were made (all of them).
     Like the seals, outside the hash: it can differ from ``view`` (the view of the first
     proposal) when a block prepared in one view is committed in a later one."""
+    suite: CryptoSuite = field(default=DEFAULT_SUITE, compare=False, repr=False)
+    """The chain's suite, which hashes the header (a chain parameter, not part of the encoding)."""
 
     def unsigned_value(self) -> list[Value]:
         return [
@@ -90,10 +92,11 @@ class BlockHeader:
 
     @cached_property
     def hash(self) -> bytes:
-        return DEFAULT_SUITE.hash(self.hashing_bytes())
+        """The block hash under :attr:`suite`."""
+        return self.suite.hash(self.hashing_bytes())
 
     def hash_with(self, suite: CryptoSuite) -> bytes:
-        return suite.hash(self.hashing_bytes())
+        return self.hash if suite.name == self.suite.name else suite.hash(self.hashing_bytes())
 
     def with_signatures(self, signatures: Sequence[CommitSignature], commit_view: int | None = None) -> BlockHeader:
         """The header with a commit certificate: ``signatures`` made in ``commit_view`` (default: unchanged)."""
@@ -107,7 +110,7 @@ class BlockHeader:
         return canonical.encode(self.to_value())
 
     @classmethod
-    def from_value(cls, value: Value) -> BlockHeader:
+    def from_value(cls, value: Value, suite: CryptoSuite = DEFAULT_SUITE) -> BlockHeader:
         v = expect_array(value, TAG_BLOCK_HEADER, _HEADER_FIELDS, "block header")
         sealers = tuple(
             field_bytes(s, "block header.sealers[]", max_size=128)
@@ -135,15 +138,20 @@ class BlockHeader:
             sealers=sealers,
             signatures=tuple(sigs),
             commit_view=field_int(v[13], "block header.commit_view"),
+            suite=suite,
         )
 
     @classmethod
-    def decode(cls, data: bytes) -> BlockHeader:
-        return cls.from_value(canonical.decode(data))
+    def decode(cls, data: bytes, suite: CryptoSuite = DEFAULT_SUITE) -> BlockHeader:
+        return cls.from_value(canonical.decode(data), suite)
 
 
 @dataclass(frozen=True)
 class Block:
+    """A header and its transactions. A decoded block keeps its bytes and each transaction's, so
+    sending it on (PRE-PREPARE, sync), persisting it (vote state) or storing it encodes nothing,
+    and its transaction root is computed once (:attr:`computed_tx_root`)."""
+
     header: BlockHeader
     transactions: tuple[Transaction, ...]
 
@@ -155,10 +163,23 @@ class Block:
     def number(self) -> int:
         return self.header.number
 
+    @property
+    def suite(self) -> CryptoSuite:
+        return self.header.suite
+
+    @cached_property
+    def computed_tx_root(self) -> bytes:
+        """The Merkle root of the transactions as they are (to compare with ``header.tx_root``)."""
+        return tx_root(self.transactions, self.header.suite)
+
     def to_value(self) -> list[Value]:
         return [TAG_BLOCK, self.header.to_value(), [tx.to_value() for tx in self.transactions]]
 
     def encode(self) -> bytes:
+        return self._encoded
+
+    @cached_property
+    def _encoded(self) -> bytes:
         # Equal to canonical.encode(self.to_value()), built from the transactions' cached bytes.
         return b"".join((
             canonical.array_header(3), canonical.encode(TAG_BLOCK), self.header.encode(),
@@ -166,14 +187,31 @@ class Block:
         ))
 
     @classmethod
-    def from_value(cls, value: Value) -> Block:
+    def from_value(cls, value: Value, suite: CryptoSuite = DEFAULT_SUITE) -> Block:
+        """A block from a decoded value (encoded again when needed); prefer :meth:`decode`."""
         v = expect_array(value, TAG_BLOCK, 3, "block")
         txs = field_list(v[2], "block.transactions", max_len=MAX_BLOCK_TXS)
-        return cls(BlockHeader.from_value(v[1]), tuple(Transaction.from_value(t) for t in txs))
+        return cls(BlockHeader.from_value(v[1], suite), tuple(Transaction.from_value(t, suite) for t in txs))
 
     @classmethod
-    def decode(cls, data: bytes) -> Block:
-        return cls.from_value(canonical.decode(data, max_size=MAX_BLOCK_SIZE))
+    def decode(cls, data: bytes, suite: CryptoSuite = DEFAULT_SUITE) -> Block:
+        """Decode untrusted bytes in one strict pass, keeping the block's and each transaction's bytes."""
+        data = bytes(data)
+        r = canonical.Reader(data, max_size=MAX_BLOCK_SIZE)
+        r.array("block", length=3)
+        tag = r.value()
+        if tag != TAG_BLOCK or isinstance(tag, bool):
+            raise DecodeError(f"block: unknown type tag {tag!r} (expected {TAG_BLOCK})")
+        header = BlockHeader.from_value(r.value(), suite)
+        count = r.array("block.transactions", max_len=MAX_BLOCK_TXS)
+        txs = []
+        for _ in range(count):
+            value, raw = r.item()
+            txs.append(Transaction.from_wire(value, raw, suite))
+        r.end()
+        block = cls(header, tuple(txs))
+        block.__dict__["_encoded"] = data
+        return block
 
 
 def tx_root(transactions: Sequence[Transaction], suite: CryptoSuite = DEFAULT_SUITE) -> bytes:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
 
-from consortium.crypto.suite import DEFAULT_SUITE
 from consortium.encoding import canonical
 from consortium.encoding.canonical import (
     DecodeError,
@@ -97,11 +96,12 @@ class Receipt:
         ]
 
     def encode(self) -> bytes:
-        return canonical.encode(self.to_value())
+        return self._encoded
 
     @cached_property
-    def hash(self) -> bytes:
-        return DEFAULT_SUITE.hash(self.encode())
+    def _encoded(self) -> bytes:
+        # Cached: a receipt is encoded for the receipt root and again for storage.
+        return canonical.encode(self.to_value())
 
     @classmethod
     def from_value(cls, value: Value) -> Receipt:

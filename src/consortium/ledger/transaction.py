@@ -33,7 +33,13 @@ MAX_ARGS = 64
 _FIELDS = 10
 
 
+_ADDRESS_CACHE = 65_536
+_ADDRESSES: dict[tuple[str, bytes], bytes] = {}
+"""(suite name, public key) -> address: a cache of a pure function, so never consensus-relevant."""
+
+
 class InvalidTransaction(ValueError):
+
     """A transaction is malformed or its signature does not verify."""
 
 
@@ -41,7 +47,12 @@ class InvalidTransaction(ValueError):
 class Transaction:
     """A signed call: ``to`` empty means deploy (``args[0]`` is the contract source).
 
-    The hash covers every field but the signature; the signature is over the hash.
+    The hash covers every field but the signature; the signature is over the hash. Both are
+    under ``suite``, the chain's crypto suite: the one the signing key belongs to
+    (:meth:`signed_by`) or the one the chain decodes with (:meth:`decode`).
+
+    A decoded transaction keeps the exact bytes it arrived as: its wire form, and its signing
+    bytes as a slice of them, so it is never encoded again, and its hash is one hash call.
     """
 
     chain_id: str
@@ -54,6 +65,8 @@ class Transaction:
     method: str
     args: tuple[Value, ...]
     signature: bytes = field(default=b"", compare=True)
+    suite: CryptoSuite = field(default=DEFAULT_SUITE, compare=False, repr=False)
+    """The suite that hashes and verifies it (not part of the encoding: a chain parameter)."""
 
     def __post_init__(self) -> None:
         # Equality must not depend on whether args were built from lists or decoded.
@@ -78,29 +91,42 @@ class Transaction:
 
     @cached_property
     def hash(self) -> bytes:
-        return DEFAULT_SUITE.hash(self._signing_bytes)
+        """The transaction hash under :attr:`suite`."""
+        return self.suite.hash(self._signing_bytes)
 
     def hash_with(self, suite: CryptoSuite) -> bytes:
-        return self.hash if suite is DEFAULT_SUITE else suite.hash(self._signing_bytes)
+        return self.hash if suite.name == self.suite.name else suite.hash(self._signing_bytes)
 
-    @property
+    @cached_property
     def sender_address(self) -> bytes:
-        return DEFAULT_SUITE.address(self.sender)
+        # A handful of senders send most transactions: their addresses (a hash each) are cached.
+        key = (self.suite.name, self.sender)
+        address = _ADDRESSES.get(key)
+        if address is None:
+            if len(_ADDRESSES) >= _ADDRESS_CACHE:
+                _ADDRESSES.clear()
+            address = _ADDRESSES[key] = self.suite.address(self.sender)
+        return address
 
     @property
     def is_deploy(self) -> bool:
         return self.to == b""
 
     def signed_by(self, key: KeyPair) -> Transaction:
-        """Return a copy with ``sender`` set to ``key``'s public key and signed by it."""
-        unsigned = replace(self, sender=key.public_key, signature=b"")
-        return replace(unsigned, signature=key.sign(unsigned.hash_with(key.suite)))
+        """Return a copy with ``sender`` set to ``key``'s public key, signed by it under its suite."""
+        unsigned = replace(self, sender=key.public_key, signature=b"", suite=key.suite)
+        signed = replace(unsigned, signature=key.sign(unsigned.hash))
+        signed.__dict__["_signing_bytes"] = unsigned._signing_bytes  # the signature is not in it
+        signed.__dict__["hash"] = unsigned.hash
+        return signed
 
-    def verify_signature(self, suite: CryptoSuite = DEFAULT_SUITE) -> None:
+    def verify_signature(self, suite: CryptoSuite | None = None) -> None:
         """Raise :class:`InvalidTransaction` unless the signature is the sender's over the hash."""
-        if not suite.verify(self.sender, self.hash_with(suite), self.signature):
+        suite = self.suite if suite is None else suite
+        tx_hash = self.hash_with(suite)
+        if not suite.verify(self.sender, tx_hash, self.signature):
             raise InvalidTransaction(
-                f"signature of transaction 0x{self.hash_with(suite).hex()} does not verify "
+                f"signature of transaction 0x{tx_hash.hex()} does not verify "
                 "against its sender public key (signed with another key, or altered after signing)"
             )
 
@@ -121,12 +147,19 @@ class Transaction:
         return b"\x9a" + self._signing_bytes[1:] + canonical.encode(self.signature)
 
     @classmethod
-    def from_value(cls, value: Value) -> Transaction:
+    def from_value(cls, value: Value, suite: CryptoSuite = DEFAULT_SUITE) -> Transaction:
+        """A transaction from a decoded value (its bytes are encoded again when needed); prefer :meth:`decode`."""
         v = expect_array(value, TAG_TRANSACTION, _FIELDS, "transaction")
+        return cls._checked(v, suite)
+
+    @classmethod
+    def _checked(cls, v: list[Value], suite: CryptoSuite) -> Transaction:
         to = field_bytes(v[6], "transaction.to")
         if to and len(to) != ADDRESS_SIZE:
             raise DecodeError(f"transaction.to: expected empty (deploy) or {ADDRESS_SIZE} bytes, got {len(to)}")
-        return cls(
+        tx = object.__new__(cls)
+        # Field by field as __init__ would (frozen dataclass), without its per-field setattr calls.
+        tx.__dict__.update(
             chain_id=field_str(v[1], "transaction.chain_id", max_len=MAX_ID_LEN),
             group_id=field_str(v[2], "transaction.group_id", max_len=MAX_ID_LEN),
             nonce=field_int(v[3], "transaction.nonce"),
@@ -136,13 +169,29 @@ class Transaction:
             method=field_str(v[7], "transaction.method", max_len=MAX_METHOD_LEN),
             args=tuple(freeze(a) for a in field_list(v[8], "transaction.args", max_len=MAX_ARGS)),
             signature=field_bytes(v[9], "transaction.signature", max_size=128),
+            suite=suite,
         )
+        return tx
 
     @classmethod
-    def decode(cls, data: bytes) -> Transaction:
-        """Decode untrusted bytes; raises :class:`DecodeError` only. Does not check the signature."""
+    def decode(cls, data: bytes, suite: CryptoSuite = DEFAULT_SUITE) -> Transaction:
+        """Decode untrusted bytes (one strict pass); raises :class:`DecodeError` only. Does not check
+        the signature: that is admission's job (``consortium.chain.edge``)."""
         if len(data) > MAX_TX_SIZE:
             raise DecodeError(f"transaction is {len(data)} bytes; the limit is {MAX_TX_SIZE}")
-        tx = cls.from_value(canonical.decode(data, max_size=MAX_TX_SIZE))
-        tx.__dict__["_wire"] = bytes(data)  # canonical (decode checked), so it IS the encoding
+        data = bytes(data)
+        return cls.from_wire(canonical.decode(data, max_size=MAX_TX_SIZE), data, suite)
+
+    @classmethod
+    def from_wire(cls, value: Value, data: bytes, suite: CryptoSuite = DEFAULT_SUITE) -> Transaction:
+        """The transaction whose canonical bytes are ``data``, already decoded (and checked canonical)
+        into ``value``; it keeps ``data`` as its wire form and signs/hashes a slice of it."""
+        if len(data) > MAX_TX_SIZE:
+            raise DecodeError(f"transaction is {len(data)} bytes; the limit is {MAX_TX_SIZE}")
+        v = expect_array(value, TAG_TRANSACTION, _FIELDS, "transaction")
+        tx = cls._checked(v, suite)
+        # Canonical, so ``data`` IS the encoding: fixarray 10, nine fields, then the signature as
+        # bin8 (at most 128 bytes). The signing bytes are fixarray 9 and the same nine fields.
+        tx.__dict__["_wire"] = data
+        tx.__dict__["_signing_bytes"] = b"\x99" + data[1:len(data) - 2 - len(tx.signature)]
         return tx

@@ -123,7 +123,6 @@ def new_chain(root: Path | str, spec: ChainSpec, *, timestamp_ms: int | None = N
         for i, admin in enumerate(admins):
             save_key(admin, build / "accounts" / f"admin{i}.json")
 
-
         node_keys = [generate_key() for _ in range(spec.nodes)]
         addrs = [PeerAddress(spec.host, spec.p2p_port + i) for i in range(spec.nodes)]
         genesis = Genesis(

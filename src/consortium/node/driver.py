@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from consortium.chain.admission import TransactionRejected, check_static
 from consortium.chain.ledger import BlockRejected, ExecutedBlock, Ledger
 from consortium.consensus.core import PbftCore
 from consortium.consensus.errors import ConflictingCommit, ConsensusError
@@ -218,7 +217,7 @@ class ConsensusDriver:
         try:
             executed = await asyncio.to_thread(
                 self.ledger.execute, txs, timestamp=self.clock_ms(), proposer=self.core.node_id,
-                view=request.view, sealers=tuple(sealers), check_signatures=False,
+                view=request.view, sealers=tuple(sealers),
             )
         except BlockRejected as exc:
             # A pooled transaction became invalid (e.g. committed via sync meanwhile): drop the batch.
@@ -246,21 +245,12 @@ class ConsensusDriver:
         return BlockValidated(block.hash, True)
 
     def _verify(self, block: Block) -> ExecutedBlock:
-        """Re-check and re-execute a proposal, verifying only the signatures this node has not seen.
+        """Re-check and re-execute a proposal or a synced block.
 
-        A transaction in this node's pool had its signature verified on entry, but only if the
-        proposal carries that same signature: the hash does not cover the signature, so matching
-        by hash alone would let a leader swap in garbage signatures for transactions every replica
-        has pooled, and the chain would then hold transactions that no longer verify offline.
+        Its transactions pass the edge (``ledger.verify_block``), which reuses what this node's
+        pool already verified only for identical wire bytes, signature included (design.md §12.3).
         """
-        for i, tx in enumerate(block.transactions):
-            pooled = self.txpool.get(tx.hash)
-            if pooled is None or pooled.signature != tx.signature:
-                try:
-                    check_static(tx, self.ledger.chain, self.ledger.suite)
-                except TransactionRejected as exc:
-                    raise BlockRejected(f"transaction {i} (0x{tx.hash.hex()}): {exc}") from None
-        return self.ledger.verify_and_execute(block, check_signatures=False)
+        return self.ledger.verify_and_execute(self.ledger.verify_block(block, self.txpool.get))
 
     # -- commits ------------------------------------------------------------------------------
     async def _commit(self, block: Block) -> BlockCommitted | None:
@@ -269,7 +259,7 @@ class ConsensusDriver:
         executed = self._executed.get(block.hash)
         try:
             if executed is None:
-                executed = await asyncio.to_thread(self.ledger.verify_and_execute, block)
+                executed = await asyncio.to_thread(self._verify, block)
             stored = await asyncio.to_thread(self.ledger.commit, executed, block.header.signatures, block.header.commit_view)
         except BlockRejected as exc:
             # A quorum decided a block this node cannot execute identically: a fork of state.
@@ -307,9 +297,10 @@ class ConsensusDriver:
                 if block.header.sealers != expected:
                     raise BlockRejected(f"block {block.number} names a sealer set that is not the one in force")
                 verify_commit_certificate(block.header, self.ledger.suite)
-                executed = await asyncio.to_thread(self.ledger.verify_and_execute, block)
+                executed = await asyncio.to_thread(self._verify, block)
                 stored = await asyncio.to_thread(self.ledger.commit, executed, block.header.signatures, block.header.commit_view)
             except (BlockRejected, ConsensusError) as exc:
+
                 self.sync_rejections += 1
                 log.warning("sync: refusing block %d from %s: %s", block.number, event.peer.hex()[:12], exc)
                 return

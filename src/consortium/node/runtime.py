@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from consortium.chain.admission import ChainIdentity, TransactionRejected
+from consortium.chain.edge import VerifiedTx
 from consortium.chain.ledger import Ledger
 from consortium.consensus.config import PbftConfig
 from consortium.consensus.core import PbftCore
@@ -26,6 +27,7 @@ from consortium.consensus.errors import ConsensusError
 from consortium.consensus.messages import decode_message
 from consortium.crypto.timestamp import TrustedTsa
 from consortium.execution import Executor, genesis_writes, governance
+from consortium.ledger.transaction import Transaction
 from consortium.network.certs import load_node_keypair
 from consortium.network.envelope import Envelope, MessageKind
 from consortium.network.errors import NetworkError
@@ -194,9 +196,10 @@ class Node:
         try:
             env = Envelope.decode(payload)
             if env.kind == MessageKind.CONSENSUS:
-                self.driver.deliver(peer, decode_message(env.body))
+                self.driver.deliver(peer, decode_message(env.body, self.ledger.suite))
+
             elif env.kind == MessageKind.TX_GOSSIP:
-                self._on_gossip(wire.decode_transactions(env.body))
+                self._on_gossip(wire.decode_transactions(env.body, self.ledger.suite))
             elif env.kind == MessageKind.STATUS:
                 self.sync.on_status(peer, env.body)
             elif env.kind == MessageKind.BLOCK_REQUEST:
@@ -207,11 +210,16 @@ class Node:
             self.bad_messages += 1
             log.warning("dropping a malformed message from %s: %s", peer.hex()[:12], exc)
 
-    def _on_gossip(self, txs: tuple) -> None:
+    def admit(self, tx: Transaction) -> VerifiedTx:
+        """A transaction from outside (RPC, gossip) into the pool: the pool's cheap checks, then the
+        edge (chain identity, signature), then the ledger's rules. Raises :class:`TransactionRejected`."""
+        return self.txpool.admit(tx, self.ledger.verify_transaction)
+
+    def _on_gossip(self, txs: tuple[Transaction, ...]) -> None:
         added = 0
         for tx in txs:
             try:
-                self.txpool.add(tx)
+                self.admit(tx)
                 added += 1
             except TransactionRejected:
                 pass  # duplicates are normal with gossip; invalid ones were refused at their origin too
@@ -252,6 +260,7 @@ class Node:
             await self.transport.close()
             if self.anchoring is not None:
                 self.anchoring.store.close()
+            self.votes.close()
             self.ledger.kv.close()
             log.info("stopped at height %d", self.ledger.height)
 

@@ -137,7 +137,7 @@ class BlockSync:
             self._send(peer, Envelope(MessageKind.BLOCK_RESPONSE, wire.encode_blocks(blocks)).encode())
 
     def on_response(self, peer: bytes, body: bytes) -> None:
-        blocks = wire.decode_blocks(body)
+        blocks = wire.decode_blocks(body, self.ledger.suite)
         if self._in_flight is not None and self._in_flight[0] == peer:
             _, first, last, _ = self._in_flight
             if blocks and blocks[0].number <= first <= blocks[-1].number:

@@ -5,7 +5,8 @@
     BLOCK_RESPONSE  [block, ...]                    blocks as arrays, ascending, contiguous
     TX_GOSSIP       [transaction, ...]              transactions as arrays
 
-Each decoder faces bytes from a peer and raises only :class:`WireError`.
+Each decoder faces bytes from a peer and raises only :class:`WireError`. Blocks and
+transactions are decoded in one strict pass and keep their bytes (``canonical.Reader``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
 from consortium.encoding import canonical
-from consortium.encoding.canonical import DecodeError, field_bytes, field_int, field_list
+from consortium.encoding.canonical import DecodeError, field_bytes, field_int
 from consortium.ledger.block import Block
 from consortium.ledger.transaction import Transaction
 
@@ -62,10 +64,9 @@ def encode_blocks(blocks: list[Block]) -> bytes:
     return canonical.array_header(len(blocks)) + b"".join(b.encode() for b in blocks)
 
 
-def decode_blocks(data: bytes) -> tuple[Block, ...]:
-    items = _list(data, MAX_SYNC_BATCH, "block response")
+def decode_blocks(data: bytes, suite: CryptoSuite = DEFAULT_SUITE) -> tuple[Block, ...]:
     try:
-        blocks = tuple(Block.from_value(v) for v in items)
+        blocks = tuple(Block.decode(raw, suite) for raw in _items(data, MAX_SYNC_BATCH, "block response"))
     except DecodeError as exc:
         raise WireError(f"block response: {exc}") from None
     for a, b in pairwise(blocks):
@@ -78,12 +79,26 @@ def encode_transactions(txs: list[Transaction]) -> bytes:
     return canonical.array_header(len(txs)) + b"".join(t.encode() for t in txs)
 
 
-def decode_transactions(data: bytes) -> tuple[Transaction, ...]:
-    items = _list(data, MAX_GOSSIP_BATCH, "tx gossip")
+def decode_transactions(data: bytes, suite: CryptoSuite = DEFAULT_SUITE) -> tuple[Transaction, ...]:
     try:
-        return tuple(Transaction.from_value(v) for v in items)
+        r = canonical.Reader(data, max_size=MAX_BODY)
+        txs = [Transaction.from_wire(*r.item(), suite) for _ in range(r.array("tx gossip", max_len=MAX_GOSSIP_BATCH))]
+        r.end()
     except DecodeError as exc:
         raise WireError(f"tx gossip: {exc}") from None
+    return tuple(txs)
+
+
+def _items(data: bytes, max_len: int, what: str) -> list[bytes]:
+    """The exact bytes of each item of a canonical array (each checked canonical)."""
+    try:
+        r = canonical.Reader(data, max_size=MAX_BODY)
+        out = [r.raw_item() for _ in range(r.array(what, max_len=max_len))]
+
+        r.end()
+    except DecodeError as exc:
+        raise WireError(f"{what}: {exc}") from None
+    return out
 
 
 def _decode(data: bytes, what: str) -> object:
@@ -99,10 +114,3 @@ def _array(data: bytes, length: int, what: str) -> list:
         raise WireError(f"{what}: expected an array of {length}")
     return v
 
-
-def _list(data: bytes, max_len: int, what: str) -> list:
-    v = _decode(data, what)
-    try:
-        return field_list(v, what, max_len=max_len)  # type: ignore[arg-type]
-    except DecodeError as exc:
-        raise WireError(str(exc)) from None

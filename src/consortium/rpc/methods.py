@@ -116,7 +116,6 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
         assert block is not None
         return block_json(block, include_transactions=include)
 
-
     async def get_block_by_hash(block_hash: bytes, include: bool) -> dict:
         block = ledger.block_by_hash(block_hash)
         if block is None:
@@ -144,7 +143,8 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
 
     async def send_transaction(raw: bytes) -> str:
         try:
-            tx = Transaction.decode(raw)
+            tx = Transaction.decode(raw, ledger.suite)
+
         except DecodeError as exc:
             raise application_error("invalid_transaction", f"cannot decode the transaction: {exc}") from None
         try:

@@ -29,8 +29,9 @@ class NodeRpcApi:
         node.driver.committed_callbacks.append(self.hub.on_commit)
 
     async def submit(self, tx: Transaction) -> None:
-        self.node.txpool.add(tx)
+        self.node.admit(tx)
         self.node.gossip.add(tx)
+
         self.node.driver.transactions_arrived()
 
     def pending_count(self) -> int:

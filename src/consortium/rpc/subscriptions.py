@@ -152,7 +152,6 @@ class SubscriptionHub:
         except ConnectionError:
             return  # the client went away mid-send; the reader sees the socket close and ends too
 
-
     def _handle_request(self, sub: _Subscriber, text: str) -> dict[str, Any] | None:
         try:
             req = json.loads(text)

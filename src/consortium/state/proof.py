@@ -93,7 +93,6 @@ class StateProof:
         pair = None if leaf is None else (leaf[0], leaf[1])
         return cls(tuple(siblings), pair)  # type: ignore[arg-type]  # both checked to be bytes above
 
-
     def encode(self) -> bytes:
         return canonical.encode(self.to_value())
 

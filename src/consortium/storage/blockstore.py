@@ -27,6 +27,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from consortium.crypto.suite import DEFAULT_SUITE, CryptoSuite
 from consortium.encoding.canonical import DecodeError
 from consortium.ledger.block import Block, BlockHeader, tx_root
 from consortium.ledger.receipt import Receipt
@@ -71,8 +72,10 @@ class TxLocation:
 class BlockStore:
     """Reads and atomic commits of blocks. Not thread-safe; the node has one writer."""
 
-    def __init__(self, kv: KVStore) -> None:
+    def __init__(self, kv: KVStore, suite: CryptoSuite = DEFAULT_SUITE) -> None:
         self.kv = kv
+        self.suite = suite
+        """The chain's suite: stored headers and transactions are hashed under it."""
         self._head = self._load_head()
 
     # -- head ---------------------------------------------------------------------------------
@@ -93,7 +96,7 @@ class BlockStore:
                 f"but the head pointer says 0x{head.hash.hex()}; the database is corrupted"
             )
         txs = self.transactions(number)
-        if tx_root(txs) != header.tx_root:
+        if tx_root(txs, self.suite) != header.tx_root:
             raise CorruptDatabase(f"block {number}: stored transactions do not match the header's tx_root")
         return head
 
@@ -148,7 +151,7 @@ class BlockStore:
         if raw is None:
             return None
         try:
-            return BlockHeader.decode(raw)
+            return BlockHeader.decode(raw, self.suite)
         except DecodeError as exc:
             raise CorruptDatabase(f"block {number}: stored header does not decode: {exc}") from None
 
@@ -158,7 +161,10 @@ class BlockStore:
         return self._read_header(number)
 
     def transactions(self, number: int) -> tuple[Transaction, ...]:
-        return tuple(self._decode_all(_TX + _NUM.pack(number), Transaction.decode, number, "transaction"))
+        return tuple(self._decode_all(_TX + _NUM.pack(number), self._decode_tx, number, "transaction"))
+
+    def _decode_tx(self, raw: bytes) -> Transaction:
+        return Transaction.decode(raw, self.suite)
 
     def tx_keys(self, number: int) -> list[tuple[bytes, bytes, int]]:
         """(hash, sender address, nonce) of block ``number``'s transactions, in block order, read from
@@ -174,7 +180,6 @@ class BlockStore:
     def tx_hashes(self, number: int) -> list[bytes]:
         """The hashes of block ``number``'s transactions, in block order, without decoding them."""
         return [h for h, _, _ in self.tx_keys(number)]
-
 
     def receipts(self, number: int) -> tuple[Receipt, ...]:
 
@@ -221,7 +226,7 @@ class BlockStore:
         return TxLocation(number, index)
 
     def transaction(self, tx_hash: bytes) -> tuple[Transaction, TxLocation] | None:
-        return self._located(tx_hash, _TX, Transaction.decode, "transaction")
+        return self._located(tx_hash, _TX, self._decode_tx, "transaction")
 
     def receipt(self, tx_hash: bytes) -> tuple[Receipt, TxLocation] | None:
         return self._located(tx_hash, _RECEIPT, Receipt.decode, "receipt")

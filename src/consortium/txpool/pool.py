@@ -1,8 +1,10 @@
 """The transaction pool: signed transactions waiting for a block.
 
-Admission runs the chain's own rules (``chain.admission`` through
-:class:`Admission`) on entry, so a transaction a client gets "accepted" for is
-one the chain would include right now. The pool is bounded; when it is full a
+It holds only :class:`~consortium.chain.edge.VerifiedTx` (chain identity and
+signature checked where the transaction entered), and runs the chain's own
+head-dependent rules (``chain.admission`` through :class:`Admission`) on entry,
+so a transaction a client gets "accepted" for is one the chain would include
+right now. The pool is bounded; when it is full a
 new transaction is refused with :class:`TxPoolFull` rather than evicting
 older ones, so a flood cannot push out transactions already acknowledged.
 
@@ -14,10 +16,11 @@ determinism across nodes.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from consortium.chain.admission import TransactionRejected
+from consortium.chain.edge import VerifiedTx
 from consortium.ledger.block import Block
 from consortium.ledger.transaction import Transaction
 
@@ -47,7 +50,7 @@ class Admission(Protocol):
     @property
     def height(self) -> int: ...
 
-    def admit(self, tx: Transaction, *, check_signature: bool = True) -> None: ...
+    def admit(self, tx: VerifiedTx) -> None: ...
 
 
 class TxPool:
@@ -56,7 +59,7 @@ class TxPool:
             raise ValueError("txpool limit must be at least 1")
         self.ledger = ledger
         self.limit = limit
-        self._txs: OrderedDict[bytes, Transaction] = OrderedDict()
+        self._txs: OrderedDict[bytes, VerifiedTx] = OrderedDict()
         self._nonces: dict[tuple[bytes, int], bytes] = {}
         self.rejected = 0
 
@@ -66,34 +69,50 @@ class TxPool:
     def __contains__(self, tx_hash: bytes) -> bool:
         return tx_hash in self._txs
 
-    def get(self, tx_hash: bytes) -> Transaction | None:
+    def get(self, tx_hash: bytes) -> VerifiedTx | None:
         return self._txs.get(tx_hash)
 
-    def add(self, tx: Transaction, *, check_signature: bool = True) -> None:
-        """Admit ``tx`` or raise a :class:`TransactionRejected` subclass saying why.
+    def admit(self, tx: Transaction, verify: Callable[[Transaction], VerifiedTx]) -> VerifiedTx:
+        """A transaction from outside (RPC, gossip): admit it or raise a :class:`TransactionRejected`
+        subclass saying why.
 
-        Cheap checks come first so a flood of junk costs little: duplicates and a
-        full pool are refused before the signature is verified.
+        Cheap checks come first, so a flood of junk costs little: a duplicate, a full pool or a
+        pending nonce is refused before ``verify`` (the chain's edge: chain identity and the
+        signature, the costly check) runs; then the ledger's head-dependent rules.
         """
         try:
-            if tx.hash in self._txs:
-                raise AlreadyInPool(f"transaction 0x{tx.hash.hex()} is already in the pool")
-            if len(self._txs) >= self.limit:
-                raise TxPoolFull(f"txpool full ({self.limit} pending transactions); retry after the next block")
-            nonce_key = (tx.sender_address, tx.nonce)
-            if nonce_key in self._nonces:
-                raise NonceInPool(
-                    f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} is already used by pending "
-                    f"transaction 0x{self._nonces[nonce_key].hex()}"
-                )
-            self.ledger.admit(tx, check_signature=check_signature)
+            self._check_room(tx)
+            verified = verify(tx)
+        except TransactionRejected:
+            self.rejected += 1
+            raise
+        self.add(verified)
+        return verified
+
+    def add(self, tx: VerifiedTx) -> None:
+        """Admit an already verified ``tx`` or raise a :class:`TransactionRejected` subclass saying why."""
+        try:
+            self._check_room(tx)
+            self.ledger.admit(tx)
         except TransactionRejected:
             self.rejected += 1
             raise
         self._txs[tx.hash] = tx
-        self._nonces[nonce_key] = tx.hash
+        self._nonces[(tx.sender_address, tx.nonce)] = tx.hash
 
-    def take(self, max_count: int, max_bytes: int = MAX_BLOCK_TX_BYTES) -> list[Transaction]:
+    def _check_room(self, tx: Transaction | VerifiedTx) -> None:
+        if tx.hash in self._txs:
+            raise AlreadyInPool(f"transaction 0x{tx.hash.hex()} is already in the pool")
+        if len(self._txs) >= self.limit:
+            raise TxPoolFull(f"txpool full ({self.limit} pending transactions); retry after the next block")
+        nonce_key = (tx.sender_address, tx.nonce)
+        if nonce_key in self._nonces:
+            raise NonceInPool(
+                f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} is already used by pending "
+                f"transaction 0x{self._nonces[nonce_key].hex()}"
+            )
+
+    def take(self, max_count: int, max_bytes: int = MAX_BLOCK_TX_BYTES) -> list[VerifiedTx]:
         """Up to ``max_count`` transactions (and ``max_bytes`` of them) for the next block, oldest first.
 
         The byte budget keeps a proposal inside the P2P frame limit: a block that
@@ -103,7 +122,7 @@ class TxPool:
         rest stay in the pool until :meth:`remove_committed` sees them in a block,
         so a proposal that fails (view change) loses nothing.
         """
-        out: list[Transaction] = []
+        out: list[VerifiedTx] = []
         expired: list[bytes] = []
         next_number = self.ledger.height + 1
         size = 0
@@ -111,7 +130,7 @@ class TxPool:
             if tx.block_limit < next_number:
                 expired.append(tx_hash)
                 continue
-            size += len(tx.encode())
+            size += len(tx.wire)
             if out and size > max_bytes:
                 break
             out.append(tx)
@@ -126,12 +145,12 @@ class TxPool:
         next_number = block.number + 1
         self._drop([h for h, tx in self._txs.items() if tx.block_limit < next_number])
 
-    def remove_invalid(self, txs: Iterable[Transaction]) -> int:
-        """Drop those of ``txs`` the chain would no longer admit (signatures were checked on entry)."""
+    def remove_invalid(self, txs: Iterable[VerifiedTx]) -> int:
+        """Drop those of ``txs`` the chain would no longer admit."""
         bad = []
         for tx in txs:
             try:
-                self.ledger.admit(tx, check_signature=False)
+                self.ledger.admit(tx)
             except TransactionRejected:
                 bad.append(tx.hash)
         self._drop(bad)
