@@ -226,3 +226,11 @@ def test_batch_submission_through_the_sdk(cluster, admin) -> None:
         for t in txs:
             assert c.wait_receipt(t.hash, timeout=30)["statusName"] == "OK"
         assert c.request("getConsensusStatus")["recentEquivocations"] == []
+        # More calls than one batch holds (100): sent and awaited in batches, one result per call.
+        calls = [("evidence", "notarize", [hashlib.sha256(b"many %d" % i).digest(), {}, []]) for i in range(130)]
+        calls.append(calls[0])  # the same file twice: the contract refuses the second
+        receipts = c.transact_many(admin, calls, timeout=60)
+        assert [r["statusName"] for r in receipts[:130]] == ["OK"] * 130
+        assert receipts[130]["statusName"] != "OK"  # its own receipt, not the first one's
+
+

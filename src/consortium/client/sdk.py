@@ -26,6 +26,8 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 30.0
 BLOCK_LIMIT_MARGIN = 500
 """A new transaction stays valid for this many blocks (the chain allows up to 600)."""
+BATCH_SIZE = 100
+"""Calls per JSON-RPC batch: the node's limit (rpc/jsonrpc.py MAX_BATCH)."""
 
 
 class ClientError(Exception):
@@ -121,53 +123,83 @@ class Client:
     async def send_transaction(self, tx: Transaction) -> bytes:
         return from_hex(await self.request("sendTransaction", to_hex(tx.encode())), size=32)
 
-    async def send_transactions(self, txs: Sequence[Transaction]) -> list[bytes | RpcCallError]:
-        """Send many transactions in one JSON-RPC batch (cheaper for the node than one request each).
+    async def request_batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any | RpcCallError]:
+        """Several JSON-RPC calls in batches of at most :data:`BATCH_SIZE` (one HTTP request each):
+        each call's result, or the :class:`RpcCallError` that refused it, in order."""
+        out: list[Any | RpcCallError] = []
+        for start in range(0, len(calls), BATCH_SIZE):
+            out.extend(await self._one_batch(calls[start:start + BATCH_SIZE]))
+        return out
 
-        Returns, in order, each transaction's hash or the :class:`RpcCallError` that refused it.
-        """
-        if not txs:
+    async def _one_batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any | RpcCallError]:
+        if not calls:
             return []
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        first = next(self._ids)
-        body = [{"jsonrpc": "2.0", "id": first + i, "method": "sendTransaction", "params": [to_hex(tx.encode())]}
-                for i, tx in enumerate(txs)]
-        for _ in txs[1:]:
-            next(self._ids)
+        ids = [next(self._ids) for _ in calls]
+        body = [{"jsonrpc": "2.0", "id": i, "method": method, "params": list(params)}
+                for i, (method, params) in zip(ids, calls, strict=True)]
         try:
             async with self._session.post(self.url, json=body) as response:
                 replies = await response.json(content_type=None)
+        except aiohttp.ClientConnectorError as exc:
+            raise ClientError(f"cannot reach {self.url}: {exc.os_error or exc}") from None
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise ClientError(f"batch request to {self.url} failed: {exc.__class__.__name__} {exc}") from None
         if isinstance(replies, dict) and "error" in replies:  # the whole batch was refused (e.g. too large)
             err = replies["error"] or {}
             raise RpcCallError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data"))
+        if not isinstance(replies, list):
+            raise ClientError(f"{self.url} answered a batch with something that is not a JSON-RPC batch")
         by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
-        out: list[bytes | RpcCallError] = []
-        for i in range(len(txs)):
-            reply = by_id.get(first + i, {})
+        out: list[Any | RpcCallError] = []
+        for i in ids:
+            reply = by_id.get(i, {})
             if "result" in reply:
-                out.append(from_hex(reply["result"], size=32))
+                out.append(reply["result"])
             else:
                 err = reply.get("error") or {"code": 0, "message": "no reply for this request"}
                 out.append(RpcCallError(int(err.get("code", 0)), str(err.get("message", "")), err.get("data")))
         return out
+
+    async def send_transactions(self, txs: Sequence[Transaction]) -> list[bytes | RpcCallError]:
+        """Send many transactions in JSON-RPC batches (far cheaper for the node than one request each).
+
+        Returns, in order, each transaction's hash or the :class:`RpcCallError` that refused it.
+        """
+        results = await self.request_batch([("sendTransaction", [to_hex(tx.encode())]) for tx in txs])
+        return [r if isinstance(r, RpcCallError) else from_hex(r, size=32) for r in results]
 
     async def receipt(self, tx_hash: bytes) -> dict | None:
         return await self.request("getTransactionReceipt", to_hex(tx_hash))
 
     async def wait_receipt(self, tx_hash: bytes, *, timeout: float | None = None, poll: float = 0.1) -> dict:
         """Poll until the transaction is committed; raise :class:`ReceiptTimeout` after ``timeout``."""
+        return (await self.wait_receipts([tx_hash], timeout=timeout, poll=poll))[0]
+
+    async def wait_receipts(self, tx_hashes: Sequence[bytes], *, timeout: float | None = None,
+                            poll: float = 0.1) -> list[dict]:
+        """Poll (in JSON-RPC batches) until every transaction is committed; their receipts, in order.
+        Raises :class:`ReceiptTimeout` after ``timeout``."""
         deadline = asyncio.get_running_loop().time() + (timeout or self.timeout)
+        found: dict[bytes, dict] = {}
         while True:
-            receipt = await self.receipt(tx_hash)
-            if receipt is not None:
-                return receipt
+            waiting = [h for h in dict.fromkeys(tx_hashes) if h not in found]
+            if waiting:
+                answers = await self.request_batch([("getTransactionReceipt", [to_hex(h)]) for h in waiting])
+                for h, answer in zip(waiting, answers, strict=True):
+                    if isinstance(answer, RpcCallError):
+                        raise answer
+                    if answer is not None:
+                        found[h] = answer
+            if len(found) == len(set(tx_hashes)):
+                return [found[h] for h in tx_hashes]
             if asyncio.get_running_loop().time() > deadline:
+                missing = [h for h in tx_hashes if h not in found]
                 raise ReceiptTimeout(
-                    f"transaction {to_hex(tx_hash)} not committed after {timeout or self.timeout:.0f}s; "
-                    "it may still be pending (check getPendingTxSize) or its block_limit may pass"
+                    f"{len(missing)} transaction(s) not committed after {timeout or self.timeout:.0f}s, e.g. "
+                    f"{to_hex(missing[0])}; they may still be pending (check getPendingTxSize) or their "
+                    "block_limit may pass"
                 )
             await asyncio.sleep(poll)
 
@@ -176,6 +208,21 @@ class Client:
         tx = await self.build(key, to, method, args, **kw)
         await self.send_transaction(tx)
         return await self.wait_receipt(tx.hash)
+
+    async def transact_many(
+        self, key: KeyPair, calls: Sequence[tuple[str | bytes, str, Sequence[Value]]], *, timeout: float | None = None,
+    ) -> list[dict | RpcCallError]:
+        """Build and sign one transaction per ``(to, method, args)``, send them in JSON-RPC batches and wait
+        for their receipts (also fetched in batches). Each result is the receipt, or the
+        :class:`RpcCallError` that refused that transaction."""
+        block_limit = await self.block_number() + BLOCK_LIMIT_MARGIN
+        targets = {to: b"" if to in (b"", "") else await self.resolve(to) for to, _, _ in calls}  # once per name
+        txs = [await self.build(key, targets[to], method, args, block_limit=block_limit) for to, method, args in calls]
+
+        sent = await self.send_transactions(txs)
+        accepted = [tx.hash for tx, r in zip(txs, sent, strict=True) if not isinstance(r, RpcCallError)]
+        receipts = dict(zip(accepted, await self.wait_receipts(accepted, timeout=timeout), strict=True))
+        return [r if isinstance(r, RpcCallError) else receipts[tx.hash] for tx, r in zip(txs, sent, strict=True)]
 
     async def deploy(self, key: KeyPair, source: str, args: Sequence[Value] = ()) -> dict:
         return await self.transact(key, b"", "", (source, *args))
