@@ -15,14 +15,17 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cluster.harness import Cluster
+from tests.cluster.harness import ROOT, Cluster
 from tests.gateway.gateway_proc import GatewayProcess, OfflineVerifier
 
 from consortium.client.gateway import GatewayClient, GatewayError, GatewayRefused
@@ -46,6 +49,9 @@ class Env:
     gateway: GatewayProcess
     proofs: dict[bytes, dict[str, Any]] = dataclasses.field(default_factory=dict)
     """Every commitment acknowledged so far -> its proof document (filled in as proofs arrive)."""
+    cli_folder: Path | None = None
+    cli_files: list[tuple[Path, Path]] = dataclasses.field(default_factory=list)
+    """(file, item proof written by the CLI) pairs to verify with the CLI once the chain is stopped."""
 
 
 @pytest.fixture(scope="module")
@@ -247,9 +253,57 @@ def test_sigkill_under_load_loses_no_acknowledged_item(env: Env) -> None:
     assert total == status["nextSeq"], "every item of the gateway's log is in exactly one committed batch"
 
 
+def cli(*args: str, ok: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("CONSORTIUM_GATEWAY", None)
+    r = subprocess.run([sys.executable, "-m", "consortium", *args], capture_output=True, text=True, env=env,
+                       timeout=120, cwd=cwd)
+    if ok:
+        assert r.returncode == 0, f"consortium {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+def test_cli_notarizes_a_folder_with_salted_commitments(env: Env, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("statements")
+    for i in range(25):
+        (folder / f"statement-{i:02}.txt").write_text(f"account 6222-{i:04}: balance 100.{i:02} CNY\n")
+    manifest = folder.parent / "run.manifest.json"
+    out = cli("evidence", "notarize-batch", str(folder), "--gateway", env.gateway.url, "--manifest", str(manifest),
+              "--wait", "60", "--case", "C-7", "--json")
+    doc = json.loads(out.stdout)
+    assert (doc["files"], doc["submitted"], doc["proofsWritten"], doc["mode"]) == (25, 25, 25, "salted")
+    assert manifest.stat().st_mode & 0o077 == 0, "the manifest holds the salts: owner-only"
+    entries = json.loads(manifest.read_text())["items"]
+    assert all(e["salt"] and e["commitment"] != e["fileHash"] for e in entries)
+    with pytest.raises(urllib.error.HTTPError) as info:  # the gateway never saw a bare file hash
+        urllib.request.urlopen(f"{env.gateway.url}/items/{entries[0]['fileHash']}", timeout=10)
+    assert info.value.code == 404
+    env.cli_folder = folder
+
+
+def test_cli_proof_from_the_gateway_with_the_manifest(env: Env) -> None:
+    folder = env.cli_folder
+    assert folder is not None
+    target = folder / "statement-03.txt"
+    out = folder.parent / "statement-03.again.proof.json"
+    cli("evidence", "proof", str(target), "--gateway", env.gateway.url, "--manifest",
+        str(folder.parent / "run.manifest.json"), "--out", str(out))
+    assert json.loads(out.read_text())["evidence"]["salt"]
+    env.cli_files = [(target, out), (folder / "statement-07.txt", folder / "statement-07.txt.proof.json")]
+
+
 def test_every_proof_verifies_offline_after_the_chain_stops(env: Env) -> None:
     env.gateway.stop()
     env.cluster.stop()
+    genesis_file = env.cluster.root / "node0" / "genesis.toml"
+    for path, proof in env.cli_files:
+        r = cli("evidence", "verify", str(path), "--proof", str(proof), "--genesis", str(genesis_file))
+        assert r.stdout.startswith(f"VERIFIED  {path.name}") and "gateway batch" in r.stdout and "(salted)" in r.stdout
+        assert "case id" in r.stdout and "C-7" in r.stdout
+        edited = path.with_name(path.name + ".edited")
+        edited.write_bytes(path.read_bytes() + b" ")
+        r = cli("evidence", "verify", str(edited), "--proof", str(proof), "--genesis", str(genesis_file), ok=False)
+        assert r.returncode == 1 and r.stdout.startswith("NOT VERIFIED") and "(file-changed)" in r.stdout
     genesis = load_genesis(env.cluster.root / "node0" / "genesis.toml")
     verifier = OfflineVerifier(genesis)
     for commitment, doc in env.proofs.items():

@@ -3,6 +3,8 @@
     evidence notarize FILE [--case ID] [--note TEXT] [--signer ADDRESS ...] [--out PROOF]
                            [--public] [--file-info]
     evidence proof KEY|PROOF|FILE --out PROOF [--block N]
+    evidence proof COMMITMENT|FILE --gateway URL [--manifest M] --out PROOF   (an item of a gateway batch)
+    evidence notarize-batch DIR|FILE... [--gateway URL]                       (cli/batch_cmd.py)
     evidence verify FILE (--proof PROOF | --rpc URL [--salt S]) --genesis GENESIS
     evidence sign KEY|PROOF|FILE
     evidence show KEY|PROOF|FILE
@@ -33,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from consortium.cli import batch_cmd
 from consortium.cli.common import add_key, add_rpc, client, emit, load_account
 from consortium.cli.errors import CliError
 from consortium.cli.evidence_ref import add_evidence_ref, hash_of, json_opening, not_found_hint, resolve
@@ -99,6 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--block", default="latest",
                     help="prove the record in this block's state (default latest: every co-signature so far)")
     add_rpc(pr)
+    batch_cmd.add_proof_options(pr)
     pr.set_defaults(func=_proof)
 
     v = es.add_parser("verify", help="verify a file against its proof, trusting only the genesis file",
@@ -140,6 +144,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_rpc(ra)
     add_key(ra)
     ra.set_defaults(func=_register_arbitrator)
+
+    batch_cmd.register(es)
 
 
 # --- shared with case_cmd -----------------------------------------------------------------------
@@ -234,6 +240,8 @@ def _notarize(args: argparse.Namespace) -> int:
 
 
 def _proof(args: argparse.Namespace) -> int:
+    if args.gateway:
+        return batch_cmd.item_proof(args)
     ref = resolve(args, need_opening=True)
     assert ref.opening is not None
     block: int | str = args.block
@@ -304,7 +312,10 @@ def _verify(args: argparse.Namespace) -> int:
         raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
     try:
         if args.proof is not None:  # parse the proof before hashing: a broken proof costs no pass over the file
-            bundle = load_bundle(_read_proof(args.proof))
+            raw = _read_proof(args.proof)
+            if batch_cmd.is_item_proof(raw):  # an item notarized in a gateway batch (cli/batch_cmd.py)
+                return batch_cmd.verify_item(args, genesis, raw)
+            bundle = load_bundle(raw)
             digest, _ = hash_of(args.file)
         else:
             digest, _ = hash_of(args.file)

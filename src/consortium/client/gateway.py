@@ -168,3 +168,6 @@ class SyncGatewayClient(SyncClient):
     def __init__(self, url: str, **kw: Any) -> None:
         self._runner = asyncio.Runner()
         self.client = GatewayClient(url, **kw)  # type: ignore[assignment]
+
+    def __enter__(self) -> SyncGatewayClient:
+        return self

@@ -1,14 +1,17 @@
-"""SHA-256 of an evidence file, streamed in 1 MiB chunks so a multi-GiB file never sits in memory."""
+"""SHA-256 of an evidence file, streamed in 1 MiB chunks so a multi-GiB file never sits in memory.
+
+Progress bars are tqdm's (a well-kept library: rate, ETA, terminal width), drawn only on a terminal."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
+
+from tqdm import tqdm
 
 CHUNK = 1024 * 1024
 PROGRESS_MIN_BYTES = 64 * CHUNK
@@ -34,34 +37,6 @@ def hash_file(path: str | os.PathLike[str], progress: Progress | None = None) ->
     return digest.digest(), done
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal stream, redrawn at most 10 times a second."""
-
-    def __init__(self, label: str, stream: TextIO, width: int = 30) -> None:
-        self.label = label
-        self.stream = stream
-        self.width = width
-        self._last = 0.0
-        self._drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self._last < 0.1:
-            return
-        self._last = now
-        frac = done / total if total else 1.0
-        filled = int(frac * self.width)
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {frac * 100:5.1f}% {done / CHUNK:,.0f}/{total / CHUNK:,.0f} MiB")
-        self.stream.flush()
-        self._drawn = True
-
-    def finish(self) -> None:
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def hash_file_with_progress(path: str | os.PathLike[str], stream: TextIO | None = None) -> tuple[bytes, int]:
     """Hash ``path``, drawing a progress bar on ``stream`` (default stderr) when it is a terminal and the file is large."""
     stream = sys.stderr if stream is None else stream
@@ -71,8 +46,18 @@ def hash_file_with_progress(path: str | os.PathLike[str], stream: TextIO | None 
         size = 0
     if size < PROGRESS_MIN_BYTES or not stream.isatty():
         return hash_file(path)
-    bar = ProgressBar(f"hashing {Path(path).name}", stream)
-    try:
-        return hash_file(path, bar)
-    finally:
-        bar.finish()
+    with tqdm(total=size, desc=f"hashing {Path(path).name}", file=stream, unit="B", unit_scale=True,
+              unit_divisor=1024, mininterval=0.1, dynamic_ncols=True) as bar:
+        return hash_file(path, _advance(bar))
+
+
+def _advance(bar: tqdm) -> Progress:
+    """A :data:`Progress` callback moving a tqdm bar (which wants increments, not totals)."""
+    last = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        bar.update(done - last)
+        last = done
+
+    return progress
