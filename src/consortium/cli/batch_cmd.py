@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from consortium.cli.common import emit
 from consortium.cli.errors import CliError
+from consortium.cli.gateway_cmd import add_gateway
 from consortium.client.gateway import GatewayError, GatewayRefused, SyncGatewayClient
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence import NotVerified, UnsupportedBundle
@@ -43,16 +44,9 @@ from consortium.evidence.item_bundle import (
 from consortium.evidence.verify import VerifiedEvidence
 from consortium.node.genesis import Genesis
 
-DEFAULT_GATEWAY = "http://127.0.0.1:20400"
 MANIFEST_TYPE = "consortium-batch-manifest"
 CHUNK_ITEMS = 2000
 EXIT_NOT_VERIFIED = 1
-
-
-def add_gateway(p: argparse.ArgumentParser, *, required: bool = False) -> None:
-    p.add_argument("--gateway", required=required, default=None if required else
-                   os.environ.get("CONSORTIUM_GATEWAY", DEFAULT_GATEWAY),
-                   help=f"evidence gateway URL (default $CONSORTIUM_GATEWAY or {DEFAULT_GATEWAY})")
 
 
 def register(es: argparse._SubParsersAction) -> None:
