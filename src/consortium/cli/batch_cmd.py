@@ -327,7 +327,7 @@ def verify_item(args: argparse.Namespace, genesis: Genesis, raw: bytes) -> int:
         emit(args, {**verified_json(shown), "item": item_doc})
         return 0
     _print_verified(args, shown)
-    rows = [("batch", f"item {result.index + 1} of {result.batch_size} in gateway batch {item_doc['batchRoot']}"),
+    rows: list[tuple[str, Any]] = [("batch", f"item {result.index + 1} of {result.batch_size} in gateway batch {item_doc['batchRoot']}"),
             ("commitment", f"{item_doc['commitment']} ({shown.mode})")]
     rows += [(name.replace("_", " "), value) for name, value in sorted(result.item.metadata.items())]
     width = max(len("transaction"), *(len(k) for k, _ in rows))  # the column of the rows printed above
