@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Generate a chain: CA, node folders (config, genesis, keys, certs), admin accounts.
+# Generate a local chain from separate organizations (one per node: CA, admin account, node), genesis agreed from their descriptors.
 # Usage: scripts/build_chain.sh -n NODES -o DIR [-p P2P_PORT] [-r RPC_PORT] [-H HOST]
 set -euo pipefail
 usage() { sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }

@@ -44,8 +44,10 @@ def chain(tmp_path_factory: pytest.TempPathFactory):
 
 def test_files_exist_with_private_modes(chain) -> None:
     root = chain.root
-    assert mode(root / "ca" / "ca.key") == 0o600
-    assert (root / "ca" / "ca.crt").is_file()
+    for i in range(4):  # one organization per node, each with its own CA
+        assert mode(root / f"org{i}" / "ca" / "ca.key") == 0o600
+        assert mode(root / f"org{i}" / "ca") == 0o700
+        assert (root / f"org{i}" / "ca" / "ca.crt").is_file()
     for i in range(4):
         d = root / f"node{i}"
         for name in ("config.toml", "genesis.toml", "node.key", "node.crt", "ca.crt"):
@@ -55,17 +57,24 @@ def test_files_exist_with_private_modes(chain) -> None:
     assert not (root / "node4").exists()
     assert sorted(p.name for p in (root / "accounts").iterdir()) == ["admin0.json", "admin1.json", "admin2.json"]
     assert all(mode(p) == 0o600 for p in (root / "accounts").iterdir())
+    # accounts/ only indexes the organizations' own key files: nothing is copied
+    assert all(p.is_symlink() for p in (root / "accounts").iterdir())
+    assert (root / "accounts" / "admin1.json").resolve() == root / "org1" / "accounts" / "admin0.json"
     assert not [p for p in root.iterdir() if p.name.startswith(".building")]
 
 
-def test_certs_chain_to_the_ca_and_name_their_keys(chain) -> None:
-    ca = load_cert(chain.root / "ca" / "ca.crt")
-    assert node_id_of(load_private_key(chain.root / "ca" / "ca.key")) == node_id_of(ca.public_key())
+def test_certs_chain_to_their_organizations_ca_and_name_their_keys(chain) -> None:
+    cas = [load_cert(chain.root / f"org{i}" / "ca" / "ca.crt") for i in range(4)]
     for i, entry in enumerate(chain.nodes):
+        ca = cas[i]
+        assert node_id_of(load_private_key(chain.root / f"org{i}" / "ca" / "ca.key")) == node_id_of(ca.public_key())
         d = chain.root / f"node{i}"
         cert = load_cert(d / "node.crt")
         assert is_issued_by(cert, ca)
-        assert (d / "ca.crt").read_bytes() == (chain.root / "ca" / "ca.crt").read_bytes()
+        assert not any(is_issued_by(cert, other) for j, other in enumerate(cas) if j != i)
+        assert (d / "ca.crt").read_bytes() == (chain.root / f"org{i}" / "ca" / "ca.crt").read_bytes()
+        assert chain.genesis.sealers[i].org == f"org{i}"
+        assert chain.genesis.organization(f"org{i}").certificate() == ca
         node_id = node_id_of(load_private_key(d / "node.key"))
         assert identity_from_cert(cert).node_id == node_id == entry.node_id == chain.genesis.sealers[i].node_id
 
@@ -92,7 +101,8 @@ def test_configs_load_with_ports_peers_and_resolved_paths(chain) -> None:
         d = (chain.root / f"node{i}").resolve()
         assert cfg.name == f"node{i}"
         assert (cfg.p2p.host, cfg.p2p.port, cfg.rpc.port) == ("127.0.0.1", 30300 + i, 20200 + i)
-        assert cfg.p2p.peers == tuple(PeerAddress("127.0.0.1", 30300 + j) for j in range(4) if j != i)
+        assert cfg.p2p.peers == tuple(PeerAddress("127.0.0.1", 30300 + j, chain.nodes[j].node_id)
+                                      for j in range(4) if j != i)  # pinned: only that node is accepted there
         assert (cfg.key_path, cfg.cert_path, cfg.ca_cert_path) == (d / "node.key", d / "node.crt", d / "ca.crt")
         assert (cfg.data_dir, cfg.genesis_path) == (d / "data", d / "genesis.toml")
         assert cfg.p2p.revoked_serials == frozenset() and cfg.p2p.queue_policy is QueuePolicy.DROP_OLDEST
@@ -108,10 +118,10 @@ def test_config_loads_from_any_working_directory(chain, tmp_path, monkeypatch) -
 
 
 def test_refuses_to_overwrite_an_existing_chain(chain) -> None:
-    before = (chain.root / "ca" / "ca.key").read_bytes()
+    before = (chain.root / "org0" / "ca" / "ca.key").read_bytes()
     with pytest.raises(ChainFilesError, match="node0 already exists: refusing to overwrite"):
         new_chain(chain.root, ChainSpec(nodes=2))
-    assert (chain.root / "ca" / "ca.key").read_bytes() == before
+    assert (chain.root / "org0" / "ca" / "ca.key").read_bytes() == before
 
 
 def test_refuses_a_dir_holding_only_a_ca(tmp_path) -> None:
@@ -167,16 +177,16 @@ def test_add_node_issues_one_more_node(tmp_path) -> None:
     entry = add_node(root)
     assert entry.name == "node3" and entry.p2p == PeerAddress("127.0.0.1", 40003) and entry.rpc_port == 41003
     cfg = load_config(root / "node3" / "config.toml")
-    assert cfg.p2p.peers == tuple(PeerAddress("127.0.0.1", 40000 + i) for i in range(3))
+    assert [(p.host, p.port) for p in cfg.p2p.peers] == [("127.0.0.1", 40000 + i) for i in range(3)]
     assert (root / "node3" / "genesis.toml").read_bytes() == (root / "node0" / "genesis.toml").read_bytes()
     assert entry.node_id not in load_genesis(cfg.genesis_path).sealer_ids  # an observer until governance
-    assert is_issued_by(load_cert(root / "node3" / "node.crt"), load_cert(root / "ca" / "ca.crt"))
+    assert is_issued_by(load_cert(root / "node3" / "node.crt"), load_cert(root / "org0" / "ca" / "ca.crt"))
     assert mode(root / "node3" / "node.key") == 0o600
     assert cfg.transport_config(layout.genesis).node_id == entry.node_id
     assert {i: (root / f"node{i}" / "config.toml").read_bytes() for i in range(3)} == configs_before
     second = add_node(root, host="localhost")
     assert second.name == "node4" and second.p2p == PeerAddress("localhost", 40004)
-    assert PeerAddress("127.0.0.1", 40003) in load_config(root / "node4" / "config.toml").p2p.peers
+    assert ("127.0.0.1", 40003) in [(p.host, p.port) for p in load_config(root / "node4" / "config.toml").p2p.peers]
 
 
 def test_add_node_needs_a_chain(tmp_path) -> None:
@@ -265,7 +275,7 @@ def test_genesis_round_trips_and_hash_ignores_formatting(chain) -> None:
     assert Genesis.from_toml(text) == g
     reformatted = "\n\n# a comment\n" + "\n".join("   " + line.replace(" = ", "=") for line in text.splitlines())
     assert Genesis.from_toml(reformatted).hash() == g.hash()
-    moved = dataclasses.replace(g, sealers=tuple(Sealer(s.node_id, "10.0.0.9:1") for s in g.sealers))
+    moved = dataclasses.replace(g, sealers=tuple(Sealer(s.node_id, "10.0.0.9:1", s.org) for s in g.sealers))
     assert moved.hash() == g.hash()  # endpoints are informational
     assert dataclasses.replace(g, block_limit_window=601).hash() != g.hash()
     assert dataclasses.replace(g, sealers=g.sealers[::-1]).hash() != g.hash()  # order is leader rotation

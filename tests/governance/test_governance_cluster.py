@@ -14,6 +14,7 @@ from tests.helpers.cluster import Cluster
 from consortium.client import SyncClient
 from consortium.crypto import load_key
 from consortium.execution.governance import GOVERNANCE_ADDRESS
+from consortium.network.certs import load_private_key, node_id_of
 
 pytestmark = pytest.mark.slow
 
@@ -59,10 +60,13 @@ def test_membership_changes_on_a_live_cluster(tmp_path) -> None:
         admins = [load_key(cluster.root / "accounts" / f"admin{i}.json") for i in range(3)]
         ids = [rpc(cluster, i, "getNodeInfo")["nodeId"] for i in range(4)]
 
-        # 1. A fifth node, issued by the chain CA, joins as an observer and syncs.
+        # 1. A fifth node, issued by a member organization's CA, is admitted as an observer by the
+        #    committee, then started: it connects and syncs.
         new = cluster.add_node()
+        new_id = "0x" + node_id_of(load_private_key(cluster.node_dir(new) / "node.key")).hex()
+        govern(cluster, admins, "add_observer", [bytes.fromhex(new_id[2:])])  # its org: org0 (chain add-node)
         cluster.start()  # starts only the node that is not running
-        new_id = rpc(cluster, new, "getNodeInfo")["nodeId"]
+        assert rpc(cluster, new, "getNodeInfo")["nodeId"] == new_id
         assert rpc(cluster, new, "getNodeInfo")["role"] == "observer"
         target = rpc(cluster, 0, "getBlockNumber")
         wait_for(lambda: rpc(cluster, new, "getBlockNumber") >= target, what="the observer to sync")

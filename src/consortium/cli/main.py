@@ -11,7 +11,19 @@ import sys
 from collections.abc import Sequence
 
 from consortium import __version__
-from consortium.cli import account_cmd, case_cmd, chain_cmd, contract_cmd, evidence_cmd, gateway_cmd, gov_cmd, node_cmd, query_cmd
+from consortium.cli import (
+    account_cmd,
+    case_cmd,
+    chain_cmd,
+    contract_cmd,
+    evidence_cmd,
+    gateway_cmd,
+    genesis_cmd,
+    gov_cmd,
+    node_cmd,
+    org_cmd,
+    query_cmd,
+)
 from consortium.cli.errors import CliError
 
 EXIT_OK = 0
@@ -27,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     account_cmd.register(sub)
     chain_cmd.register(sub)
+    org_cmd.register(sub)
+    genesis_cmd.register(sub)
     node_cmd.register(sub)
     query_cmd.register(sub)
     evidence_cmd.register(sub)

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+from consortium.cli import org_cmd
 from consortium.cli.errors import CliError
 from consortium.node.toml_io import ConfigError
 
@@ -22,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--config", required=True, help="the node's config.toml (e.g. DIR/node0/config.toml)")
     start.add_argument("--log-level", help="override the config's log level (debug, info, warning, error)")
     start.set_defaults(func=_start)
+    org_cmd.register_node_new(ns)
 
 
 def _start(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
@@ -56,6 +57,10 @@ class CryptoSuite(ABC):
     def new_secret(self) -> bytes:
         """Fresh secret bytes from the OS's CSPRNG (key generation only, never consensus)."""
 
+    def is_public_key(self, public_key: bytes) -> bool:
+        """True if ``public_key`` is a usable public key of this suite (deterministic; used by governance)."""
+        return len(public_key) == self.public_key_size
+
     def address(self, public_key: bytes) -> bytes:
         """Account address: the first 20 bytes of the hash of the public key."""
         return self.hash(public_key)[:ADDRESS_SIZE]
@@ -90,6 +95,11 @@ class Ed25519Sha256(CryptoSuite):
         if len(secret) != self.secret_size:
             raise CryptoError(f"Ed25519 secret must be {self.secret_size} bytes, got {len(secret)}")
         return bytes(nacl.signing.SigningKey(secret).verify_key)
+
+    def is_public_key(self, public_key: bytes) -> bool:
+        """A point on the curve, in the prime-order subgroup, not of small order (libsodium's check)."""
+        return len(public_key) == self.public_key_size and bool(
+            nacl.bindings.crypto_core_ed25519_is_valid_point(public_key))
 
     def new_secret(self) -> bytes:
         return bytes(nacl.signing.SigningKey.generate())

@@ -42,6 +42,10 @@ KEY_CONFIG = b"gv/config"
 KEY_NEXT_ID = b"gv/next"
 KEY_TSAS = b"gv/tsas"
 """Trusted time-stamping authorities: ``[[name, certificate DER, policy], ...]``; absent = genesis's (protocol.md §6)."""
+KEY_ORGS = b"gv/orgs"
+KEY_NODE_ORGS = b"gv/node_orgs"
+KEY_REVOKED_CERTS = b"gv/revoked_certs"
+KEY_JOINS = b"gv/joins"
 PROPOSAL_PREFIX = b"gv/p/"
 KEYS = {
     "committee": KEY_COMMITTEE, "threshold": KEY_THRESHOLD, "sealers": KEY_SEALERS, "observers": KEY_OBSERVERS,
@@ -103,6 +107,23 @@ class GovernanceState:
     def revoked(self) -> tuple[int, ...]:
         """Revoked certificate serials (stored as big-endian bytes: X.509 serials are up to 160 bits)."""
         return tuple(int.from_bytes(b, "big") for b in self._read(KEY_REVOKED, []))  # type: ignore[union-attr]
+
+    def organizations(self) -> tuple[tuple[str, bytes], ...]:
+        """Member organizations as (name, CA certificate DER), in the order they joined."""
+        return tuple((str(n), bytes(c)) for n, c in self._read(KEY_ORGS, []))  # type: ignore[misc, union-attr]
+
+    def node_orgs(self) -> tuple[tuple[bytes, str], ...]:
+        """(node id, organization) of every node on chain whose organization is recorded."""
+        return tuple((bytes(n), str(o)) for n, o in self._read(KEY_NODE_ORGS, []))  # type: ignore[misc, union-attr]
+
+    def revoked_certs(self) -> tuple[tuple[str, int], ...]:
+        """(organization, serial) of certificates revoked per organization; "" = whichever issued it."""
+        per_org = [(str(o), int.from_bytes(s, "big")) for o, s in self._read(KEY_REVOKED_CERTS, [])]  # type: ignore[misc, union-attr]
+        return tuple(per_org) + tuple(("", s) for s in self.revoked())
+
+    def joins(self) -> dict[bytes, int]:
+        """Node id -> block of its latest join proof (a transaction signed with its node key)."""
+        return {bytes(n): int(b) for n, b in self._read(KEY_JOINS, [])}  # type: ignore[misc, union-attr]
 
     def deployers(self) -> tuple[bytes, ...]:
         return tuple(self._read(KEY_DEPLOYERS, []))  # type: ignore[arg-type]
@@ -167,6 +188,10 @@ class GovernanceGenesis:
     config: dict[str, int] = field(default_factory=dict)
     tsas: tuple[tuple[str, bytes, str], ...] = ()
     """Genesis ``[[tsa]]`` as (name, certificate DER, policy); written to ``gv/tsas`` only when there are any."""
+    organizations: tuple[tuple[str, bytes], ...] = ()
+    """(name, CA certificate DER) of the member organizations, for a chain of organizations."""
+    node_orgs: tuple[tuple[bytes, str], ...] = ()
+    """(sealer node id, organization) as genesis lists them."""
 
 
 def genesis_writes(g: GovernanceGenesis) -> dict[bytes, bytes | None]:
@@ -190,6 +215,9 @@ def genesis_writes(g: GovernanceGenesis) -> dict[bytes, bytes | None]:
         KEY_SENDERS: canonical.encode([]),
         KEY_CONFIG: canonical.encode({**DEFAULT_CONFIG, **g.config}),
         KEY_NEXT_ID: canonical.encode(1),
+        **({KEY_ORGS: canonical.encode([[n, c] for n, c in g.organizations]),
+            KEY_NODE_ORGS: canonical.encode(sorted([n, o] for n, o in g.node_orgs)),
+            KEY_REVOKED_CERTS: canonical.encode([]), KEY_JOINS: canonical.encode([])} if g.organizations else {}),
         # Registered in the name registry, so clients may address it as "governance".
         name_key(name_address(GOVERNANCE_NAME)): canonical.encode([GOVERNANCE_NAME, GOVERNANCE_ADDRESS]),
         **({KEY_TSAS: canonical.encode([list(t) for t in g.tsas])} if g.tsas else {}),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from consortium.encoding.hexbytes import HexError, from_hex
 from consortium.network.frames import DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_LIMIT
+from consortium.network.membership import Membership
 
 
 class QueuePolicy(str, Enum):
@@ -74,6 +75,9 @@ class TransportConfig:
     cert_file: Path
     key_file: Path
     ca_file: Path
+    """The one trusted CA of a single-CA chain; unused when ``membership`` is given."""
+    membership: Membership | None = None
+    """Member organizations' CAs and the node ids on chain (see :mod:`consortium.network.membership`)."""
     listen_host: str = "127.0.0.1"
     listen_port: int = 0
     """0 lets the OS choose (tests); read the bound port from ``Transport.listen_port``."""

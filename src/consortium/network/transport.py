@@ -3,8 +3,11 @@
 Admission happens in this order, and nothing the peer sends is read before the
 step that needs it:
 
-1. TLS 1.3 handshake with mutual authentication (OpenSSL: chain CA, validity);
+1. TLS 1.3 handshake with mutual authentication (OpenSSL: a member organization's CA
+   or the single chain CA, validity);
 2. certificate parsed: CN must be its own Ed25519 key (the node id), serial not revoked;
+   with a :class:`~consortium.network.membership.Membership`, the issuing member is found
+   and the node id must be on chain as one of its nodes;
 3. hello frame (at most 1 KiB) naming the same chain id and genesis hash;
 4. the connection is registered, replacing or yielding to an existing one
    to the same peer (dedupe), and only then are frames delivered.
@@ -24,8 +27,10 @@ import ssl
 from collections import Counter
 from collections.abc import Callable
 
+from cryptography import x509
+
 from consortium.network import tls
-from consortium.network.certs import identity_from_der
+from consortium.network.certs import identity_from_cert
 from consortium.network.config import PeerAddress, TransportConfig
 from consortium.network.errors import (
     CertificateError,
@@ -36,6 +41,7 @@ from consortium.network.errors import (
 )
 from consortium.network.frames import encode_frame, read_frame
 from consortium.network.hello import BOOT_ID_SIZE, MAX_HELLO_BYTES, Hello, check_peer_hello
+from consortium.network.membership import Membership
 from consortium.network.peer import OnMessage, PeerConnection, PeerInfo, short_id
 from consortium.network.send_queue import QueueOverflow
 
@@ -48,9 +54,9 @@ class Transport:
     """Connections to the configured peers plus whoever dials us with a valid certificate.
 
     ``stats`` counts events by tag, for operators and tests: admission refusals
-    ``refused.<reason>`` (tls, cert, revoked, identity, hello, other-chain, self, closed,
-    timeout, io, limit), ``duplicate`` and ``replaced`` (dedupe), ``protocol-error``,
-    ``queue-overflow``, ``revoked-closed``.
+    ``refused.<reason>`` (tls, cert, revoked, not-member, not-on-chain, identity, hello,
+    other-chain, self, closed, timeout, io, limit), ``duplicate`` and ``replaced`` (dedupe),
+    ``protocol-error``, ``queue-overflow``, ``revoked-closed``, ``membership-closed``.
     """
 
     def __init__(self, config: TransportConfig, on_message: OnMessage, *, rng: random.Random | None = None) -> None:
@@ -59,6 +65,9 @@ class Transport:
         self._rng = rng or random.Random()
         self._hello = Hello(config.chain_id, config.genesis_hash, config.node_id, os.urandom(BOOT_ID_SIZE))
         self._revoked: set[int] = set(config.revoked_serials)
+        self._membership: Membership | None = config.membership
+        self._peer_certs: dict[bytes, x509.Certificate] = {}
+        self._peer_orgs: dict[bytes, str] = {}
         self._conns: dict[bytes, PeerConnection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._dialers: dict[PeerAddress, asyncio.Task[None]] = {}
@@ -79,8 +88,7 @@ class Transport:
         if self._state != _NEW:
             raise RuntimeError("a Transport can be started once")
         cfg = self._cfg
-        self._server_ctx = tls.server_context(cfg.cert_file, cfg.key_file, cfg.ca_file)
-        self._client_ctx = tls.client_context(cfg.cert_file, cfg.key_file, cfg.ca_file)
+        self._load_contexts()
         try:
             self._server = await asyncio.start_server(self._on_inbound, cfg.listen_host, cfg.listen_port,
                                                       reuse_address=True)
@@ -186,6 +194,48 @@ class Transport:
         self.stats["revoked-closed"] += closed
         return closed
 
+    def _load_contexts(self) -> None:
+        cfg = self._cfg
+        cadata = self._membership.cadata() if self._membership is not None else None
+        self._server_ctx = tls.server_context(cfg.cert_file, cfg.key_file, cfg.ca_file, cadata)
+        self._client_ctx = tls.client_context(cfg.cert_file, cfg.key_file, cfg.ca_file, cadata)
+
+    def set_membership(self, membership: Membership) -> int:
+        """Admit by ``membership`` from now on; close connections it no longer admits. Returns how many.
+
+        New handshakes trust exactly the new member CAs; open connections are re-checked
+        against the certificate each peer presented, so removing an organization, a node,
+        or revoking a certificate disconnects at once.
+        """
+        old = self._membership
+        self._membership = membership
+        if old is None or old.cadata() != membership.cadata():
+            if self._state == _RUNNING:
+                self._load_contexts()
+        closed = 0
+        for conn in list(self._conns.values()):
+            cert = self._peer_certs.get(conn.node_id)
+            if cert is None or conn.closing:
+                continue
+            try:
+                org = membership.admit(cert, identity_from_cert(cert))
+            except (PeerRefused, CertificateError) as exc:
+                log.warning("closing connection to node %s: %s", short_id(conn.node_id), exc)
+                conn.close(f"no longer admitted: {exc}")
+                closed += 1
+            else:
+                self._peer_orgs[conn.node_id] = org
+        self.stats["membership-closed"] += closed
+        return closed
+
+    @property
+    def membership(self) -> Membership | None:
+        return self._membership
+
+    def peer_org(self, peer_id: bytes) -> str | None:
+        """The member organization that certified a connected peer (None on a single-CA chain)."""
+        return self._peer_orgs.get(peer_id)
+
     @property
     def revoked_serials(self) -> frozenset[int]:
         return frozenset(self._revoked)
@@ -286,12 +336,16 @@ class Transport:
         if not der:
             raise PeerRefused("tls", "peer presented no certificate")
         try:
-            ident = identity_from_der(der)
+            cert = x509.load_der_x509_certificate(der)
+            ident = identity_from_cert(cert)
+        except (ValueError, x509.InvalidVersion) as exc:
+            raise PeerRefused("cert", f"peer certificate does not parse: {exc}") from None
         except CertificateError as exc:
             raise PeerRefused("cert", str(exc)) from None
         if ident.serial in self._revoked:
             raise PeerRefused("revoked", f"certificate serial {ident.serial:#x} of node "
                                          f"{short_id(ident.node_id)} is revoked")
+        org = self._membership.admit(cert, ident) if self._membership is not None else None
         if expected is not None and ident.node_id != expected:
             raise PeerRefused("identity", f"{where} is node {short_id(ident.node_id)}, "
                                           f"expected node {short_id(expected)}")
@@ -305,6 +359,11 @@ class Transport:
         check_peer_hello(self._hello, hello, ident.node_id)
         if ident.serial in self._revoked:  # revoked while we waited for the hello
             raise PeerRefused("revoked", f"certificate serial {ident.serial:#x} is revoked")
+        if self._membership is not None:  # membership may have changed while we waited
+            org = self._membership.admit(cert, ident)
+        self._peer_certs[ident.node_id] = cert
+        if org is not None:
+            self._peer_orgs[ident.node_id] = org
         return PeerConnection(reader, writer, node_id=ident.node_id, boot_id=hello.boot_id, cert_serial=ident.serial,
                               outbound=outbound, config=self._cfg, on_message=self._on_message)
 
@@ -324,6 +383,8 @@ class Transport:
         finally:
             if self._conns.get(conn.node_id) is conn:
                 del self._conns[conn.node_id]
+                self._peer_certs.pop(conn.node_id, None)
+                self._peer_orgs.pop(conn.node_id, None)
             self._notify()
         if reason.startswith("protocol error"):
             self.stats["protocol-error"] += 1

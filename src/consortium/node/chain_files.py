@@ -1,16 +1,21 @@
-"""Chain generation: the CA, node folders, genesis and admin accounts of a new chain.
+"""A local chain in one command, built from separate organizations (one per node).
 
-Like FISCO BCOS's ``build_chain.sh`` or ``cometbft testnet``: one command
-writes everything a local (or, after copying folders, distributed) chain needs.
+Like FISCO BCOS's ``build_chain.sh`` or ``cometbft testnet``, but it runs the real
+per-organization flow (:mod:`consortium.node.org_files`) for each node in turn —
+``org new``, ``node new``, ``genesis new`` from the descriptors, ``genesis install`` —
+so the default path exercises what separate organizations do on separate machines.
 Layout (see docs/protocol.md)::
 
-    DIR/ca/ca.key (0600)  ca.crt
-    DIR/accounts/admin0.json … (0600, consortium key files)
-    DIR/nodeI/config.toml genesis.toml node.key (0600) node.crt ca.crt data/
+    DIR/orgI/org.toml ca/ca.key (0600) ca/ca.crt accounts/admin0.json (0600)    organization I
+    DIR/nodeI/config.toml genesis.toml node.key (0600) node.crt ca.crt data/      its node
+    DIR/accounts/adminK.json -> ../orgI/accounts/adminJ.json    (symlinks, for local scripts)
+    DIR/genesis.toml
 
-Secrets are never overwritten: generation refuses a DIR that already holds a
-chain, and it builds in a hidden temporary folder inside DIR that is renamed
-into place only when complete, so a failure leaves no half-made chain.
+``DIR/accounts`` only indexes the local organizations' committee keys for scripts and
+tests; no key file is copied. Secrets are never overwritten: generation refuses a
+DIR that already holds a chain, and it builds in a hidden temporary folder inside
+DIR that is renamed into place only when complete, so a failure leaves no
+half-made chain.
 """
 
 from __future__ import annotations
@@ -18,32 +23,25 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from consortium.crypto import DEFAULT_SUITE, KeyPair, save_key
 from consortium.crypto.timestamp import TrustedTsa
-from consortium.network.certs import (
-    generate_key,
-    issue_ca,
-    issue_node_cert,
-    load_cert,
-    load_private_key,
-    node_id_of,
-    write_cert,
-    write_private_key,
-)
-from consortium.network.config import PeerAddress, QueuePolicy
-from consortium.network.frames import DEFAULT_MAX_FRAME_BYTES
+from consortium.network.config import PeerAddress
 from consortium.node.config import HOST_PATTERN, load_config
-from consortium.node.genesis import ID_PATTERN, CommitteeMember, Genesis, Sealer
-from consortium.node.toml_io import ConfigError, dumps
+from consortium.node.genesis import ID_PATTERN, Genesis, load_genesis
+from consortium.node.org_files import (
+    OrgFilesError,
+    build_genesis,
+    install_genesis,
+    new_node,
+    new_org,
+    node_config_doc,
+    write_genesis,
+)
+from consortium.node.toml_io import ConfigError
 
 MAX_NODES = 256
 MAX_ADMINS = 64
@@ -106,61 +104,65 @@ class ChainLayout:
 def new_chain(root: Path | str, spec: ChainSpec, *, timestamp_ms: int | None = None) -> ChainLayout:
     """Generate a whole chain under ``root`` (created if missing, refused if it holds a chain)."""
     root = Path(root).resolve()
-    for name in ("node0", "ca", "accounts"):
+    for name in ("node0", "org0", "accounts", "ca"):
         if (root / name).exists():
             raise ChainFilesError(f"{root / name} already exists: refusing to overwrite an existing chain's keys "
                                   "(choose another --dir, or use `chain add-node` to extend it)")
     root.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
     try:
-        ca_key, ca_cert = issue_ca(spec.chain_id)
-        _private_dir(build / "ca")
-        write_private_key(build / "ca" / "ca.key", ca_key)
-        write_cert(build / "ca" / "ca.crt", ca_cert)
-
-        _private_dir(build / "accounts")
-        admins = [KeyPair.generate(DEFAULT_SUITE) for _ in range(spec.admins)]
-        for i, admin in enumerate(admins):
-            save_key(admin, build / "accounts" / f"admin{i}.json")
-
-        node_keys = [generate_key() for _ in range(spec.nodes)]
-        addrs = [PeerAddress(spec.host, spec.p2p_port + i) for i in range(spec.nodes)]
-        genesis = Genesis(
-            chain_id=spec.chain_id, group_id=spec.group_id, crypto_suite=DEFAULT_SUITE.name,
-            timestamp_ms=timestamp_ms if timestamp_ms is not None else time.time_ns() // 1_000_000,
-            sealers=tuple(Sealer(node_id_of(k), str(a)) for k, a in zip(node_keys, addrs, strict=True)),
-            administrators=tuple(k.address for k in admins),
-            committee=tuple(CommitteeMember(k.address, 1) for k in admins),
-            committee_threshold=len(admins) // 2 + 1,
-            python=f"{sys.version_info.major}.{sys.version_info.minor}",
-            tsas=spec.tsas,
-        )
-        genesis_toml = genesis.to_toml().encode()
+        orgs = []
+        for i in range(spec.nodes):
+            admins = len(range(i, spec.admins, spec.nodes))
+            orgs.append(new_org(build / f"org{i}", f"org{i}", spec.chain_id, admins=admins))
+        for i in range(spec.nodes):
+            _new_node(build / f"org{i}", f"node{i}", host=spec.host, p2p_port=spec.p2p_port + i,
+                      rpc_port=spec.rpc_port + i, out=build / f"node{i}")
+        try:
+            genesis = build_genesis([build / f"org{i}" / "org.toml" for i in range(spec.nodes)],
+                                    group_id=spec.group_id, threshold=spec.admins // 2 + 1, tsas=spec.tsas,
+                                    timestamp_ms=timestamp_ms if timestamp_ms is not None else time.time_ns() // 10**6)
+        except OrgFilesError as exc:
+            raise ChainFilesError(str(exc)) from None
+        # The committee's order is admin0, admin1, … round-robin over the organizations.
+        write_genesis(genesis, build / "genesis.toml")
         entries = []
-        for i, key in enumerate(node_keys):
-            peers = [str(a) for j, a in enumerate(addrs) if j != i]
-            entries.append(_write_node(build, root, i, key, ca_key, ca_cert, spec.host, spec.p2p_port + i,
-                                       spec.rpc_port + i, peers, genesis_toml))
-        for child in ["ca", "accounts", *(e.name for e in entries)]:
+        for i in range(spec.nodes):
+            install_genesis(build / "genesis.toml", build / f"node{i}")
+            entries.append(NodeEntry(i, f"node{i}", root / f"node{i}", genesis.sealers[i].node_id,
+                                     PeerAddress(spec.host, spec.p2p_port + i), spec.rpc_port + i))
+        (build / "accounts").mkdir()
+        admin_files = []
+        for k in range(spec.admins):
+            target = Path("..") / f"org{k % spec.nodes}" / "accounts" / f"admin{k // spec.nodes}.json"
+            (build / "accounts" / f"admin{k}.json").symlink_to(target)
+            admin_files.append(root / "accounts" / f"admin{k}.json")
+        for child in [*(f"org{i}" for i in range(spec.nodes)), *(e.name for e in entries), "accounts",
+                      "genesis.toml"]:
             os.rename(build / child, root / child)
     finally:
         shutil.rmtree(build, ignore_errors=True)
-    return ChainLayout(root, genesis, tuple(entries),
-                       tuple(root / "accounts" / f"admin{i}.json" for i in range(spec.admins)))
+    return ChainLayout(root, genesis, tuple(entries), tuple(admin_files))
 
 
-def add_node(root: Path | str, *, host: str | None = None) -> NodeEntry:
-    """Issue key, certificate and config for one more node (next index, next ports).
+def _new_node(org_dir: Path, name: str, **kwargs: object) -> None:
+    new_node(org_dir, name, **kwargs)  # type: ignore[arg-type]
 
-    The genesis is unchanged — the node joins as an observer until governance
-    makes it a sealer — and its peer list names every existing node.
+
+def add_node(root: Path | str, *, host: str | None = None, org: str | None = None) -> NodeEntry:
+    """Make one more node (next index, next ports) of an existing organization (default: org0's).
+
+    The genesis is unchanged: the node joins as an observer once the committee admits it
+    (governance add_observer), and its peer list names every existing node.
     Existing node folders are not modified.
     """
     root = Path(root).resolve()
-    ca_dir = root / "ca"
-    if not (ca_dir / "ca.key").exists() or not (root / "node0" / "genesis.toml").exists():
-        raise ChainFilesError(f"{root} is not a chain folder (needs ca/ca.key and node0/genesis.toml; "
+    if not (root / "node0" / "genesis.toml").exists() or not (root / "org0" / "org.toml").exists():
+        raise ChainFilesError(f"{root} is not a chain folder (needs org0/org.toml and node0/genesis.toml; "
                               "create one with `consortium chain new`)")
+    org_dir = root / (org or "org0")
+    if not (org_dir / "org.toml").exists():
+        raise ChainFilesError(f"{org_dir} is not an organization of this chain (give --org orgI)")
     indexes = sorted(int(m.group(1)) for p in root.iterdir() if (m := _NODE_DIR.fullmatch(p.name)) and p.is_dir())
     try:
         configs = [load_config(root / f"node{i}" / "config.toml") for i in indexes]
@@ -176,54 +178,15 @@ def add_node(root: Path | str, *, host: str | None = None) -> NodeEntry:
     if p2p_port > 65535 or rpc_port > 65535 or p2p_port in used or rpc_port in used or p2p_port == rpc_port:
         raise ChainFilesError(f"no free port pair after the existing nodes (next would be p2p {p2p_port}, "
                               f"rpc {rpc_port})")
-    ca_key = load_private_key(ca_dir / "ca.key")
-    ca_cert = load_cert(ca_dir / "ca.crt")
-    genesis_toml = (root / "node0" / "genesis.toml").read_bytes()
-    peers = [str(PeerAddress(c.p2p.host, c.p2p.port)) for c in configs]
-    build = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
-    try:
-        entry = _write_node(build, root, index, generate_key(), ca_key, ca_cert, host, p2p_port, rpc_port, peers,
-                            genesis_toml)
-        if (root / entry.name).exists():
-            raise ChainFilesError(f"{root / entry.name} already exists; refusing to overwrite it")
-        os.rename(build / entry.name, root / entry.name)
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
-    return entry
-
-
-def node_config_doc(name: str, host: str, p2p_port: int, rpc_port: int, peers: list[str]) -> dict[str, object]:
-    """The content of a generated config.toml, every knob present with its default so operators see it."""
-    return {
-        "node": {"name": name, "data_dir": "data", "genesis": "genesis.toml", "log_level": "info"},
-        "tls": {"key": "node.key", "cert": "node.crt", "ca_cert": "ca.crt"},
-        "p2p": {"host": host, "port": p2p_port, "peers": peers, "revoked_serials": [],
-                "max_frame_bytes": DEFAULT_MAX_FRAME_BYTES, "send_queue_frames": 4096,
-                "send_queue_bytes": 64 * 1024 * 1024, "queue_policy": QueuePolicy.DROP_OLDEST.value,
-                "max_connections": 128},
-        "rpc": {"host": host, "port": rpc_port},
-        "consensus": {"max_view_timeout_ms": 60_000},
-        "txpool": {"limit": 15_000},
-    }
-
-
-def _write_node(build: Path, root: Path, index: int, key: Ed25519PrivateKey, ca_key: Ed25519PrivateKey,
-                ca_cert: x509.Certificate, host: str, p2p_port: int, rpc_port: int, peers: list[str],
-                genesis_toml: bytes) -> NodeEntry:
     name = f"node{index}"
-    d = build / name
-    d.mkdir()
-    write_private_key(d / "node.key", key)
-    write_cert(d / "node.crt", issue_node_cert(ca_key, ca_cert, key.public_key(), host=host))
-    write_cert(d / "ca.crt", ca_cert)
-    (d / "genesis.toml").write_bytes(genesis_toml)
-    (d / "config.toml").write_text(dumps(node_config_doc(name, host, p2p_port, rpc_port, peers),
-                                         comment=f"consortium node {name}: this node's own settings.\n"
-                                                 "Paths are relative to this file's folder."))
-    (d / "data").mkdir()
-    return NodeEntry(index, name, root / name, node_id_of(key), PeerAddress(host, p2p_port), rpc_port)
+    if (root / name).exists():
+        raise ChainFilesError(f"{root / name} already exists; refusing to overwrite it")
+    peers = [str(c.p2p.endpoint) for c in configs]
+    files = new_node(org_dir, name, host=host, p2p_port=p2p_port, rpc_port=rpc_port, role="observer",
+                     out=root / name, peers=peers)
+    install_genesis(root / "node0" / "genesis.toml", files.dir)
+    return NodeEntry(index, name, files.dir, files.node_id, PeerAddress(host, p2p_port), rpc_port)
 
 
-def _private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700)
-    os.chmod(path, 0o700)
+__all__ = ["ChainFilesError", "ChainLayout", "ChainSpec", "NodeEntry", "add_node", "load_genesis", "new_chain",
+           "node_config_doc", "Genesis"]

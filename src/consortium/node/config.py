@@ -19,6 +19,7 @@ from consortium.network.certs import identity_from_cert, load_cert, load_private
 from consortium.network.config import PeerAddress, QueuePolicy, TransportConfig
 from consortium.network.errors import CertificateError
 from consortium.network.frames import DEFAULT_MAX_FRAME_BYTES
+from consortium.network.membership import Membership
 from consortium.node.genesis import Genesis
 from consortium.node.toml_io import ConfigError, Table, load_toml
 
@@ -29,6 +30,7 @@ HOST_PATTERN = r"[A-Za-z0-9_.:-]{1,253}"
 @dataclass(frozen=True)
 class P2PSettings:
     host: str
+    """Where the node listens (may be 0.0.0.0 or a private address behind NAT)."""
     port: int
     peers: tuple[PeerAddress, ...]
     revoked_serials: frozenset[int]
@@ -38,6 +40,13 @@ class P2PSettings:
     send_queue_bytes: int = 64 * 1024 * 1024
     queue_policy: QueuePolicy = QueuePolicy.DROP_OLDEST
     max_connections: int = 128
+    advertise: PeerAddress | None = None
+    """Where other nodes reach it (``host:port``), when that differs from where it listens."""
+
+    @property
+    def endpoint(self) -> PeerAddress:
+        """The advertised endpoint: ``advertise`` if set, else the listening address."""
+        return self.advertise or PeerAddress(self.host, self.port)
 
 
 @dataclass(frozen=True)
@@ -88,13 +97,27 @@ class NodeConfig:
         if ident.node_id != node_id:
             raise ConfigError(f"{self.path}: tls.cert {self.cert_path} is not the certificate of tls.key "
                               f"{self.key_path}")
+        membership = genesis_membership(genesis)
+        if membership is not None and membership.issuer(load_cert(self.cert_path)) is None:
+            raise ConfigError(f"{self.path}: tls.cert {self.cert_path} was not issued by a member organization of "
+                              f"{self.genesis_path} (members: {', '.join(o.name for o in genesis.organizations)}); "
+                              "the node's organization must be in the genesis or added by governance")
         p = self.p2p
         return TransportConfig(
             node_id=node_id, chain_id=genesis.chain_id, genesis_hash=genesis.hash(), cert_file=self.cert_path,
             key_file=self.key_path, ca_file=self.ca_cert_path, listen_host=p.host, listen_port=p.port,
-            peers=p.peers, revoked_serials=p.revoked_serials, max_frame_bytes=p.max_frame_bytes,
+            peers=p.peers, revoked_serials=p.revoked_serials, membership=membership, max_frame_bytes=p.max_frame_bytes,
             send_queue_frames=p.send_queue_frames, send_queue_bytes=p.send_queue_bytes,
             queue_policy=p.queue_policy, max_connections=p.max_connections)
+
+
+def genesis_membership(genesis: Genesis) -> Membership | None:
+    """Admission as genesis sets it: the member organizations' CAs and the genesis sealers
+    (None for a single-CA genesis). Governance changes it later (see node/runtime.py)."""
+    if not genesis.organizations:
+        return None
+    return Membership(orgs=tuple((o.name, o.ca_cert) for o in genesis.organizations),
+                      nodes={s.node_id: s.org for s in genesis.sealers})
 
 
 def load_config(path: Path | str) -> NodeConfig:
@@ -152,7 +175,14 @@ def _p2p(t: Table) -> P2PSettings:
     queue_bytes = t.integer("send_queue_bytes", 64 * 1024 * 1024, lo=1024, hi=2**40)
     if queue_bytes < max_frame:
         raise t.error("send_queue_bytes", f"({queue_bytes}) must be at least max_frame_bytes ({max_frame})")
+    advertise = None
+    if t.has("advertise"):
+        try:
+            advertise = PeerAddress.parse(t.string("advertise"))
+        except ValueError as exc:
+            raise t.error("advertise", f"must be the host:port other nodes dial: {exc}") from None
     return P2PSettings(
+        advertise=advertise,
         host=t.string("host", "127.0.0.1", pattern=HOST_PATTERN, what="a host name or IP address"),
         port=t.integer("port", lo=1, hi=65535),
         peers=tuple(dict.fromkeys(peers)),

@@ -1,10 +1,16 @@
 """The genesis: what every node of a chain must agree on before block 1.
 
-``genesis.toml`` is written once by ``consortium chain new`` and copied
-byte-for-byte to every node, but nodes compare :meth:`Genesis.hash` — the hash
-of the canonical encoding of the *parsed* values — so whitespace, comments or
-key order never split a chain, and the endpoints listed next to the sealers
-(a convenience for operators; nodes move) are deliberately outside the hash.
+``genesis.toml`` is written once (by ``consortium genesis new`` from the member
+organizations' descriptors, or by ``consortium chain new`` for a local chain) and
+copied to every node, but nodes compare :meth:`Genesis.hash` — the hash of the
+canonical encoding of the *parsed* values — so whitespace, comments or key order
+never split a chain, and the endpoints listed next to the sealers (a convenience
+for operators; nodes move) are deliberately outside the hash.
+
+A genesis lists its member organizations with their CA certificates; a node is
+admitted when its certificate chains to a member's CA and its node id is on chain.
+A genesis without organizations (older chains) trusts the one CA in each node's
+``tls.ca_cert``.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 
 from consortium.crypto import ADDRESS_SIZE, CryptoSuite, get_suite
 from consortium.crypto.suite import UnknownSuite
 from consortium.crypto.timestamp import TrustedTsa
 from consortium.encoding import canonical
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
+from consortium.network.certs import CertificateError, cert_from_pem, cert_pem, check_org_ca, subject_attr
 from consortium.node.toml_io import ConfigError, Table, dumps, load_toml, parse_toml
 
 GENESIS_FORMAT = "consortium-genesis"
@@ -37,10 +45,23 @@ class GenesisError(ConfigError):
 
 
 @dataclass(frozen=True)
+class Organization:
+    """A member organization: its name and its CA certificate (DER), which issues its nodes' certificates."""
+
+    name: str
+    ca_cert: bytes
+
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.ca_cert)
+
+
+@dataclass(frozen=True)
 class Sealer:
     node_id: bytes
     endpoint: str = ""
-    """``host:port`` of its P2P listener when the chain was made; informational, not hashed."""
+    """``host:port`` where peers reach its P2P listener (advertised); informational, not hashed."""
+    org: str = ""
+    """The member organization whose CA issued its certificate ("" in a genesis without organizations)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,8 @@ class Genesis:
     tsas: tuple[TrustedTsa, ...] = ()
     """Time-stamping authorities whose RFC 3161 tokens anchor this chain's blocks (``[[tsa]]``); governance
     may change the list later (``gv/tsas``). Empty: block times rest on the sealers alone."""
+    organizations: tuple[Organization, ...] = ()
+    """Member organizations, each with its CA certificate; empty for a single-CA chain."""
 
     def __post_init__(self) -> None:
         for name in ("chain_id", "group_id"):
@@ -116,6 +139,38 @@ class Genesis:
         if len(set(self.contracts)) != len(self.contracts) or not all(
                 isinstance(c, str) and re.fullmatch(ID_PATTERN, c) for c in self.contracts):
             raise GenesisError(f"contracts must be distinct names of 1-64 characters, got {list(self.contracts)}")
+        self._check_organizations()
+
+    def _check_organizations(self) -> None:
+        names = [o.name for o in self.organizations]
+        if len(names) > MAX_SEALERS or len(set(names)) != len(names):
+            raise GenesisError(f"organization names must be distinct (at most {MAX_SEALERS}), got {names}")
+        keys = set()
+        for org in self.organizations:
+            if not isinstance(org.name, str) or not re.fullmatch(ID_PATTERN, org.name):
+                raise GenesisError(f"organization name {org.name!r} must be 1-64 characters of A-Z a-z 0-9 _ . -")
+            try:
+                cert = org.certificate()
+                check_org_ca(cert, f"organization {org.name}'s ca_cert", chain_id=self.chain_id,
+                             now=cert.not_valid_before_utc)  # validity is checked where time matters, not here
+            except (CertificateError, ValueError) as exc:
+                raise GenesisError(str(exc)) from None
+            if subject_attr(cert, NameOID.ORGANIZATION_NAME) != org.name:
+                raise GenesisError(f"organization {org.name}'s ca_cert is the CA of "
+                                   f"{subject_attr(cert, NameOID.ORGANIZATION_NAME)!r}")
+            keys.add(cert.public_key().public_bytes_raw())  # type: ignore[union-attr]
+        if len(keys) != len(self.organizations):
+            raise GenesisError("two organizations share one CA key")
+        for s in self.sealers:
+            if self.organizations and s.org not in names:
+                raise GenesisError(f"sealer 0x{s.node_id.hex()} names organization {s.org!r}, which is not a member "
+                                   f"(members: {', '.join(names)})")
+            if not self.organizations and s.org:
+                raise GenesisError(f"sealer 0x{s.node_id.hex()} names organization {s.org!r} but the genesis lists "
+                                   "no organizations")
+
+    def organization(self, name: str) -> Organization | None:
+        return next((o for o in self.organizations if o.name == name), None)
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -130,7 +185,7 @@ class Genesis:
     def canonical_value(self) -> list[canonical.Value]:
         """Everything consensus-relevant, in a fixed order (see docs/protocol.md)."""
         tsas: list[canonical.Value] = [[t.name, t.certificate, t.policy] for t in self.tsas]
-        return [
+        value: list[canonical.Value] = [
             GENESIS_FORMAT, GENESIS_VERSION, self.chain_id, self.group_id, self.crypto_suite, self.timestamp_ms,
             [s.node_id for s in self.sealers], list(self.administrators),
             [[m.address, m.weight] for m in self.committee], self.committee_threshold,
@@ -139,6 +194,9 @@ class Genesis:
             # Appended only when present, so the hash of a chain without time anchoring is unchanged.
             *([tsas] if tsas else []),
         ]
+        if self.organizations:  # absent from a single-CA genesis, whose hash stays what it was
+            value += [[[o.name, o.ca_cert] for o in self.organizations], [s.org for s in self.sealers]]
+        return value
 
     def hash(self) -> bytes:
         return self.suite.hash(canonical.encode(self.canonical_value()))
@@ -154,7 +212,10 @@ class Genesis:
             "governance": {"administrators": [to_hex(a) for a in self.administrators],
                            "committee_threshold": self.committee_threshold},
             "contracts": {"builtin": list(self.contracts)},
-            "sealer": [{"node_id": to_hex(s.node_id), "endpoint": s.endpoint} for s in self.sealers],
+            **({"organization": [{"name": o.name, "ca_cert": cert_pem(o.certificate()).decode()}
+                                 for o in self.organizations]} if self.organizations else {}),
+            "sealer": [{"node_id": to_hex(s.node_id), **({"org": s.org} if s.org else {}), "endpoint": s.endpoint}
+                       for s in self.sealers],
             "committee": [{"address": to_hex(m.address), "weight": m.weight} for m in self.committee],
             **({"tsa": [_tsa_table(t) for t in self.tsas]} if self.tsas else {}),
         }, comment="consortium genesis: identical on every node of the chain; never edit after the chain starts.\n"
@@ -175,9 +236,19 @@ def _from_table(doc: Table) -> Genesis:
     consensus = doc.table("consensus")
     governance = doc.table("governance")
     contracts = doc.table("contracts")
+    organizations = []
+    for t in (doc.tables("organization") if doc.has("organization") else []):
+        name = t.string("name", pattern=ID_PATTERN, what="1-64 characters of A-Z a-z 0-9 _ . -")
+        try:
+            cert = cert_from_pem(t.string("ca_cert"), f"{t.source}: {t.name('ca_cert')}")
+        except CertificateError as exc:
+            raise ConfigError(str(exc)) from None
+        organizations.append(Organization(name, cert.public_bytes(serialization.Encoding.DER)))
+        t.finish()
     sealers = []
     for t in doc.tables("sealer"):
-        sealers.append(Sealer(_hex(t, "node_id", NODE_ID_SIZE), t.string("endpoint", "") if t.has("endpoint") else ""))
+        sealers.append(Sealer(_hex(t, "node_id", NODE_ID_SIZE), t.string("endpoint", "") if t.has("endpoint") else "",
+                              t.string("org") if t.has("org") else ""))
         t.finish()
     committee = []
     for t in doc.tables("committee"):
@@ -209,7 +280,8 @@ def _from_table(doc: Table) -> Genesis:
         t.finish()
     try:
         return Genesis(sealers=tuple(sealers), administrators=tuple(admins), committee=tuple(committee),
-                       tsas=tuple(tsas), **kwargs)  # type: ignore[arg-type]
+                       tsas=tuple(tsas), organizations=tuple(organizations),
+                       **kwargs)  # type: ignore[arg-type]
     except GenesisError as exc:
         raise GenesisError(f"{doc.source}: {exc}") from None
 

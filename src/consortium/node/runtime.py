@@ -32,7 +32,7 @@ from consortium.network.certs import load_node_keypair
 from consortium.network.envelope import Envelope, MessageKind
 from consortium.network.errors import NetworkError
 from consortium.network.transport import Transport
-from consortium.node import wire
+from consortium.node import admission, wire
 from consortium.node.anchoring import AnchorService, AnchorStore
 from consortium.node.config import NodeConfig
 from consortium.node.driver import ConsensusDriver
@@ -67,6 +67,8 @@ def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Led
         deployers=tuple(genesis.administrators),
         config={"tx_count_limit": genesis.max_txs_per_block, "consensus_timeout_ms": genesis.view_timeout_ms},
         tsas=tuple((t.name, t.certificate, t.policy) for t in genesis.tsas),
+        organizations=tuple((o.name, o.ca_cert) for o in genesis.organizations),
+        node_orgs=tuple((s.node_id, s.org) for s in genesis.sealers if s.org),
     )))
     ledger.ensure_genesis(timestamp=genesis.timestamp_ms, sealers=genesis.sealer_ids, writes=writes)
     return ledger
@@ -164,6 +166,11 @@ class Node:
         config = gov.config()
         self.driver.max_txs = config.get("tx_count_limit", self.genesis.max_txs_per_block)
         self._apply_view_timeout(config.get("consensus_timeout_ms", self.genesis.view_timeout_ms))
+        members = admission.membership(self.genesis, gov)
+        if members is not None and members != self.transport.membership:
+            closed = self.transport.set_membership(members)
+            if closed:
+                log.warning("membership changed by governance: %d connection(s) closed", closed)
         for serial in gov.revoked():
             if serial not in self._revoked:
                 self._revoked.add(serial)

@@ -32,37 +32,44 @@ class TomlWriteError(ValueError):
 # --- writing ----------------------------------------------------------------------------------
 
 def dumps(doc: Mapping[str, Any], *, comment: str = "") -> str:
-    """``doc`` as TOML (tomli-w; multi-line strings for PEM blocks), after ``# comment`` lines."""
-    _check(doc, "")
+    """``doc`` as TOML (tomli-w; multi-line strings for PEM blocks), after ``# comment`` lines.
+
+    A TOML reader normalizes a carriage return before a newline inside a multi-line string,
+    so a document holding any ``\\r`` is written with single-line strings only.
+    """
+    carriage_return = _check(doc, "")
     header = "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
     try:
-        body = tomli_w.dumps(doc, multiline_strings=True)
+        body = tomli_w.dumps(doc, multiline_strings=not carriage_return)
     except (TypeError, ValueError) as exc:  # pragma: no cover - _check refuses these first
         raise TomlWriteError(str(exc)) from None
     return header + ("\n" if header and body else "") + body
 
 
-def _check(value: object, where: str) -> None:
+def _check(value: object, where: str) -> bool:
+    """Refuse what TOML or our files cannot hold; True if some string holds a carriage return."""
     if isinstance(value, bool):
-        return
+        return False
     if isinstance(value, int):
         if not INT64_MIN <= value <= INT64_MAX:
             raise TomlWriteError(f"{where or 'value'}: integer {value} does not fit TOML's 64 bits")
-    elif isinstance(value, str):
+        return False
+    if isinstance(value, str):
         if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
             raise TomlWriteError(f"{where or 'value'}: strings with lone surrogates cannot be written as UTF-8")
-    elif isinstance(value, Mapping):
+        return "\r" in value
+    if isinstance(value, Mapping):
+        found = False
         for k, v in value.items():
             if not isinstance(k, str):
                 raise TomlWriteError(f"{where or 'table'}: keys must be strings, got {k!r}")
-            _check(k, where)
-            _check(v, f"{where}.{k}" if where else k)
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check(v, f"{where}[{i}]")
-    else:
-        raise TomlWriteError(f"{where or 'value'}: cannot write {type(value).__name__} "
-                             "(our files hold strings, booleans, integers, arrays and tables)")
+            found |= _check(k, where)
+            found |= _check(v, f"{where}.{k}" if where else k)
+        return found
+    if isinstance(value, (list, tuple)):
+        return any([_check(v, f"{where}[{i}]") for i, v in enumerate(value)])
+    raise TomlWriteError(f"{where or 'value'}: cannot write {type(value).__name__} "
+                         "(our files hold strings, booleans, integers, arrays and tables)")
 
 
 # --- reading ----------------------------------------------------------------------------------
