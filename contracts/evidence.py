@@ -13,7 +13,7 @@ Storage layout (keys are canonical values):
   "arbitrators"                 -> [address, ...]   (written by governance)
   ["ev", key]                   -> evidence record (see notarize; a gateway batch root: notarize_batch)
   ["case", case_id]             -> case record (see open_case)
-  ["case_ev", case_id, i]       -> i-th evidence key attached to the case
+  ["case_ev", case_id, i]       -> i-th attachment {"hash": key, "by", "block", "tx"}
   ["case_has", case_id, key]    -> True once that evidence is attached
 """
 
@@ -147,9 +147,11 @@ class Evidence:
             "opened_by": msg.sender,
             "opened_block": block.number,
             "opened_timestamp": block.timestamp,
+            "opened_tx": tx.hash,
             "status": OPEN,
             "evidence_count": 0,
             "ruling": None,
+            "updated_block": block.number,
         }
         emit("CaseOpened", case_id=case_id, arbitrator=arbitrator, by=msg.sender)
 
@@ -162,9 +164,11 @@ class Evidence:
         require(["ev", evidence_hash] in storage, f"evidence 0x{evidence_hash.hex()} is not notarized")
         require(["case_has", case_id, evidence_hash] not in storage, "evidence already attached to this case")
         n = case["evidence_count"]
-        storage[["case_ev", case_id, n]] = evidence_hash
+        storage[["case_ev", case_id, n]] = {"hash": evidence_hash, "by": msg.sender, "block": block.number,
+                                            "tx": tx.hash}
         storage[["case_has", case_id, evidence_hash]] = True
         case["evidence_count"] = n + 1
+        case["updated_block"] = block.number
         storage[["case", case_id]] = case
         emit("EvidenceAttached", case_id=case_id, hash=evidence_hash, by=msg.sender)
         return n
@@ -175,6 +179,10 @@ class Evidence:
         authorize(msg.sender == case["arbitrator"], f"only the case's arbitrator can rule on case {case_id!r}")
         authorize(msg.sender in storage["arbitrators"], "the arbitrator is no longer registered")
         require(case["status"] == OPEN, f"case {case_id!r} is already closed")
+        # A block proves which transactions it holds, not their order: the ruling comes in a block after
+        # the opening and the last attachment, so an offline verifier knows what it ruled on.
+        require(block.number > case["updated_block"],
+                f"rule in a block after the case's last change (block {case['updated_block']}); retry shortly")
         self._check_hash(ruling_hash, "ruling hash")
         require(typeof(summary) == "str" and len(summary) <= MAX_SUMMARY,
                 f"summary must be a string of at most {MAX_SUMMARY} characters")
@@ -194,7 +202,7 @@ class Evidence:
         require(typeof(start) == "int" and start >= 0, "start must be a non-negative int")
         require(typeof(limit) == "int" and 0 < limit <= MAX_PAGE, f"limit must be 1 to {MAX_PAGE}")
         end = min(case["evidence_count"], start + limit)
-        return [storage[["case_ev", case_id, i]] for i in range(start, end)]
+        return [storage[["case_ev", case_id, i]]["hash"] for i in range(start, end)]
 
     # -- helpers ---------------------------------------------------------------------------------
     def _case(self, case_id):

@@ -174,11 +174,27 @@ def test_case_lifecycle(evidence_chain: Chain) -> None:
     assert case["status"] == "CLOSED" and case["evidence_count"] == 2 and case["arbitrator"] == ARBITER.address
     assert case["opened_block"] == opened_at.number and case["opened_by"] == ALICE.address
     assert case["ruling"]["hash"] == RULING and case["ruling"]["summary"] == "Claim upheld in part."
+    opened_tx = c.block(c.tx(ALICE, EV, "open_case", "CASE-8", [ALICE.address, BOB.address], ARBITER.address))
+    assert c.view(EV, "get_case", "CASE-8")["opened_tx"] == opened_tx.receipts[0].tx_hash
     late = c.send(ALICE, EV, "attach", "CASE-7", H1)
     assert late.status == S.REVERTED and late.error == "case 'CASE-7' is closed; nothing more can be attached"
     again = c.send(ARBITER, EV, "rule", "CASE-7", RULING, "again")
     assert again.status == S.REVERTED and "already closed" in again.error
     assert c.view(EV, "get_case", "NOPE") is None
+
+
+def test_the_ruling_comes_in_a_block_after_the_last_attachment(evidence_chain: Chain) -> None:
+    """A block proves which transactions it holds, not their order: an offline verifier must know what was
+    attached before the ruling."""
+    c = evidence_chain
+    c.send(ALICE, EV, "notarize", H1, {}, [])
+    _open(c)
+    attach, rule = c.block(c.tx(ALICE, EV, "attach", "CASE-7", H1), c.tx(ARBITER, EV, "rule", "CASE-7", RULING, "x")).receipts
+    assert attach.ok and rule.status == S.REVERTED
+    assert rule.error == f"rule in a block after the case's last change (block {c.ctx.number - 1}); retry shortly"
+    case = c.view(EV, "get_case", "CASE-7")
+    assert case["updated_block"] == c.ctx.number - 1 and case["status"] == "OPEN"
+    assert c.send(ARBITER, EV, "rule", "CASE-7", RULING, "x").ok
 
 
 @pytest.mark.parametrize(("sender", "args", "status", "error"), [

@@ -40,7 +40,7 @@ from consortium.execution.limits import (
 )
 from consortium.ledger.receipt import Event
 
-SOURCE_SHA256 = bytes.fromhex("9b028fe57eadcb7f8e24827eff8e4cdce2eceb2f481843a601d51607275ecfe9")
+SOURCE_SHA256 = bytes.fromhex("eedf18dbb017609a719893ca844013f73ee457a929415ec396904e2256ee12a1")
 """SHA-256 of the contracts/evidence.py this module ports (its code hash on chain)."""
 
 G_EVIDENCE_CALL = 200
@@ -49,7 +49,7 @@ G_EVIDENCE_EVENT = 100
 """Gas of one event of the native evidence contract."""
 
 LINE_GET = 129
-LINE_GET_CASE = 189
+LINE_GET_CASE = 197
 """Lines of contracts/evidence.py whose ``storage.get`` takes an unchecked argument: the sandbox names
 the line when it refuses the key, so the native port does too."""
 
@@ -233,9 +233,11 @@ class NativeEvidence:
             "opened_by": self.sender,
             "opened_block": self.number,
             "opened_timestamp": self.timestamp,
+            "opened_tx": self.tx_hash,
             "status": OPEN,
             "evidence_count": 0,
             "ruling": None,
+            "updated_block": self.number,
         })
         self._emit("CaseOpened", case_id=case_id, arbitrator=arbitrator, by=self.sender)
         return None
@@ -248,9 +250,11 @@ class NativeEvidence:
         require(self._has(["ev", evidence_hash]), f"evidence 0x{evidence_hash.hex()} is not notarized")
         require(not self._has(["case_has", case_id, evidence_hash]), "evidence already attached to this case")
         n = case["evidence_count"]
-        self._store(["case_ev", case_id, n], evidence_hash)
+        self._store(["case_ev", case_id, n], {"hash": evidence_hash, "by": self.sender, "block": self.number,
+                                               "tx": self.tx_hash})
         self._store(["case_has", case_id, evidence_hash], True)
         case["evidence_count"] = n + 1
+        case["updated_block"] = self.number
         self._store(["case", case_id], case)
         self._emit("EvidenceAttached", case_id=case_id, hash=evidence_hash, by=self.sender)
         return n
@@ -260,6 +264,8 @@ class NativeEvidence:
         authorize(self.sender == case["arbitrator"], f"only the case's arbitrator can rule on case {case_id!r}")
         authorize(self.sender in self._load("arbitrators"), "the arbitrator is no longer registered")
         require(case["status"] == OPEN, f"case {case_id!r} is already closed")
+        require(self.number > case["updated_block"],
+                f"rule in a block after the case's last change (block {case['updated_block']}); retry shortly")
         self._check_hash(ruling_hash, "ruling hash")
         require(typeof(summary) == "str" and len(summary) <= MAX_SUMMARY,
                 f"summary must be a string of at most {MAX_SUMMARY} characters")
@@ -278,7 +284,7 @@ class NativeEvidence:
         require(typeof(start) == "int" and start >= 0, "start must be a non-negative int")
         require(typeof(limit) == "int" and 0 < limit <= MAX_PAGE, f"limit must be 1 to {MAX_PAGE}")
         end = min(case["evidence_count"], start + limit)
-        return [self._load(["case_ev", case_id, i]) for i in range(start, end)]
+        return [self._load(["case_ev", case_id, i])["hash"] for i in range(start, end)]
 
     # -- helpers ---------------------------------------------------------------------------------
     def _get_at(self, key: Any, line: int) -> Any:
