@@ -3,6 +3,7 @@
 # Usage: scripts/build_chain.sh -n NODES -o DIR [-p P2P_PORT] [-r RPC_PORT] [-H HOST]
 set -euo pipefail
 usage() { sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+case "${1:-}" in --help|-h) sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 NODES=4 OUT="" P2P=30300 RPC=20200 HOST=127.0.0.1
 while getopts "n:o:p:r:H:h" opt; do
   case "$opt" in

@@ -2,11 +2,30 @@
 # End to end: a 4-node chain, an evidence file notarized and co-signed, an arbitration case opened,
 # the evidence attached, a ruling, a proof written, the chain stopped, the proof verified offline,
 # and a one-byte change to the file caught. Nodes are stopped on exit, even when a step fails.
-# Usage: scripts/demo.sh [DIR]   (default ./demo-chain; deleted and recreated on every run)
+# Usage: scripts/demo.sh [DIR]   (default ./demo-chain)
+# DIR must not exist yet, or be a folder an earlier demo.sh run created (it holds a .demo-chain
+# marker): only then is it deleted and made afresh. Any other folder is left alone.
 set -euo pipefail
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  -*) echo "error: unknown option $1" >&2; usage >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { echo "error: expected at most one argument (DIR), got $#" >&2; usage >&2; exit 2; }
 SCRIPTS="$(cd "$(dirname "$0")" && pwd)"
-. "$SCRIPTS/_venv.sh"
 DIR="${1:-./demo-chain}"
+MARKER=".demo-chain"
+if [ -e "$DIR" ] || [ -L "$DIR" ]; then
+  if [ ! -d "$DIR" ] || [ -L "$DIR" ]; then
+    echo "error: $DIR exists and is not a folder made by demo.sh; give a new folder name" >&2; exit 2
+  fi
+  if [ ! -f "$DIR/$MARKER" ]; then
+    echo "error: $DIR exists and was not created by demo.sh (no $MARKER marker in it); it is left untouched." >&2
+    echo "       give a folder that does not exist yet, e.g. scripts/demo.sh ./my-demo" >&2
+    exit 2
+  fi
+fi
+. "$SCRIPTS/_venv.sh"
 NODES=4
 START=$SECONDS
 
@@ -40,8 +59,13 @@ cli() { consortium "$@"; }
 
 # --- 1. the chain --------------------------------------------------------------------------------
 step "building a $NODES-node chain in $DIR"
-case "$DIR" in /|"$HOME"|.|..) fail "refusing to delete $DIR" ;; esac
-rm -rf "$DIR"
+if [ -d "$DIR" ]; then
+  "$SCRIPTS/stop_all.sh" "$DIR" >/dev/null 2>&1 || true  # an earlier run's nodes, if it was interrupted
+  echo "removing $DIR (made by an earlier demo.sh run)"
+  rm -rf -- "$DIR"
+fi
+mkdir -p -- "$DIR"
+echo "made by scripts/demo.sh; the next demo.sh run with this folder deletes it" >"$DIR/$MARKER"
 BASE="$(free_ports $((2 * NODES)))"
 P2P=$BASE RPC=$((BASE + NODES))
 "$SCRIPTS/build_chain.sh" -n "$NODES" -o "$DIR" -p "$P2P" -r "$RPC" >/dev/null

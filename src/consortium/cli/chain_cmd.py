@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="trust this RFC 3161 time-stamping authority for anchoring (genesis [[tsa]]): its name, "
                           "the PEM certificate its tokens chain to, optionally the policy OID tokens must carry; "
                           "repeatable")
+    new.add_argument("--ops-port", type=int, default=0, metavar="PORT",
+                     help="node i serves /metrics, /healthz, /readyz on this + i (default: off; see docs/operations.md)")
     new.add_argument("--json", action="store_true", help="machine-readable output")
     new.set_defaults(func=_new)
 
@@ -48,6 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--host", default=None, help="host the new node listens on (default: node0's)")
     add.add_argument("--json", action="store_true", help="machine-readable output")
     add.set_defaults(func=_add)
+
+
+def enable_ops(config: Path, host: str, port: int) -> None:
+    """Add an ``[ops]`` table (metrics and health port) to a generated config.toml, keeping its text."""
+    text = config.read_text(encoding="utf-8")
+    if "\n[ops]" in text:
+        raise CliError(f"{config} already has an [ops] table")
+    config.write_text(text.rstrip("\n") + f'\n\n[ops]\nhost = "{host}"\nport = {port}\n', encoding="utf-8")
 
 
 def _node_info(e: NodeEntry) -> dict[str, object]:
@@ -60,7 +70,16 @@ def _new(args: argparse.Namespace) -> int:
         spec = ChainSpec(nodes=args.nodes, host=args.host, p2p_port=args.p2p_port, rpc_port=args.rpc_port,
                          chain_id=args.chain_id, group_id=args.group_id, admins=args.admins,
                          tsas=tuple(_tsa_arg(a) for a in args.tsa))
+        if args.ops_port and not 1 <= args.ops_port <= 65535 - (args.nodes - 1):
+            raise CliError(f"--ops-port {args.ops_port}: ports {args.ops_port}..{args.ops_port + args.nodes - 1} "
+                           "must lie in 1-65535")
+        taken = {*range(args.p2p_port, args.p2p_port + args.nodes), *range(args.rpc_port, args.rpc_port + args.nodes)}
+        if args.ops_port and taken & {*range(args.ops_port, args.ops_port + args.nodes)}:
+            raise CliError(f"--ops-port {args.ops_port}: the ops ports overlap the P2P or RPC ports")
         layout = new_chain(args.dir, spec)
+        if args.ops_port:
+            for e in layout.nodes:
+                enable_ops(e.dir / "config.toml", args.host, args.ops_port + e.index)
     except (ChainFilesError, ConfigError, CertificateError, KeyFileError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from consortium.cli import batch_cmd
-from consortium.cli.common import add_key, add_rpc, client, emit, load_account
+from consortium.cli.common import add_key, add_rpc, client, emit, load_account, rpc_url
 from consortium.cli.errors import CliError
 from consortium.cli.evidence_ref import add_evidence_ref, hash_of, json_opening, not_found_hint, resolve
 from consortium.client import ClientError, RpcCallError, SyncClient
@@ -112,7 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("file", help="the evidence file to check")
     source = v.add_mutually_exclusive_group(required=True)
     source.add_argument("--proof", help="proof bundle file (offline: no node needed)")
-    source.add_argument("--rpc", help="fetch the proof from this node instead (it is verified all the same)")
+    source.add_argument("--rpc", type=rpc_url, metavar="HOST:PORT",
+                        help="fetch the proof from this node instead (it is verified all the same)")
     v.add_argument("--salt", metavar="0xSALT", help="with --rpc: the salt FILE was notarized with (default: a public hash)")
     v.add_argument("--genesis", required=True, help="the chain's genesis.toml: the only thing trusted")
     v.add_argument("--json", action="store_true", help="machine-readable JSON output")

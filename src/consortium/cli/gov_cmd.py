@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     gs = p.add_subparsers(dest="gov_command", metavar="ACTION", required=True)
     prop = gs.add_parser("propose", help="propose a change (counts as your yes vote)")
     prop.add_argument("kind", choices=KINDS, metavar="KIND", help="one of: " + ", ".join(KINDS))
-    prop.add_argument("params", nargs="*", help="the kind's params (node ids and addresses as 0x-hex)")
+    prop.add_argument("params", nargs="*",
+                      help="the kind's params: node ids and addresses as 0x-hex; a SERIAL as openssl prints it "
+                           "(serial=3F2A…, 3f:2a:…), 0x-hex, or decimal digits")
     prop.add_argument("--expires", type=int, help=f"last block it may pass in (default: head + {DEFAULT_LIFETIME})")
     vote = gs.add_parser("vote", help="vote on a proposal")
     vote.add_argument("id", type=int, help="proposal id")
@@ -64,16 +66,37 @@ def parse_params(kind: str, raw: list[str]) -> list[Any]:
                 out.append(from_hex(text, size=20, what="address"))
             elif what == "key":
                 out.append(text)
-            elif what == "serial":  # decimal or 0x-hex; on chain as big-endian bytes (serials reach 160 bits)
-                n = int(text, 0)
-                if not 0 < n < 2**160:
-                    raise ValueError("a certificate serial is a positive integer below 2**160")
+            elif what == "serial":  # on chain as big-endian bytes (serials reach 160 bits)
+                n = parse_serial(text)
                 out.append(n.to_bytes((n.bit_length() + 7) // 8, "big"))
             else:  # int, serial
                 out.append(int(text, 0))
         except (HexError, ValueError) as exc:
             raise CliError(f"{kind}: bad {what} {text!r}: {exc}") from None
     return out
+
+
+def parse_serial(text: str) -> int:
+    """A certificate serial as people copy it: ``openssl x509 -serial`` (``serial=3F2A…``, hex), the
+    colon form of ``openssl x509 -text`` (``3f:2a:…``), ``0x3f2a…``, or plain digits (decimal)."""
+    t = text.strip()
+    if t.lower().startswith("serial="):
+        t, base = t[7:], 16
+    elif ":" in t:
+        t, base = t.replace(":", ""), 16
+    elif t.lower().startswith("0x"):
+        t, base = t[2:], 16
+    elif t.isdigit():
+        base = 10
+    else:
+        base = 16  # openssl's bare hex, e.g. 3F2A09…
+    digits = "0123456789abcdefABCDEF" if base == 16 else "0123456789"
+    if not t or any(c not in digits for c in t):
+        raise ValueError("a serial is hex as openssl prints it (serial=3F2A…, 3f:2a:…, 0x3f2a…) or decimal digits")
+    n = int(t, base)
+    if not 0 < n < 2**160:
+        raise ValueError("a certificate serial is a positive integer below 2**160")
+    return n
 
 
 def _send(args: argparse.Namespace, method: str, params: list[Any]) -> int:

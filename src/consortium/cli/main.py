@@ -1,12 +1,14 @@
 """The ``consortium`` command: one argparse tree, each subcommand group in its own module.
 
 Exit codes: 0 success, 1 a negative answer (e.g. evidence NOT VERIFIED),
-2 usage or I/O error. Errors print one line on stderr that says what to fix.
+2 usage or I/O error. Errors print one line on stderr that says what to fix; with
+``--json`` that line is a JSON object ``{"error": {"message": …, "exit": N}}``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -57,7 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or EXIT_OK)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print(json.dumps({"error": {"message": str(exc), "exit": exc.exit_code}}, ensure_ascii=False),
+                  file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -1,16 +1,26 @@
-"""``consortium node start``: run one node in the foreground until SIGTERM or SIGINT."""
+"""``consortium node start``: run one node in the foreground until SIGTERM or SIGINT.
+
+Whatever stops the node — a taken port, a full disk, a locked data directory, a safety
+halt — ends in one line saying why and what to do, logged at CRITICAL (so it is in the log
+file and on stderr) and given back as the exit status; never a bare traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import signal
-import sys
+from pathlib import Path
 
 from consortium.cli import org_cmd
 from consortium.cli.errors import CliError
 from consortium.node.toml_io import ConfigError
+
+EXIT_FAILED = 2
+EXIT_HALTED = 3
+log = logging.getLogger("consortium.node")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,10 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     ns = p.add_subparsers(dest="node_command", metavar="ACTION", required=True)
     start = ns.add_parser(
         "start", help="run one node in the foreground (SIGTERM/SIGINT stop it cleanly)",
-        description="Run one node in the foreground. Logs go to stderr; SIGTERM or SIGINT shut it down cleanly.",
+        description="Run one node in the foreground. Logs go to stderr, or to [log] file in the config "
+                    "(rotated by size). SIGTERM or SIGINT shut it down cleanly; SIGHUP re-reads the [log] "
+                    "settings (levels, per-module levels, format).",
     )
     start.add_argument("--config", required=True, help="the node's config.toml (e.g. DIR/node0/config.toml)")
-    start.add_argument("--log-level", help="override the config's log level (debug, info, warning, error)")
+    start.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                       help="override the config's log level")
+    start.add_argument("--log-format", choices=("text", "json"), help="override the config's log format")
+    start.add_argument("--log-file", help="log to this file (rotated) instead of the config's [log] file / stderr")
     start.set_defaults(func=_start)
     org_cmd.register_node_new(ns)
 
@@ -31,6 +46,7 @@ def _start(args: argparse.Namespace) -> int:
     from consortium.node.config import load_config
     from consortium.node.genesis import load_genesis
     from consortium.node.runtime import Node
+    from consortium.ops.logs import NodeLogging
     from consortium.storage.kv import StorageError
 
     try:
@@ -38,21 +54,37 @@ def _start(args: argparse.Namespace) -> int:
         genesis = load_genesis(config.genesis_path)
     except ConfigError as exc:
         raise CliError(str(exc)) from None
-    level = (args.log_level or config.log_level).upper()
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO), stream=sys.stderr,
-        format="%(asctime)s %(levelname)-7s " + config.name + " %(name)s: %(message)s",
-    )
+    try:
+        logs = NodeLogging(config.name, config.log, level_override=args.log_level, format_override=args.log_format,
+                           file_override=Path(args.log_file).resolve() if args.log_file else None)
+    except OSError as exc:
+        raise CliError(f"cannot open the log file: {exc.strerror} ({exc.filename})") from None
     try:
         node = Node(config, genesis)
     except (StorageError, BlockRejected, ConfigError, OSError, ValueError) as exc:
-        raise CliError(f"cannot start node {config.name}: {exc}") from None
-    return asyncio.run(_serve(node))
+        return _fatal(exc, config, starting=True)
+    return asyncio.run(_serve(node, logs))
 
 
-async def _serve(node) -> int:
-    """The composition root: the node, then RPC on top of it, until SIGTERM/SIGINT."""
+def _fatal(exc: BaseException, config, *, starting: bool = False) -> int:
+    """Log the one-line cause at CRITICAL (log file and stderr) and return the exit status."""
     from consortium.node.driver import NodeHalted
+    from consortium.ops.fatal import explain, known, leaves
+
+    message = known(exc, config)
+    if message is None:
+        if starting:
+            message = f"cannot start node {config.name}: {exc}"
+        else:  # a bug: the traceback goes to the log (not to stderr) for whoever fixes it
+            message = explain(exc, config)
+            log.error("traceback of the unexpected error:", exc_info=exc)
+    log.critical("%s", message)
+    return EXIT_HALTED if any(isinstance(e, NodeHalted) for e in leaves(exc)) else EXIT_FAILED
+
+
+async def _serve(node, logs) -> int:
+    """The composition root: the node, then RPC on top of it, until SIGTERM/SIGINT."""
+    from consortium.ops.fatal import PortInUse
     from consortium.rpc.node_api import NodeRpcApi
     from consortium.rpc.server import RpcServer
 
@@ -60,23 +92,23 @@ async def _serve(node) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: logs.reload(node.config.path))
     api = NodeRpcApi(node)
-    rpc = RpcServer(api.dispatcher, node.config.rpc.host, node.config.rpc.port, ws_handler=api.hub.handle)
+    cfg = node.config
+    rpc = RpcServer(api.dispatcher, cfg.rpc.host, cfg.rpc.port, ws_handler=api.hub.handle)
     try:
         async with node.running():
-            await rpc.start()
-            api.rpc_url = f"http://{node.config.rpc.host}:{rpc.port}"
+            try:
+                await rpc.start()
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise PortInUse("rpc", cfg.rpc.host, cfg.rpc.port) from None
+                raise
+            api.rpc_url = f"http://{cfg.rpc.host}:{rpc.port}"
             try:
                 await stop.wait()
             finally:
                 await rpc.close()
-    except OSError as exc:
-        logging.getLogger("consortium.node").error("node failed: %s", exc)
-        return 2
-    except BaseExceptionGroup as group:  # a task of the node's TaskGroup failed
-        halted = group.subgroup(NodeHalted)
-        if halted is None:
-            raise
-        logging.getLogger("consortium.node").critical("node halted: %s", halted.exceptions[0])
-        return 3
+    except (Exception, BaseExceptionGroup) as exc:  # noqa: B902 - every failure ends in one explained line
+        return _fatal(exc, cfg)
     return 0

@@ -45,7 +45,11 @@ class RpcCallError(ClientError):
 
 
 class ReceiptTimeout(ClientError):
-    pass
+    """No receipt within the timeout; the transaction (``tx_hash``) may still be committed later."""
+
+    def __init__(self, message: str, tx_hash: bytes | None = None) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
 
 
 class Client:
@@ -199,7 +203,8 @@ class Client:
                 raise ReceiptTimeout(
                     f"{len(missing)} transaction(s) not committed after {timeout or self.timeout:.0f}s, e.g. "
                     f"{to_hex(missing[0])}; they may still be pending (check getPendingTxSize) or their "
-                    "block_limit may pass"
+                    "block_limit may pass",
+                    missing[0],
                 )
             await asyncio.sleep(poll)
 

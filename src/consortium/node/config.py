@@ -68,6 +68,29 @@ class AnchorSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """``[log]``: how the node logs. Re-read on SIGHUP (levels, format, file)."""
+
+    level: str = "info"
+    modules: tuple[tuple[str, str], ...] = ()
+    """Per-module levels, e.g. (("consortium.network", "debug"),); more specific names win."""
+    format: str = "text"
+    """``text`` (one line per event) or ``json`` (one JSON object per line, for log shippers)."""
+    file: Path | None = None
+    """Log to this file (rotated by size) instead of stderr; fatal causes go to both."""
+    max_bytes: int = 100 * 1024 * 1024
+    backups: int = 10
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    """``[ops]``: the operations HTTP port (/metrics, /healthz, /readyz, /version); port 0 = off."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     path: Path
     """The config file itself (absolute)."""
@@ -86,6 +109,8 @@ class NodeConfig:
     txpool_limit: int
     anchor: AnchorSettings | None = None
     """Time anchoring, if this node is one of the members that does it."""
+    log: LogSettings = LogSettings()
+    ops: OpsSettings = OpsSettings()
 
     def transport_config(self, genesis: Genesis) -> TransportConfig:
         """The P2P transport's settings; checks that the key and certificate belong together."""
@@ -127,12 +152,14 @@ def load_config(path: Path | str) -> NodeConfig:
     node, tls, p2p, rpc = doc.table("node"), doc.table("tls"), doc.table("p2p"), doc.table("rpc")
     consensus, txpool = doc.table("consensus", required=False), doc.table("txpool", required=False)
     anchor = doc.table("anchor", required=False)
+    log, ops = doc.table("log", required=False), doc.table("ops", required=False)
+    log_level = node.string("log_level", "info", choices=LOG_LEVELS)
     config = NodeConfig(
         path=path,
         name=node.string("name", "node"),
         data_dir=node.path("data_dir", base, "data", must_exist=False),
         genesis_path=node.path("genesis", base, "genesis.toml"),
-        log_level=node.string("log_level", "info", choices=LOG_LEVELS),
+        log_level=log_level,
         key_path=tls.path("key", base, "node.key"),
         cert_path=tls.path("cert", base, "node.crt"),
         ca_cert_path=tls.path("ca_cert", base, "ca.crt"),
@@ -142,11 +169,19 @@ def load_config(path: Path | str) -> NodeConfig:
         max_view_timeout_ms=consensus.integer("max_view_timeout_ms", 60_000, lo=100, hi=3_600_000),
         txpool_limit=txpool.integer("limit", 15_000, lo=1, hi=10_000_000),
         anchor=_anchor(anchor) if doc.has("anchor") else None,
+        log=load_log_settings(log, base, log_level),
+        ops=OpsSettings(host=ops.string("host", "127.0.0.1", pattern=HOST_PATTERN, what="a host name or IP address"),
+                        port=ops.integer("port", 0, lo=0, hi=65535)),
     )
-    for table in (node, tls, p2p, rpc, consensus, txpool, anchor, doc):
+    for table in (node, tls, p2p, rpc, consensus, txpool, anchor, ops, doc):
         table.finish()
-    if config.p2p.port == config.rpc.port and config.p2p.host == config.rpc.host:
-        raise ConfigError(f"{path}: p2p.port and rpc.port are both {config.rpc.port}; give them different ports")
+    ports = [("p2p.port", config.p2p.host, config.p2p.port), ("rpc.port", config.rpc.host, config.rpc.port)]
+    if config.ops.port:
+        ports.append(("ops.port", config.ops.host, config.ops.port))
+    for i, (a, host_a, port_a) in enumerate(ports):
+        for b, host_b, port_b in ports[i + 1:]:
+            if port_a == port_b and host_a == host_b:
+                raise ConfigError(f"{path}: {a} and {b} are both {port_a}; give them different ports")
     return config
 
 
@@ -156,6 +191,29 @@ def _anchor(t: Table) -> AnchorSettings:
         raise t.error("tsa_urls", "must list one or more http:// or https:// RFC 3161 endpoints")
     return AnchorSettings(tsa_urls=tuple(urls), interval_s=t.integer("interval_s", 60, lo=1, hi=86_400),
                           timeout_s=t.integer("timeout_s", 10, lo=1, hi=300))
+
+
+def load_log_settings(t: Table, base: Path, default_level: str) -> LogSettings:
+    """``[log]`` (``node.log_level`` is its level's default); also used to re-read it on SIGHUP."""
+    modules = t.table("modules", required=False)
+    pairs = []
+    for name in modules.keys():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
+            raise modules.error(name, "is not a module name (e.g. consortium.network or network)")
+        full = name if name.startswith("consortium") else f"consortium.{name}"
+        pairs.append((full, modules.string(name, choices=LOG_LEVELS)))
+    modules.finish()
+    file = t.string("file") if t.has("file") else ""
+    settings = LogSettings(
+        level=t.string("level", default_level, choices=LOG_LEVELS),
+        modules=tuple(pairs),
+        format=t.string("format", "text", choices=("text", "json")),
+        file=(base / file).resolve() if file else None,
+        max_bytes=t.integer("max_bytes", 100 * 1024 * 1024, lo=4096, hi=2**40),
+        backups=t.integer("backups", 10, lo=0, hi=1000),
+    )
+    t.finish()
+    return settings
 
 
 def _p2p(t: Table) -> P2PSettings:

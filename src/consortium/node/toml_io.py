@@ -164,6 +164,10 @@ class Table:
             raise self.error(key, f"must be an array of tables ([[{key}]] sections)")
         return [Table(self.source, f"{self.name(key)}[{i}].", v) for i, v in enumerate(value)]
 
+    def keys(self) -> list[str]:
+        """Every key of this table (for tables whose keys are names, e.g. [log.modules])."""
+        return sorted(self._data)
+
     def finish(self) -> None:
         """Refuse keys nobody asked for: most likely a typo."""
         unknown = sorted(set(self._data) - self._known)

@@ -146,7 +146,10 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
             tx = Transaction.decode(raw, ledger.suite)
 
         except DecodeError as exc:
-            raise application_error("invalid_transaction", f"cannot decode the transaction: {exc}") from None
+            raise application_error(
+                "invalid_transaction",
+                f"these {len(raw)} bytes are not a signed transaction (sendTransaction takes the 0x-hex of "
+                f"Transaction.encode(), as the SDK and CLI send it; see docs/rpc.md): {exc}") from None
         try:
             await node.submit(tx)
         except TransactionRejected as exc:

@@ -123,11 +123,11 @@ class LevelDBStore(KVStore):
             )
         except plyvel.IOError as exc:
             raise StorageError(
-                f"cannot open database {self.path}: {exc} "
+                f"cannot open database {self.path}: {_text(exc)} "
                 "(is another node process using this data directory?)"
             ) from None
         except plyvel.Error as exc:
-            raise StorageError(f"cannot open database {self.path}: {exc}") from None
+            raise StorageError(f"cannot open database {self.path}: {_text(exc)}") from None
         self._closed = False
 
     def get(self, key: bytes) -> bytes | None:
@@ -142,7 +142,7 @@ class LevelDBStore(KVStore):
                     else:
                         wb.put(key, value)
         except plyvel.Error as exc:
-            raise StorageError(f"write to {self.path} failed: {exc}") from None
+            raise StorageError(f"write to {self.path} failed: {_text(exc)}") from None
 
     def iterate(self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
         if reverse:
@@ -188,6 +188,12 @@ class LevelDBStore(KVStore):
         if not self._closed:
             self._closed = True
             self._db.close()
+
+
+def _text(exc: Exception) -> str:
+    """plyvel's messages are bytes (``b'IO error: ...'``); people should read text."""
+    arg = exc.args[0] if exc.args else ""
+    return arg.decode(errors="replace") if isinstance(arg, bytes) else str(exc)
 
 
 def _prefix_end(prefix: bytes) -> bytes | None:
