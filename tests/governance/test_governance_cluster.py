@@ -14,7 +14,7 @@ from tests.helpers.cluster import Cluster
 from consortium.client import SyncClient
 from consortium.crypto import load_key
 from consortium.execution.governance import GOVERNANCE_ADDRESS
-from consortium.network.certs import load_private_key, node_id_of
+from consortium.network.certs import generate_key, load_private_key, node_id_of
 
 pytestmark = pytest.mark.slow
 
@@ -64,14 +64,26 @@ def test_membership_changes_on_a_live_cluster(tmp_path) -> None:
         #    committee, then started: it connects and syncs.
         new = cluster.add_node()
         new_id = "0x" + node_id_of(load_private_key(cluster.node_dir(new) / "node.key")).hex()
-        govern(cluster, admins, "add_observer", [bytes.fromhex(new_id[2:])])  # its org: org0 (chain add-node)
+        govern(cluster, admins, "add_observer", [bytes.fromhex(new_id[2:]), "org0"])  # chain add-node: org0's node
         cluster.start()  # starts only the node that is not running
         assert rpc(cluster, new, "getNodeInfo")["nodeId"] == new_id
         assert rpc(cluster, new, "getNodeInfo")["role"] == "observer"
         target = rpc(cluster, 0, "getBlockNumber")
         wait_for(lambda: rpc(cluster, new, "getBlockNumber") >= target, what="the observer to sync")
 
-        # 2. The committee votes it in: from the next block on, five sealers and a quorum of four.
+        # 2. A sealer no node runs cannot be voted in: an id that is no observer, or an observer that never
+        #    joined, is refused when proposed (with the reason), and the chain goes on.
+        ghost = node_id_of(generate_key())
+        with SyncClient(cluster.rpc_url(0)) as c:
+            for node, reason in ((ghost, "is not an observer"), (bytes.fromhex(new_id[2:]), "never joined")):
+                r = c.transact(admins[0], GOVERNANCE_ADDRESS, "propose", ["add_sealer", [node], c.block_number() + 500])
+                assert r["statusName"] != "OK" and reason in r["error"], r
+        assert len(rpc(cluster, 0, "getSealerList")) == 4
+        #    The observer proves it runs, holds its key and has synced: a join signed with its node key.
+        joined = subprocess.run([sys.executable, "-m", "consortium", "node", "join", "--config",
+                                 str(cluster.node_dir(new) / "config.toml")], capture_output=True, text=True, timeout=60)
+        assert joined.returncode == 0, joined.stderr
+        # 3. The committee votes it in: from the next block on, five sealers and a quorum of four.
         govern(cluster, admins, "add_sealer", [bytes.fromhex(new_id[2:])])
         wait_for(lambda: all(len(rpc(cluster, i, "getSealerList")) == 5 for i in range(5)), what="5 sealers everywhere")
         assert rpc(cluster, new, "getNodeInfo")["role"] == "sealer"
@@ -85,7 +97,7 @@ def test_membership_changes_on_a_live_cluster(tmp_path) -> None:
             assert {rpc(cluster, i, "getBlockByNumber", n)["hash"] for i in range(5)} == {b["hash"]}
         assert new_id in proposers  # the new sealer takes its turn as leader
 
-        # 3. A sealer is removed: blocks from then on neither list it nor carry its seal.
+        # 4. A sealer is removed: blocks from then on neither list it nor carry its seal.
         govern(cluster, admins, "remove_node", [bytes.fromhex(ids[3][2:])])
         wait_for(lambda: ids[3] not in rpc(cluster, 0, "getSealerList"), what="sealer removal")
         after = rpc(cluster, 0, "getBlockNumber") + 1
@@ -93,7 +105,7 @@ def test_membership_changes_on_a_live_cluster(tmp_path) -> None:
         for n in range(after, after + 3):
             assert ids[3] not in rpc(cluster, 0, "getBlockByNumber", n)["sealerList"]
 
-        # 4. Its certificate is revoked: every node closes its connections and refuses it from then on.
+        # 5. Its certificate is revoked: every node closes its connections and refuses it from then on.
         serial = x509.load_pem_x509_certificate((cluster.node_dir(3) / "node.crt").read_bytes()).serial_number
         govern(cluster, admins, "revoke_node_cert", [serial.to_bytes((serial.bit_length() + 7) // 8, "big")])
         wait_for(lambda: all(ids[3] not in {p["nodeId"] for p in rpc(cluster, i, "getPeers")} for i in (0, 1, 2, new)),
@@ -101,7 +113,7 @@ def test_membership_changes_on_a_live_cluster(tmp_path) -> None:
         time.sleep(3)  # reconnect attempts happen meanwhile and must keep failing
         assert rpc(cluster, 3, "getPeers") == []
 
-        # 5. Evidence notarized under the new membership, with the consortium CLI...
+        # 6. Evidence notarized under the new membership, with the consortium CLI...
         evidence = tmp_path / "minutes.txt"
         evidence.write_text("board minutes, after the membership changes\n")
         proof = tmp_path / "minutes.proof.json"

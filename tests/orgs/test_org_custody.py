@@ -16,6 +16,7 @@ import tomli_w
 
 from consortium.cli.main import main
 from consortium.network.certs import (
+    cert_der,
     cert_pem,
     csr_pem,
     generate_key,
@@ -267,3 +268,25 @@ def test_org_and_node_refuse_to_overwrite(tmp_path, capsys) -> None:
                                           "--host", "0.0.0.0")
     assert re.search(r"not an organization folder", refused(capsys, "node", "new", "--org", str(tmp_path), "--name", "x"))
     write_cert(tmp_path / "unused.crt", load_cert(tmp_path / "a" / "ca" / "ca.crt"))
+
+
+def test_certificates_expiring_within_30_days_are_warned_about(tmp_path) -> None:
+    from consortium.network.membership import Membership
+    from consortium.node.admission import expiry_warnings
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key, ca = issue_org_ca("bank", "chain0")
+    _, soon_ca = issue_org_ca("notary", "chain0", days=12)
+    key = generate_key()
+    write_cert(tmp_path / "ca.crt", ca)
+    write_cert(tmp_path / "node.crt", issue_node_cert(ca_key, ca, key.public_key(), host="127.0.0.1",
+                                                      not_valid_after=now + dt.timedelta(days=10)))
+    members = Membership(orgs=(("bank", cert_der(ca)), ("notary", cert_der(soon_ca))))
+    lines = expiry_warnings(tmp_path / "node.crt", tmp_path / "ca.crt", members, now=now)
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("this node's certificate node.crt expires in 9 days") and "consortium node new" in lines[0]
+    assert lines[1].startswith("member organization notary's CA expires in 11 days")
+    assert expiry_warnings(tmp_path / "node.crt", tmp_path / "ca.crt", members, now=now + dt.timedelta(days=20))[0] \
+        .startswith("this node's certificate node.crt expired")
+    later = now - dt.timedelta(days=365)  # a year earlier nothing was close to expiring
+    assert expiry_warnings(tmp_path / "node.crt", tmp_path / "ca.crt", members, now=later) == []

@@ -249,7 +249,8 @@ class Ledger:
         head = self.head_header()
         verified = self._check_batch(txs)
         timestamp = max(timestamp, head.timestamp)
-        ctx = BlockContext(self.chain.chain_id, self.chain.group_id, head.number + 1, timestamp)
+        ctx = BlockContext(self.chain.chain_id, self.chain.group_id, head.number + 1, timestamp,
+                           recent_proposers=self._proposers_before(head.number + 1))
         plain = [v.tx for v in verified]
         result = self.executor.execute_block(self.state_reader(), ctx, plain, block_gas_limit=self.block_gas_limit())
         plain = plain[: len(result.receipts)]  # the block gas limit may have cut the list short
@@ -276,7 +277,8 @@ class Ledger:
             raise BlockRejected(f"block {header.number}: timestamp {header.timestamp} is before its parent's")
         if block.computed_tx_root != header.tx_root:  # cached: consensus computed it on arrival
             raise BlockRejected(f"block {header.number}: tx_root does not match its transactions")
-        ctx = BlockContext(self.chain.chain_id, self.chain.group_id, header.number, header.timestamp)
+        ctx = BlockContext(self.chain.chain_id, self.chain.group_id, header.number, header.timestamp,
+                           recent_proposers=self._proposers_before(header.number))
         self._check_batch(verified.txs)
         result = self.executor.execute_block(self.state_reader(), ctx, block.transactions)
         limit = self.block_gas_limit()
@@ -293,6 +295,15 @@ class Ledger:
         if receipt_root(result.receipts, self.suite) != header.receipt_root:
             raise BlockRejected(f"block {header.number}: receipt root differs from this node's execution result")
         return ExecutedBlock(block, tuple(result.receipts), result.writes, state_batch)
+
+    def _proposers_before(self, number: int) -> Callable[[int], tuple[bytes, ...] | None]:
+        """Lazily (governance asks only for membership changes): proposers of the ``count`` blocks before ``number``."""
+        def recent(count: int) -> tuple[bytes, ...] | None:
+            if count < 1 or number - count < 1:
+                return None
+            headers = [self.blocks.header(n) for n in range(number - count, number)]
+            return tuple(h.proposer for h in headers if h is not None)
+        return recent
 
     def _build(
         self, number: int, parent: bytes, timestamp: int, txs: tuple[Transaction, ...],

@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     start.add_argument("--log-file", help="log to this file (rotated) instead of the config's [log] file / stderr")
     start.set_defaults(func=_start)
     org_cmd.register_node_new(ns)
+    org_cmd.register_node_join(ns)
 
 
 def _start(args: argparse.Namespace) -> int:

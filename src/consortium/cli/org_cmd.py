@@ -77,6 +77,44 @@ def register_node_new(ns: argparse._SubParsersAction) -> None:
     new.set_defaults(func=_node_new)
 
 
+def register_node_join(ns: argparse._SubParsersAction) -> None:
+    join = ns.add_parser(
+        "join", help="prove this observer runs, holds its key and has synced (before it may become a sealer)",
+        description="Send governance's join transaction signed with this node's own key, naming the head it "
+                    "has synced to. The committee's add_sealer for this node is accepted only within "
+                    "1800 blocks of a join. Run it on the node's host once the node has caught up.")
+    join.add_argument("--config", required=True, help="the node's config.toml")
+    join.add_argument("--rpc", help="the node's JSON-RPC URL (default: from its config)")
+    join.add_argument("--json", action="store_true", help="machine-readable output")
+    join.set_defaults(func=_node_join)
+
+
+def _node_join(args: argparse.Namespace) -> int:
+    from consortium.client import ClientError, SyncClient
+    from consortium.execution.governance import GOVERNANCE_ADDRESS
+    from consortium.network.certs import load_node_keypair
+    from consortium.node.config import load_config
+
+    config = _run(args.config, lambda: load_config(args.config))
+    key = _run(args.config, lambda: load_node_keypair(config.key_path))
+    host = config.rpc.host if config.rpc.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    url = args.rpc or f"http://{host}:{config.rpc.port}"
+    try:
+        with SyncClient(url) as c:
+            head = c.block_number()
+            receipt = c.transact(key, GOVERNANCE_ADDRESS, "join", [head])
+    except ClientError as exc:
+        raise CliError(f"cannot send the join through {url}: {exc}") from None
+    if receipt.get("statusName") != "OK":
+        raise CliError(f"join refused: {receipt.get('error') or receipt.get('statusName')}")
+    if args.json:
+        print(json.dumps({"node_id": to_hex(key.public_key), "head": head, "block": receipt.get("blockNumber")}))
+    else:
+        print(f"node {to_hex(key.public_key)} joined at block {receipt.get('blockNumber')} (head {head}); the "
+              "committee may now vote add_sealer for it")
+    return 0
+
+
 def _org_new(args: argparse.Namespace) -> int:
     desc = _run(args.dir, lambda: new_org(args.dir, args.name, args.chain_id, admins=args.admins))
     info = {"name": desc.name, "chain_id": desc.chain_id, "descriptor": desc.source,

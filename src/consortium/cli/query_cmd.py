@@ -91,6 +91,7 @@ def _status(args: argparse.Namespace) -> int:
         ("peers", len(doc["peers"])),
         ("pending txs", doc["pending"]),
         ("sync", doc["sync"]),
+        *(("certificate", w) for w in doc["node"].get("certificateWarnings", [])),
     ]
     emit(args, doc, rows)
     return 0

@@ -7,7 +7,8 @@ contract values; they are slotted classes with nothing else on them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,10 @@ class BlockContext:
     number: int
     timestamp: int
     """Milliseconds since the Unix epoch, from the block header."""
+    recent_proposers: Callable[[int], tuple[bytes, ...] | None] | None = field(default=None, compare=False)
+    """``recent(count)``: the proposers of the ``count`` committed blocks before this one (None if fewer
+    exist). Headers are hashed, so every node gets the same answer; governance uses it to refuse a
+    membership change that would leave quorum unreachable by the sealers that are live."""
 
 
 class MsgView:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import partial
@@ -136,6 +136,7 @@ class Executor:
         self._compiled: OrderedDict[bytes, CompiledContract] = OrderedDict()
         self._records: dict[bytes, ContractRecord] = {}
         self._governance_alias = name_address(GOVERNANCE_NAME, suite)
+        self._recent_proposers: Callable[[int], tuple[bytes, ...] | None] | None = None
         self._arbitrators_key = arbitrators_key(contract_address(GENESIS_DEPLOYER, 0, suite))
 
     # -- public API ----------------------------------------------------------------------------
@@ -155,6 +156,7 @@ class Executor:
         receipts = []
         total = 0
         with self._lock, _stack_headroom():
+            self._recent_proposers = ctx.recent_proposers
             for tx in txs:
                 receipt = self._execute_tx(block, view, tx)
                 receipts.append(receipt)
@@ -174,6 +176,7 @@ class Executor:
         tx_state = TxState(BlockState(state))
         sender = sender or bytes(ADDRESS_SIZE)
         with self._lock, _stack_headroom():
+            self._recent_proposers = ctx.recent_proposers
             self._start_gas()
             outcome = self._guarded(
                 lambda: self._dispatch(tx_state, BlockView(ctx), sender, to, method, tuple(args), _ZERO_HASH, 0))
@@ -408,7 +411,8 @@ class Executor:
         def emit(name: str, fields: dict) -> None:
             events.append(Event.make(GOVERNANCE_ADDRESS, name, fields))
 
-        gov = GovernanceContract(state, sender, view.number, emit, self._arbitrators_key)
+        gov = GovernanceContract(state, sender, view.number, emit, self._arbitrators_key, suite=self.suite,
+                                 recent_proposers=self._recent_proposers)
         return _Outcome(output=gov.call(method, args))
 
     # -- the built-in name registry --------------------------------------------------------------

@@ -20,13 +20,16 @@ refused with a reason.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
-from consortium.crypto.suite import ADDRESS_SIZE
+from consortium.crypto.suite import ADDRESS_SIZE, DEFAULT_SUITE, CryptoSuite
 from consortium.encoding import canonical
 from consortium.encoding.canonical import Value
 from consortium.execution.errors import BadTransaction, PermissionDenied, Revert
 from consortium.execution.keys import name_address, name_key, storage_prefix
+from consortium.execution.members import MembershipRules, MemberView, RecentProposers
+from consortium.execution.proposals import EXECUTED, OPEN, REJECTED, Proposal, ProposalCorrupted
 
 GOVERNANCE_ADDRESS = bytes(ADDRESS_SIZE - 1) + b"\x02"
 GOVERNANCE_NAME = "governance"
@@ -76,10 +79,9 @@ KINDS = (
     "add_sealer", "add_observer", "remove_node", "set_config", "revoke_node_cert",
     "grant_deploy", "revoke_deploy", "grant_send", "revoke_send",
     "register_arbitrator", "unregister_arbitrator", "add_member", "remove_member", "set_threshold",
-    "add_tsa", "remove_tsa",
+    "add_tsa", "remove_tsa", "add_org", "remove_org",
 )
-
-OPEN, EXECUTED, REJECTED = "open", "executed", "rejected"
+MEMBERSHIP_KINDS = ("add_sealer", "add_observer", "remove_node", "add_org", "remove_org")
 
 
 class GovernanceState:
@@ -92,54 +94,69 @@ class GovernanceState:
         raw = self._get(key)
         return default if raw is None else canonical.decode(raw)
 
+    def _list(self, key: bytes) -> list[Value]:
+        value = self._read(key, [])
+        if not isinstance(value, list):
+            raise ProposalCorrupted(f"{key.decode()} is not a list")
+        return value
+
+    def _rows(self, key: bytes, width: int) -> list[list[Value]]:
+        rows = self._list(key)
+        if not all(isinstance(r, list) and len(r) == width for r in rows):
+            raise ProposalCorrupted(f"{key.decode()} rows are not [{width} values]")
+        return rows  # type: ignore[return-value]  # checked just above
+
     def committee(self) -> list[tuple[bytes, int]]:
-        return [(a, w) for a, w in self._read(KEY_COMMITTEE, [])]  # type: ignore[misc, union-attr]
+        return [(_bytes(a), _int(w)) for a, w in self._rows(KEY_COMMITTEE, 2)]
 
     def threshold(self) -> int:
-        return int(self._read(KEY_THRESHOLD, 0))  # type: ignore[arg-type]
+        return _int(self._read(KEY_THRESHOLD, 0))
 
     def sealers(self) -> tuple[bytes, ...]:
-        return tuple(self._read(KEY_SEALERS, []))  # type: ignore[arg-type]
+        return tuple(_bytes(v) for v in self._list(KEY_SEALERS))
 
     def observers(self) -> tuple[bytes, ...]:
-        return tuple(self._read(KEY_OBSERVERS, []))  # type: ignore[arg-type]
+        return tuple(_bytes(v) for v in self._list(KEY_OBSERVERS))
 
     def revoked(self) -> tuple[int, ...]:
         """Revoked certificate serials (stored as big-endian bytes: X.509 serials are up to 160 bits)."""
-        return tuple(int.from_bytes(b, "big") for b in self._read(KEY_REVOKED, []))  # type: ignore[union-attr]
+        return tuple(int.from_bytes(_bytes(b), "big") for b in self._list(KEY_REVOKED))
 
     def organizations(self) -> tuple[tuple[str, bytes], ...]:
         """Member organizations as (name, CA certificate DER), in the order they joined."""
-        return tuple((str(n), bytes(c)) for n, c in self._read(KEY_ORGS, []))  # type: ignore[misc, union-attr]
+        return tuple((_str(n), _bytes(c)) for n, c in self._rows(KEY_ORGS, 2))
 
     def node_orgs(self) -> tuple[tuple[bytes, str], ...]:
         """(node id, organization) of every node on chain whose organization is recorded."""
-        return tuple((bytes(n), str(o)) for n, o in self._read(KEY_NODE_ORGS, []))  # type: ignore[misc, union-attr]
+        return tuple((_bytes(n), _str(o)) for n, o in self._rows(KEY_NODE_ORGS, 2))
 
     def revoked_certs(self) -> tuple[tuple[str, int], ...]:
         """(organization, serial) of certificates revoked per organization; "" = whichever issued it."""
-        per_org = [(str(o), int.from_bytes(s, "big")) for o, s in self._read(KEY_REVOKED_CERTS, [])]  # type: ignore[misc, union-attr]
+        per_org = [(_str(o), int.from_bytes(_bytes(s), "big")) for o, s in self._rows(KEY_REVOKED_CERTS, 2)]
         return tuple(per_org) + tuple(("", s) for s in self.revoked())
 
     def joins(self) -> dict[bytes, int]:
         """Node id -> block of its latest join proof (a transaction signed with its node key)."""
-        return {bytes(n): int(b) for n, b in self._read(KEY_JOINS, [])}  # type: ignore[misc, union-attr]
+        return {_bytes(n): _int(b) for n, b in self._rows(KEY_JOINS, 2)}
 
     def deployers(self) -> tuple[bytes, ...]:
-        return tuple(self._read(KEY_DEPLOYERS, []))  # type: ignore[arg-type]
+        return tuple(_bytes(v) for v in self._list(KEY_DEPLOYERS))
 
     def senders(self) -> tuple[bytes, ...]:
-        return tuple(self._read(KEY_SENDERS, []))  # type: ignore[arg-type]
+        return tuple(_bytes(v) for v in self._list(KEY_SENDERS))
 
     def config(self) -> dict[str, int]:
-        return {**DEFAULT_CONFIG, **self._read(KEY_CONFIG, {})}  # type: ignore[dict-item]
+        stored = self._read(KEY_CONFIG, {})
+        if not isinstance(stored, dict):
+            raise ProposalCorrupted("gv/config is not a map")
+        return {**DEFAULT_CONFIG, **{k: _int(v) for k, v in stored.items()}}
 
     def tsa_entries(self) -> list[tuple[str, bytes, str]] | None:
         """``gv/tsas`` as stored: (name, certificate DER, policy), shape-checked only; None if never set
         (then the genesis ``[[tsa]]`` list applies, which is empty for a chain that never had one)."""
         if self._get(KEY_TSAS) is None:
             return None
-        return [(n, c, p) for n, c, p in self._read(KEY_TSAS, [])]  # type: ignore[misc, union-attr]
+        return [(_str(n), _bytes(c), _str(p)) for n, c, p in self._rows(KEY_TSAS, 3)]
 
     def governed(self) -> bool:
         """False for a state with no governance at all (unit tests, tools): then nothing is restricted."""
@@ -206,22 +223,27 @@ def genesis_writes(g: GovernanceGenesis) -> dict[bytes, bytes | None]:
     for key, value in g.config.items():
         _check_config(key, value, ValueError)
     return {
-        KEY_COMMITTEE: canonical.encode(sorted([a, w] for a, w in g.committee)),
-        KEY_THRESHOLD: canonical.encode(g.threshold),
-        KEY_SEALERS: canonical.encode(list(g.sealers)),
-        KEY_OBSERVERS: canonical.encode([]),
-        KEY_REVOKED: canonical.encode([]),
-        KEY_DEPLOYERS: canonical.encode(sorted(set(g.deployers))),
-        KEY_SENDERS: canonical.encode([]),
-        KEY_CONFIG: canonical.encode({**DEFAULT_CONFIG, **g.config}),
-        KEY_NEXT_ID: canonical.encode(1),
-        **({KEY_ORGS: canonical.encode([[n, c] for n, c in g.organizations]),
-            KEY_NODE_ORGS: canonical.encode(sorted([n, o] for n, o in g.node_orgs)),
-            KEY_REVOKED_CERTS: canonical.encode([]), KEY_JOINS: canonical.encode([])} if g.organizations else {}),
+        KEY_COMMITTEE: _enc(sorted([a, w] for a, w in g.committee)),
+        KEY_THRESHOLD: _enc(g.threshold),
+        KEY_SEALERS: _enc(list(g.sealers)),
+        KEY_OBSERVERS: _enc([]),
+        KEY_REVOKED: _enc([]),
+        KEY_DEPLOYERS: _enc(sorted(set(g.deployers))),
+        KEY_SENDERS: _enc([]),
+        KEY_CONFIG: _enc({**DEFAULT_CONFIG, **g.config}),
+        KEY_NEXT_ID: _enc(1),
+        **({KEY_ORGS: _enc([[n, c] for n, c in g.organizations]),
+            KEY_NODE_ORGS: _enc(sorted([n, o] for n, o in g.node_orgs)),
+            KEY_REVOKED_CERTS: _enc([]), KEY_JOINS: _enc([])} if g.organizations else {}),
         # Registered in the name registry, so clients may address it as "governance".
-        name_key(name_address(GOVERNANCE_NAME)): canonical.encode([GOVERNANCE_NAME, GOVERNANCE_ADDRESS]),
-        **({KEY_TSAS: canonical.encode([list(t) for t in g.tsas])} if g.tsas else {}),
+        name_key(name_address(GOVERNANCE_NAME)): _enc([GOVERNANCE_NAME, GOVERNANCE_ADDRESS]),
+        **({KEY_TSAS: _enc([list(t) for t in g.tsas])} if g.tsas else {}),
     }
+
+
+def _enc(value: Any) -> bytes:
+    """canonical.encode for plain lists built here (typed Any: list invariance would reject list[bytes])."""
+    return canonical.encode(value)
 
 
 def _check_config(key: object, value: object, error: type[Exception] = BadTransaction) -> None:
@@ -232,19 +254,36 @@ def _check_config(key: object, value: object, error: type[Exception] = BadTransa
         raise error(f"config {key} must be an integer in [{lo}, {hi}], got {value!r}")
 
 
-class GovernanceContract:
-    """The native contract. ``state`` has get/put; ``emit(name, fields)`` records an event."""
+class StateAccess(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+    def put(self, key: bytes, value: bytes) -> None: ...
 
-    def __init__(self, state, sender: bytes, block_number: int, emit: Callable[[str, dict], None],
-                 arbitrators_key: bytes) -> None:
+
+Emit = Callable[[str, dict[str, Value]], None]
+Put = Callable[[bytes, Any], None]
+
+
+class GovernanceContract:
+    """The native contract. ``state`` has get/put; ``emit(name, fields)`` records an event.
+
+    ``recent_proposers`` (from the block context) lets membership changes check that quorum
+    stays reachable by the sealers that are live; ``suite`` maps node keys to accounts (join).
+    """
+
+    def __init__(self, state: StateAccess, sender: bytes, block_number: int, emit: Emit,
+                 arbitrators_key: bytes, *, suite: CryptoSuite = DEFAULT_SUITE,
+                 recent_proposers: RecentProposers | None = None) -> None:
         self.state = state
         self.sender = sender
         self.number = block_number
         self.emit = emit
         self.arbitrators_key = arbitrators_key
+        self.suite = suite
+        self.recent_proposers = recent_proposers
         self.read = GovernanceState(state.get)
 
-    def _put(self, key: bytes, value: Value) -> None:
+    def _put(self, key: bytes, value: Any) -> None:
+        """``value`` is a canonical Value; typed Any because list invariance would reject list[bytes]."""
         self.state.put(key, canonical.encode(value))
 
     # -- entry point ---------------------------------------------------------------------------
@@ -253,6 +292,8 @@ class GovernanceContract:
             return self.propose(*args)
         if method == "vote" and len(args) == 2:
             return self.vote(*args)
+        if method == "join":
+            return self._rules(self._put).join(self.sender, args)
         if method == "get_proposal" and len(args) == 1:
             return self.get_proposal(args[0])
         if method == "list_proposals" and len(args) in (0, 1, 2):
@@ -261,7 +302,7 @@ class GovernanceContract:
             return self._read_raw(KEYS[method])
         raise BadTransaction(
             f"governance has no method {method!r} taking {len(args)} argument(s); it has propose(kind, params, "
-            f"expires_at_block), vote(id, approve), get_proposal(id), list_proposals([start, limit]), "
+            f"expires_at_block), vote(id, approve), join(head), get_proposal(id), list_proposals([start, limit]), "
             f"and reads {', '.join(KEYS)}()")
 
     def _read_raw(self, key: bytes) -> Value:
@@ -274,11 +315,18 @@ class GovernanceContract:
                 return w
         return 0
 
+    def _next_id(self) -> int:
+        raw = self.state.get(KEY_NEXT_ID)
+        value = canonical.decode(raw) if raw is not None else 1
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProposalCorrupted("gv/next is not an integer")
+        return value
+
     # -- proposals -----------------------------------------------------------------------------
     def propose(self, kind: Value, params: Value, expires_at_block: Value) -> int:
         if not self._member_weight(self.sender):
             raise PermissionDenied(f"0x{self.sender.hex()} is not a committee member; only members may propose")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise BadTransaction(f"unknown proposal kind {kind!r}; kinds: {', '.join(KINDS)}")
         if not isinstance(params, (list, tuple)) or len(params) > 4:
             raise BadTransaction("proposal params must be a list of at most 4 values")
@@ -286,12 +334,10 @@ class GovernanceContract:
             raise BadTransaction("expires_at_block must be a block number")
         if not self.number <= expires_at_block <= self.number + MAX_PROPOSAL_LIFETIME:
             raise BadTransaction(f"expires_at_block must be in [{self.number}, {self.number + MAX_PROPOSAL_LIFETIME}]")
-        params = list(params)
-        self._validate(str(kind), params)  # refuse obviously bad proposals early, and again on execution
-        pid = int(canonical.decode(self.state.get(KEY_NEXT_ID) or canonical.encode(1)))  # type: ignore[arg-type]
+        self._validate(kind, list(params))  # refuse obviously bad proposals early, and again on execution
+        pid = self._next_id()
         self._put(KEY_NEXT_ID, pid + 1)
-        proposal = {"id": pid, "kind": kind, "params": params, "proposer": self.sender, "created": self.number,
-                    "expires": expires_at_block, "votes": [], "status": OPEN, "executed_at": None, "reason": ""}
+        proposal = Proposal(pid, kind, tuple(params), self.sender, self.number, expires_at_block)
         self.emit("Proposed", {"id": pid, "kind": kind, "proposer": self.sender, "expires": expires_at_block})
         self._record_vote(proposal, self.sender, True)
         return pid
@@ -303,158 +349,161 @@ class GovernanceContract:
         if not isinstance(approve, bool):
             raise BadTransaction("approve must be true or false")
         proposal = self._load(pid)
-        if proposal["status"] != OPEN:
-            raise Revert(f"proposal {pid} is {proposal['status']}; it can no longer be voted on")
-        if self.number > proposal["expires"]:
-            raise Revert(f"proposal {pid} expired at block {proposal['expires']}")
-        if any(v[0] == self.sender for v in proposal["votes"]):
-            raise Revert(f"0x{self.sender.hex()} has already voted on proposal {pid}")
+        if proposal.status != OPEN:
+            raise Revert(f"proposal {proposal.id} is {proposal.status}; it can no longer be voted on")
+        if self.number > proposal.expires:
+            raise Revert(f"proposal {proposal.id} expired at block {proposal.expires}")
+        if proposal.voted(self.sender):
+            raise Revert(f"0x{self.sender.hex()} has already voted on proposal {proposal.id}")
         return self._record_vote(proposal, self.sender, approve)
 
-    def _record_vote(self, proposal: dict, voter: bytes, approve: bool) -> str:
-        proposal["votes"] = [*proposal["votes"], [voter, approve]]
-        self.emit("Voted", {"id": proposal["id"], "voter": voter, "approve": approve})
+    def _record_vote(self, proposal: Proposal, voter: bytes, approve: bool) -> str:
+        proposal = proposal.with_vote(voter, approve)
+        self.emit("Voted", {"id": proposal.id, "voter": voter, "approve": approve})
         members = dict(self.read.committee())
-        yes = sum(members.get(v, 0) for v, a in proposal["votes"] if a)
-        no = sum(members.get(v, 0) for v, a in proposal["votes"] if not a)
-        total = sum(members.values())
+        yes, no = proposal.tally(members)
         threshold = self.read.threshold()
         if yes >= threshold:
-            self._execute(proposal["kind"], proposal["params"])
-            proposal["status"] = EXECUTED
-            proposal["executed_at"] = self.number
-            self.emit("Executed", {"id": proposal["id"], "kind": proposal["kind"]})
-        elif total - no < threshold:
-            proposal["status"] = REJECTED
-            proposal["reason"] = "enough weight voted against it"
-            self.emit("Rejected", {"id": proposal["id"]})
-        self._put(PROPOSAL_PREFIX + int(proposal["id"]).to_bytes(8, "big"), proposal)
-        return str(proposal["status"])
+            self._execute(proposal.kind, list(proposal.params))
+            proposal = replace(proposal, status=EXECUTED, executed_at=self.number)
+            self.emit("Executed", {"id": proposal.id, "kind": proposal.kind})
+        elif sum(members.values()) - no < threshold:
+            proposal = replace(proposal, status=REJECTED, reason="enough weight voted against it")
+            self.emit("Rejected", {"id": proposal.id})
+        self._put(PROPOSAL_PREFIX + proposal.id.to_bytes(8, "big"), proposal.to_value())
+        return proposal.status
 
-    def _load(self, pid: Value) -> dict:
+    def _load(self, pid: Value) -> Proposal:
         if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2**63:
             raise BadTransaction("a proposal id is a positive integer")
         raw = self.state.get(PROPOSAL_PREFIX + pid.to_bytes(8, "big"))
         if raw is None:
             raise Revert(f"no proposal {pid}")
-        return canonical.decode(raw)  # type: ignore[return-value]
+        return Proposal.from_value(canonical.decode(raw))
 
     def get_proposal(self, pid: Value) -> Value:
-        return canonical.freeze(self._load(pid))
+        return canonical.freeze(self._load(pid).to_value())
 
     def list_proposals(self, start: Value = 1, limit: Value = 50) -> Value:
-        if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in (start, limit)):
+        if not isinstance(start, int) or isinstance(start, bool) or not isinstance(limit, int) \
+                or isinstance(limit, bool) or start < 0 or limit < 0:
             raise BadTransaction("start and limit are non-negative integers")
-        end_id = int(canonical.decode(self.state.get(KEY_NEXT_ID) or canonical.encode(1)))  # type: ignore[arg-type]
-        out = []
-        for pid in range(max(1, int(start)), min(end_id, int(start) + min(int(limit), 100))):
+        end_id = self._next_id()
+        out: list[Value] = []
+        for pid in range(max(1, start), min(end_id, start + min(limit, 100))):
             raw = self.state.get(PROPOSAL_PREFIX + pid.to_bytes(8, "big"))
             if raw is not None:
-                out.append(canonical.decode(raw))
+                out.append(Proposal.from_value(canonical.decode(raw)).to_value())
         return canonical.freeze(out)
 
-    # -- execution of passed proposals ---------------------------------------------------------
-    def _validate(self, kind: str, params: list) -> None:
-        """Check a proposal's params against the current state without changing anything."""
-        self._apply(kind, params, dry_run=True)
-
-    def _execute(self, kind: str, params: list) -> None:
-        self._apply(kind, params, dry_run=False)
-
-    def _apply(self, kind: str, params: list, *, dry_run: bool) -> None:
+    def _rules(self, put: Put) -> MembershipRules:
         r = self.read
-        put = (lambda key, value: None) if dry_run else self._put
+        view = MemberView(sealers=r.sealers(), observers=r.observers(), orgs=r.organizations(),
+                          node_orgs=dict(r.node_orgs()), joins=r.joins(), number=self.number,
+                          recent=self.recent_proposers)
+        keys = {"sealers": KEY_SEALERS, "observers": KEY_OBSERVERS, "orgs": KEY_ORGS, "node_orgs": KEY_NODE_ORGS,
+                "joins": KEY_JOINS}
+        return MembershipRules(view, put, keys, self.suite)
 
-        def one(what: str, check: Callable[[Value], bool], hint: str) -> Value:
-            if len(params) != 1 or not check(params[0]):
-                raise BadTransaction(f"{kind} takes one param: {what} ({hint})")
-            return params[0]
-
-        is_node = lambda v: isinstance(v, bytes) and len(v) == NODE_ID_SIZE  # noqa: E731
-        is_addr = lambda v: isinstance(v, bytes) and len(v) == ADDRESS_SIZE  # noqa: E731
-        sealers, observers = list(r.sealers()), list(r.observers())
-        if kind == "add_sealer":
-            node = one("node_id", is_node, "32-byte node id")
-            if node in sealers:
-                raise Revert(f"0x{node.hex()} is already a sealer")
-            if len(sealers) >= MAX_SEALERS:
-                raise Revert(f"the sealer set is full ({MAX_SEALERS})")
-            put(KEY_SEALERS, [*sealers, node])
-            put(KEY_OBSERVERS, [o for o in observers if o != node])
-        elif kind == "add_observer":
-            node = one("node_id", is_node, "32-byte node id")
-            if node in observers:
-                raise Revert(f"0x{node.hex()} is already an observer")
-            remaining = [s for s in sealers if s != node]
-            if not remaining:
-                raise Revert("refused: turning the last sealer into an observer would leave the chain with no sealer")
-            put(KEY_SEALERS, remaining)
-            put(KEY_OBSERVERS, [*observers, node])
-        elif kind == "remove_node":
-            node = one("node_id", is_node, "32-byte node id")
-            if node not in sealers and node not in observers:
-                raise Revert(f"0x{node.hex()} is neither a sealer nor an observer")
-            remaining = [s for s in sealers if s != node]
-            if not remaining:
-                raise Revert("refused: removing the last sealer would leave the chain with no sealer")
-            put(KEY_SEALERS, remaining)
-            put(KEY_OBSERVERS, [o for o in observers if o != node])
-        elif kind == "set_config":
-            if len(params) != 2:
-                raise BadTransaction("set_config takes two params: key, value")
-            _check_config(params[0], params[1])
-            put(KEY_CONFIG, {**r.config(), params[0]: params[1]})
-        elif kind == "revoke_node_cert":
-            serial = one("serial", lambda v: isinstance(v, bytes) and 1 <= len(v) <= 20 and v[0] != 0,
-                         "the certificate's serial number as big-endian bytes, no leading zero byte")
+    def _revoke(self, params: list[Value], put: Put) -> None:
+        """[serial] revokes it whoever issued it (single-CA chains); [organization, serial] revokes a
+        certificate of that member (X.509 serials are unique per issuer, not across organizations)."""
+        r = self.read
+        if len(params) == 1:
+            serial = _serial(params[0])
             current = [int(n).to_bytes(20, "big").lstrip(b"\x00") for n in r.revoked()]
             if serial in current:
                 raise Revert(f"certificate serial 0x{serial.hex()} is already revoked")
             put(KEY_REVOKED, sorted([*current, serial]))
+            return
+        if len(params) != 2 or not isinstance(params[0], str):
+            raise BadTransaction("revoke_node_cert takes [serial] or [organization, serial]")
+        org, serial = params[0], _serial(params[1])
+        if org not in {n for n, _ in r.organizations()}:
+            raise Revert(f"{org!r} is not a member organization")
+        entries: list[list[Any]] = [[o, s.to_bytes(20, "big").lstrip(b"\x00")] for o, s in r.revoked_certs() if o]
+        if [org, serial] in entries:
+            raise Revert(f"certificate serial 0x{serial.hex()} of {org} is already revoked")
+        put(KEY_REVOKED_CERTS, sorted([*entries, [org, serial]]))
+
+    # -- execution of passed proposals ---------------------------------------------------------
+    def _validate(self, kind: str, params: list[Value]) -> None:
+        """Check a proposal's params against the current state without changing anything."""
+        self._apply(kind, params, dry_run=True)
+
+    def _execute(self, kind: str, params: list[Value]) -> None:
+        self._apply(kind, params, dry_run=False)
+
+    def _apply(self, kind: str, params: list[Value], *, dry_run: bool) -> None:
+        r = self.read
+
+        def skip(key: bytes, value: Any) -> None:
+            return None
+
+        put: Put = skip if dry_run else self._put
+        if kind in MEMBERSHIP_KINDS:
+            getattr(self._rules(put), kind)(params)
+            return
+
+        if kind == "set_config":
+            if len(params) != 2:
+                raise BadTransaction("set_config takes two params: key, value")
+            key, value = params
+            _check_config(key, value)
+            put(KEY_CONFIG, {**r.config(), str(key): value})
+        elif kind == "revoke_node_cert":
+            self._revoke(params, put)
         elif kind in ("grant_deploy", "revoke_deploy", "grant_send", "revoke_send"):
-            address = one("address", is_addr, "20-byte account address")
-            key = KEY_DEPLOYERS if kind.endswith("deploy") else KEY_SENDERS
-            current = list(r.deployers() if key == KEY_DEPLOYERS else r.senders())
+            address = _addr(kind, params)
+            state_key = KEY_DEPLOYERS if kind.endswith("deploy") else KEY_SENDERS
+            current = list(r.deployers() if state_key == KEY_DEPLOYERS else r.senders())
             if kind.startswith("grant"):
                 if address in current:
                     raise Revert(f"0x{address.hex()} already has that permission")
-                put(key, sorted([*current, address]))
+                put(state_key, sorted([*current, address]))
             else:
                 if address not in current:
                     raise Revert(f"0x{address.hex()} does not have that permission")
-                put(key, [a for a in current if a != address])
+                put(state_key, [a for a in current if a != address])
         elif kind in ("register_arbitrator", "unregister_arbitrator"):
-            address = one("address", is_addr, "20-byte account address")
+            address = _addr(kind, params)
             raw = self.state.get(self.arbitrators_key)
-            current = [] if raw is None else list(canonical.decode(raw))  # type: ignore[arg-type]
+            stored = [] if raw is None else canonical.decode(raw)
+            if not isinstance(stored, list):
+                raise ProposalCorrupted("the arbitrator registry is not a list")
+            registry = [_bytes(a) for a in stored]
             if kind == "register_arbitrator":
-                if address in current:
+                if address in registry:
                     raise Revert(f"0x{address.hex()} is already a registered arbitrator")
-                put(self.arbitrators_key, [*current, address])
+                put(self.arbitrators_key, [*registry, address])
             else:
-                if address not in current:
+                if address not in registry:
                     raise Revert(f"0x{address.hex()} is not a registered arbitrator")
-                put(self.arbitrators_key, [a for a in current if a != address])
+                put(self.arbitrators_key, [a for a in registry if a != address])
         elif kind in ("add_member", "remove_member", "set_threshold"):
             committee = dict(r.committee())
             threshold = r.threshold()
             if kind == "add_member":
-                if len(params) != 2 or not is_addr(params[0]) or isinstance(params[1], bool) \
-                        or not isinstance(params[1], int) or not 1 <= params[1] <= 1000:
+                if len(params) != 2:
                     raise BadTransaction("add_member takes two params: address, weight (1-1000)")
-                if params[0] in committee:
-                    raise Revert(f"0x{params[0].hex()} is already a committee member")
-                committee[params[0]] = params[1]
+                member, weight = _addr(kind, params[:1]), params[1]
+                if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 1000:
+                    raise BadTransaction("add_member takes two params: address, weight (1-1000)")
+                if member in committee:
+                    raise Revert(f"0x{member.hex()} is already a committee member")
+                committee[member] = weight
             elif kind == "remove_member":
-                address = one("address", is_addr, "20-byte account address")
+                address = _addr(kind, params)
                 if address not in committee:
                     raise Revert(f"0x{address.hex()} is not a committee member")
                 if len(committee) == 1:
                     raise Revert("refused: removing the last committee member would leave no one to govern")
                 del committee[address]
             else:
-                threshold = one("weight", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                                "a positive weight")  # type: ignore[assignment]
+                new = params[0] if len(params) == 1 else None
+                if isinstance(new, bool) or not isinstance(new, int) or new < 1:
+                    raise BadTransaction("set_threshold takes one param: weight (a positive weight)")
+                threshold = new
             total = sum(committee.values())
             if threshold > total:
                 raise Revert(f"refused: the threshold {threshold} would exceed the committee's total weight {total}")
@@ -467,20 +516,53 @@ class GovernanceContract:
                     or not 0 < len(params[1]) <= MAX_TSA_CERT or not isinstance(params[2], str) or len(params[2]) > 128:
                 raise BadTransaction("add_tsa takes three params: name (1-64 printable characters), the DER "
                                      f"certificate its tokens chain to (at most {MAX_TSA_CERT} bytes), policy OID or \"\"")
-            current = r.tsa_entries() or []
-            if any(n == params[0] for n, _, _ in current):
+            tsas = r.tsa_entries() or []
+            if any(n == params[0] for n, _, _ in tsas):
                 raise Revert(f"a time-stamping authority named {params[0]!r} is already trusted")
-            if len(current) >= MAX_TSAS:
+            if len(tsas) >= MAX_TSAS:
                 raise Revert(f"at most {MAX_TSAS} time-stamping authorities may be trusted")
-            put(KEY_TSAS, [[n, c, p] for n, c, p in current] + [list(params)])
+            put(KEY_TSAS, [[n, c, p] for n, c, p in tsas] + [list(params)])
         elif kind == "remove_tsa":
-            name = one("name", lambda v: isinstance(v, str), "the time-stamping authority's name")
-            current = r.tsa_entries() or []
-            if not any(n == name for n, _, _ in current):
+            if len(params) != 1 or not isinstance(params[0], str):
+                raise BadTransaction("remove_tsa takes one param: name (the time-stamping authority's name)")
+            name = params[0]
+            tsas = r.tsa_entries() or []
+            if not any(n == name for n, _, _ in tsas):
                 raise Revert(f"no trusted time-stamping authority is named {name!r}")
-            put(KEY_TSAS, [[n, c, p] for n, c, p in current if n != name])
+            put(KEY_TSAS, [[n, c, p] for n, c, p in tsas if n != name])
         else:  # pragma: no cover - KINDS is checked in propose
             raise BadTransaction(f"unknown proposal kind {kind!r}")
+
+
+def _bytes(v: Value) -> bytes:
+    if not isinstance(v, bytes):
+        raise ProposalCorrupted(f"expected bytes in gv/ state, got {type(v).__name__}")
+    return v
+
+
+def _int(v: Value) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ProposalCorrupted(f"expected an integer in gv/ state, got {type(v).__name__}")
+    return v
+
+
+def _str(v: Value) -> str:
+    if not isinstance(v, str):
+        raise ProposalCorrupted(f"expected text in gv/ state, got {type(v).__name__}")
+    return v
+
+
+def _addr(kind: str, params: list[Value]) -> bytes:
+    if len(params) != 1 or not isinstance(params[0], bytes) or len(params[0]) != ADDRESS_SIZE:
+        raise BadTransaction(f"{kind} takes one param: address (20-byte account address)")
+    return params[0]
+
+
+def _serial(v: Value) -> bytes:
+    if not isinstance(v, bytes) or not 1 <= len(v) <= 20 or v[0] == 0:
+        raise BadTransaction("revoke_node_cert: the certificate's serial number as big-endian bytes, no leading zero "
+                             "byte")
+    return v
 
 
 def arbitrators_key(evidence_address: bytes) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -125,6 +126,9 @@ class Node:
         self.driver.committed_callbacks.append(self._apply_governance)
         self.driver.next_sealers = lambda: self.sealers_at(self.ledger.height + 1)
         self._revoked: set[int] = set()
+        self.certificate_warnings: list[str] = []
+        self._expiry_checked_for: object = None
+        self._expiry_checked_at = float("-inf")
         self._timeout_ms: int | None = None
         self._apply_governance(None)
         self.bad_messages = 0
@@ -171,6 +175,7 @@ class Node:
             closed = self.transport.set_membership(members)
             if closed:
                 log.warning("membership changed by governance: %d connection(s) closed", closed)
+        self._check_expiry(members)
         for serial in gov.revoked():
             if serial not in self._revoked:
                 self._revoked.add(serial)
@@ -187,6 +192,17 @@ class Node:
         self._timeout_ms = timeout_ms
         self.core.set_view_timeout(_ticks(timeout_ms), max_ticks=_ticks(self.config.max_view_timeout_ms))
         self.driver.empty_interval = min(1.0, timeout_ms / 3000)
+
+    def _check_expiry(self, members: object) -> None:
+        """Certificates expiring within 30 days: logged at start, when membership changes, and hourly."""
+        now = time.monotonic()
+        if members is self._expiry_checked_for and now - self._expiry_checked_at < 3600:
+            return
+        self._expiry_checked_for, self._expiry_checked_at = members, now
+        self.certificate_warnings = admission.expiry_warnings(
+            self.config.cert_path, self.config.ca_cert_path, self.transport.membership)
+        for line in self.certificate_warnings:
+            log.warning("certificate: %s", line)
 
     # -- messaging ----------------------------------------------------------------------------
     def _send(self, to: bytes | None, payload: bytes) -> None:

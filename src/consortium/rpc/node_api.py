@@ -103,7 +103,9 @@ class NodeRpcApi:
             "genesisHash": to_hex(node.genesis.hash()), "cryptoSuite": node.genesis.crypto_suite,
             "role": "sealer" if node.node_id in node.core.sealers else "observer",
             "p2p": f"{node.config.p2p.host}:{node.transport.listen_port}",
+            "advertised": str(node.config.p2p.endpoint),
             "rpc": self.rpc_url,
+            "certificateWarnings": list(node.certificate_warnings),
         }
 
     def anchor(self, number: int) -> dict[str, Any] | None:
