@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Generate a local chain from separate organizations (one per node: CA, admin account, node), genesis agreed from their descriptors.
+# Generate a chain from separate organizations: locally one organization per node (CA, admin account, node),
+# or with -l one organization and one package per host (FISCO BCOS's form), each package holding only its keys.
 # Usage: scripts/build_chain.sh -n NODES -o DIR [-p P2P_PORT] [-r RPC_PORT] [-H HOST]
+#        scripts/build_chain.sh -l "10.0.0.1:2,10.0.0.2:2" -o DIR [-p P2P_PORT] [-r RPC_PORT]
 set -euo pipefail
-usage() { sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-case "${1:-}" in --help|-h) sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
-NODES=4 OUT="" P2P=30300 RPC=20200 HOST=127.0.0.1
-while getopts "n:o:p:r:H:h" opt; do
+usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+case "${1:-}" in --help|-h) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+NODES=4 OUT="" P2P=30300 RPC=20200 HOST=127.0.0.1 HOSTS=""
+while getopts "n:o:p:r:H:l:h" opt; do
   case "$opt" in
     n) NODES="$OPTARG" ;; o) OUT="$OPTARG" ;; p) P2P="$OPTARG" ;; r) RPC="$OPTARG" ;; H) HOST="$OPTARG" ;;
+    l) HOSTS="$OPTARG" ;;
     *) usage ;;
   esac
 done
 [ -n "$OUT" ] || { echo "error: -o DIR is required" >&2; usage; }
 . "$(dirname "$0")/_venv.sh"
+if [ -n "$HOSTS" ]; then
+  exec consortium chain new --hosts "$HOSTS" --dir "$OUT" --p2p-port "$P2P" --rpc-port "$RPC"
+fi
 exec consortium chain new --nodes "$NODES" --dir "$OUT" --host "$HOST" --p2p-port "$P2P" --rpc-port "$RPC"

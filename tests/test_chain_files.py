@@ -387,3 +387,41 @@ def test_genesis_pins_the_interpreter_and_nodes_refuse_another(tmp_path) -> None
     with pytest.raises(GenesisError, match=r"CPython 3\.11 .* but this is CPython 3\.99"):
         check_interpreter(dataclasses.replace(genesis, python="3.11"), (3, 99))
     check_interpreter(dataclasses.replace(genesis, python=""), (3, 99))  # unpinned chains run anywhere
+
+
+# --- multi-host packages (build_chain.sh -l) -------------------------------------------------------
+
+def test_multi_host_packages_hold_only_their_own_keys(tmp_path) -> None:
+    from consortium.node.chain_files import new_multi_host, parse_hosts
+
+    layout = new_multi_host(tmp_path / "mh", parse_hosts("10.0.0.1:2, 10.0.0.2:1,10.0.0.3:1"), p2p_port=31000,
+                            rpc_port=32000)
+    assert sorted(p.name for p in layout.root.iterdir()) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    secrets: dict[bytes, str] = {}
+    for package in layout.root.iterdir():
+        for path in package.rglob("*"):
+            if path.name == "node.key" or path.name == "ca.key":
+                secrets.setdefault(path.read_bytes(), package.name)
+                assert secrets[path.read_bytes()] == package.name
+            elif path.suffix == ".json":
+                assert path.parent.parent.name == f"org-{package.name}"  # its own admin account only
+    g = layout.genesis
+    assert [o.name for o in g.organizations] == ["org-10.0.0.1", "org-10.0.0.2", "org-10.0.0.3"]
+    assert [s.endpoint for s in g.sealers] == ["10.0.0.1:31000", "10.0.0.1:31001", "10.0.0.2:31000", "10.0.0.3:31000"]
+    assert len({(layout.root / h / "genesis.toml").read_bytes() for h in ("10.0.0.1", "10.0.0.2")}) == 1
+    cfg = load_config(layout.root / "10.0.0.1" / "node1" / "config.toml")
+    assert (cfg.p2p.host, cfg.p2p.port, str(cfg.p2p.endpoint)) == ("0.0.0.0", 31001, "10.0.0.1:31001")
+    assert cfg.rpc.host == "127.0.0.1"
+    assert sorted(str(p) for p in cfg.p2p.peers) == ["10.0.0.1:31000", "10.0.0.2:31000", "10.0.0.3:31000"]
+    assert all(p.node_id is not None for p in cfg.p2p.peers)  # pinned to the node genesis names there
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("10.0.0.1", "each item must be HOST:COUNT"), ("10.0.0.1:0", "COUNT 1-64"), ("a b:1", "HOST:COUNT"),
+    ("10.0.0.1:1,10.0.0.1:2", "listed twice"),
+])
+def test_bad_host_lists(text, needle) -> None:
+    from consortium.node.chain_files import parse_hosts
+
+    with pytest.raises(ChainFilesError, match=needle):
+        parse_hosts(text)

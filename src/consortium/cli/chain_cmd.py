@@ -18,7 +18,15 @@ from consortium.crypto import KeyFileError
 from consortium.crypto.timestamp import TrustedTsa
 from consortium.encoding import to_hex
 from consortium.network import CertificateError
-from consortium.node.chain_files import ChainFilesError, ChainSpec, NodeEntry, add_node, new_chain
+from consortium.node.chain_files import (
+    ChainFilesError,
+    ChainSpec,
+    NodeEntry,
+    add_node,
+    new_chain,
+    new_multi_host,
+    parse_hosts,
+)
 from consortium.node.toml_io import ConfigError
 
 
@@ -27,8 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Generate the files of a new chain, or of one more node for an existing one.")
     csub = p.add_subparsers(dest="chain_command", metavar="ACTION", required=True)
 
-    new = csub.add_parser("new", help="create DIR/ca, DIR/node0..N-1, DIR/accounts (refuses an existing chain)")
-    new.add_argument("--nodes", type=int, required=True, metavar="N", help="number of sealer nodes")
+    new = csub.add_parser("new", help="a local chain of N organizations (DIR/orgI, DIR/nodeI), or one package "
+                                      "per host (--hosts)")
+    size = new.add_mutually_exclusive_group(required=True)
+    size.add_argument("--nodes", type=int, metavar="N", help="number of sealer nodes, one organization each, on --host")
+    size.add_argument("--hosts", metavar="HOST:N,…",
+                      help="FISCO BCOS's -l form, e.g. \"10.0.0.1:2,10.0.0.2:2\": one organization and one package "
+                           "DIR/HOST per host (only its own keys), nodes listening on 0.0.0.0, advertised at HOST")
     new.add_argument("--dir", required=True, help="chain folder to create (may exist, but not hold a chain)")
     new.add_argument("--host", default="127.0.0.1", help="host the nodes listen on (default 127.0.0.1)")
     new.add_argument("--p2p-port", type=int, default=30300, help="node i listens for peers on this + i (default 30300)")
@@ -65,7 +78,29 @@ def _node_info(e: NodeEntry) -> dict[str, object]:
             "rpc_port": e.rpc_port}
 
 
+def _new_hosts(args: argparse.Namespace) -> int:
+    try:
+        layout = new_multi_host(args.dir, parse_hosts(args.hosts), p2p_port=args.p2p_port, rpc_port=args.rpc_port,
+                                chain_id=args.chain_id, group_id=args.group_id)
+    except (ChainFilesError, ConfigError, CertificateError, KeyFileError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write the packages under {args.dir}: {exc.strerror} ({exc.filename})") from None
+    if args.json:
+        print(json.dumps({"dir": str(layout.root), "genesis_hash": to_hex(layout.genesis.hash()),
+                          "nodes": [_node_info(e) for e in layout.nodes]}))
+        return 0
+    print(f"chain {layout.genesis.chain_id}/{layout.genesis.group_id}: one package per host in {layout.root}")
+    print(f"genesis hash {to_hex(layout.genesis.hash())}")
+    for e in layout.nodes:
+        print(f"  {e.dir.parent.name}/{e.name:<7} reached at {str(e.p2p):<21} rpc {e.rpc_port:<5} id {to_hex(e.node_id)}")
+    print("copy each DIR/HOST to its host and run scripts/start_all.sh DIR/HOST there")
+    return 0
+
+
 def _new(args: argparse.Namespace) -> int:
+    if args.hosts:
+        return _new_hosts(args)
     try:
         spec = ChainSpec(nodes=args.nodes, host=args.host, p2p_port=args.p2p_port, rpc_port=args.rpc_port,
                          chain_id=args.chain_id, group_id=args.group_id, admins=args.admins,

@@ -149,6 +149,67 @@ def _new_node(org_dir: Path, name: str, **kwargs: object) -> None:
     new_node(org_dir, name, **kwargs)  # type: ignore[arg-type]
 
 
+def parse_hosts(text: str) -> list[tuple[str, int]]:
+    """FISCO BCOS's ``-l "10.0.0.1:2,10.0.0.2:2"``: hosts with the number of nodes on each."""
+    hosts: list[tuple[str, int]] = []
+    for item in text.split(","):
+        host, sep, count = item.strip().rpartition(":")
+        if not sep or not re.fullmatch(HOST_PATTERN, host) or not count.isdigit() or not 1 <= int(count) <= 64:
+            raise ChainFilesError(f"--hosts {text!r}: each item must be HOST:COUNT with COUNT 1-64, e.g. "
+                                  f"\"10.0.0.1:2,10.0.0.2:2\"; got {item.strip()!r}")
+        if any(h == host for h, _ in hosts):
+            raise ChainFilesError(f"--hosts {text!r}: {host} is listed twice")
+        hosts.append((host, int(count)))
+    return hosts
+
+
+def new_multi_host(root: Path | str, hosts: list[tuple[str, int]], *, p2p_port: int = 30300, rpc_port: int = 20200,
+                   chain_id: str = "chain0", group_id: str = "group0",
+                   timestamp_ms: int | None = None) -> ChainLayout:
+    """One package per host, ``root/HOST/``: that host's organization (its CA, its admin account) and its
+    nodes, listening on 0.0.0.0 and advertised at HOST:port, plus the common genesis. Copy each package
+    to its host: it holds only that host's private keys. ``scripts/start_all.sh root/HOST`` runs it."""
+    root = Path(root).resolve()
+    total = sum(n for _, n in hosts)
+    ChainSpec(nodes=max(n for _, n in hosts), p2p_port=p2p_port, rpc_port=rpc_port, chain_id=chain_id,
+              group_id=group_id)  # the same checks as a local chain, per host
+    if not 1 <= total <= MAX_NODES:
+        raise ChainFilesError(f"--hosts names {total} nodes; at most {MAX_NODES}")
+    for host, _ in hosts:
+        if (root / host).exists():
+            raise ChainFilesError(f"{root / host} already exists: refusing to overwrite a host package")
+    root.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+    try:
+        index = 0
+        for host, count in hosts:
+            org = build / host / f"org-{host}"
+            new_org(org, f"org-{host}"[:64], chain_id, admins=1)
+            for k in range(count):
+                new_node(org, f"node{index}", host="0.0.0.0", p2p_port=p2p_port + k, rpc_port=rpc_port + k,
+                         advertise=f"{host}:{p2p_port + k}", out=build / host / f"node{k}")
+                index += 1
+        try:
+            genesis = build_genesis([build / h / f"org-{h}" / "org.toml" for h, _ in hosts], group_id=group_id,
+                                    timestamp_ms=timestamp_ms if timestamp_ms is not None else time.time_ns() // 10**6)
+        except OrgFilesError as exc:
+            raise ChainFilesError(str(exc)) from None
+        entries = []
+        index = 0
+        for host, count in hosts:
+            write_genesis(genesis, build / host / "genesis.toml")
+            for k in range(count):
+                install_genesis(build / host / "genesis.toml", build / host / f"node{k}")
+                entries.append(NodeEntry(index, f"node{k}", root / host / f"node{k}", genesis.sealers[index].node_id,
+                                         PeerAddress(host, p2p_port + k), rpc_port + k))
+                index += 1
+        for host, _ in hosts:
+            os.rename(build / host, root / host)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return ChainLayout(root, genesis, tuple(entries), ())
+
+
 def add_node(root: Path | str, *, host: str | None = None, org: str | None = None) -> NodeEntry:
     """Make one more node (next index, next ports) of an existing organization (default: org0's).
 
@@ -189,4 +250,5 @@ def add_node(root: Path | str, *, host: str | None = None, org: str | None = Non
 
 
 __all__ = ["ChainFilesError", "ChainLayout", "ChainSpec", "NodeEntry", "add_node", "load_genesis", "new_chain",
+           "new_multi_host", "parse_hosts",
            "node_config_doc", "Genesis"]
