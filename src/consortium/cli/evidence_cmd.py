@@ -376,7 +376,7 @@ def _not_verified(args: argparse.Namespace, code: str, reason: str) -> int:
 def verified_json(result: VerifiedEvidence) -> dict[str, Any]:
     return {
         "verified": True,
-        "hash": to_hex(result.evidence_hash),
+        "hash": None if result.evidence_hash is None else to_hex(result.evidence_hash),
         "block": result.block_number,
         "blockHash": to_hex(result.block_hash),
         "time": result.time_iso,

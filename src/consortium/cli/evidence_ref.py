@@ -30,6 +30,7 @@ from consortium.evidence.commitment import (
     SALT_SIZE,
     InvalidOpening,
     Opening,
+    Unopened,
     parse_opening_document,
 )
 from consortium.evidence.filehash import hash_file_with_progress
@@ -66,8 +67,9 @@ def hash_of(path: str) -> tuple[bytes, int]:
         raise CliError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def read_opening(path: str | os.PathLike[str]) -> Opening | None:
-    """The opening held by a proof bundle or an opening file at ``path``; None if it is neither (an evidence file)."""
+def read_opening(path: str | os.PathLike[str]) -> Opening | Unopened | None:
+    """The opening held by a proof bundle or an opening file at ``path`` (only a key for an unopened bundle);
+    None if it is neither (an evidence file)."""
     try:
         with open(path, "rb") as f:
             head = f.read(1)
@@ -116,6 +118,8 @@ def resolve(args: argparse.Namespace, *, need_opening: bool = False) -> Evidence
     if not os.path.exists(text):
         raise CliError(f"{text!r} is neither a 0x evidence key nor an existing file")
     held = read_opening(text)
+    if isinstance(held, Unopened):
+        return EvidenceRef(held.key, None, f"key from {text}")
     if held is not None:
         return EvidenceRef(held.key, held, f"opening from {text}")
     digest, _ = hash_of(text)
@@ -133,7 +137,7 @@ def file_ref(path: str, digest: bytes, salt: bytes | None, given: Opening | None
     beside = Path(path + ".proof.json")
     if beside.is_file():
         opening = read_opening(beside)
-        if opening is not None and opening.file_hash == digest:
+        if isinstance(opening, Opening) and opening.file_hash == digest:
             return EvidenceRef(opening.key, opening, f"opening from {beside}")
     public = Opening.public(digest)
     return EvidenceRef(public.key, public, "public hash (no salt given or found)")
@@ -156,8 +160,8 @@ def _from(args: argparse.Namespace) -> Opening | None:
     if getattr(args, "salt", None) is not None:
         raise CliError("give either --salt or --from, not both")
     opening = read_opening(path)
-    if opening is None:
-        raise CliError(f"{path} is not a proof bundle or opening file (it holds no salt)")
+    if not isinstance(opening, Opening):
+        raise CliError(f"{path} is not a proof bundle or opening file with a salt")
     return opening
 
 

@@ -44,7 +44,7 @@ from consortium.encoding import canonical
 from consortium.encoding.canonical import DecodeError
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence.anchor import MAX_CHECKPOINT_BYTES, MAX_PATH_BYTES, MAX_TSA_LIST_BYTES, BundleAnchor, TsaListProof
-from consortium.evidence.commitment import InvalidOpening, Opening
+from consortium.evidence.commitment import InvalidOpening, Opening, Unopened, parse_evidence_member
 from consortium.evidence.errors import MalformedBundle, UnsupportedBundle
 from consortium.evidence.record import MAX_RECORD_BYTES, MAX_SIGNERS
 from consortium.ledger.block import BlockHeader
@@ -128,8 +128,9 @@ class ProofBundle:
     chain_id: str
     group_id: str
     genesis_hash: bytes
-    opening: Opening
-    """The file's SHA-256 and the salt (None: public-hash mode) that give the record's key."""
+    opening: Opening | Unopened
+    """The file's SHA-256 and the salt (None: public-hash mode) that give the record's key; or only the
+    key (an unopened bundle, inside case proofs: it proves the record, not a file)."""
     headers: tuple[BlockHeader, ...]
     notarization: TxInclusion
     cosignatures: tuple[TxInclusion, ...]
@@ -141,7 +142,9 @@ class ProofBundle:
 
     @property
     def evidence_hash(self) -> bytes:
-        """SHA-256 of the evidence file."""
+        """SHA-256 of the evidence file (an unopened bundle names no file: MalformedBundle)."""
+        if isinstance(self.opening, Unopened):
+            raise MalformedBundle("this proof carries no opening (file hash and salt): it proves a record, not a file")
         return self.opening.file_hash
 
     @property
@@ -150,7 +153,7 @@ class ProofBundle:
         return self.opening.key
 
     def to_json(self) -> dict[str, Any]:
-        evidence: dict[str, Any] = ({"evidenceHash": to_hex(self.opening.file_hash)} if self.version == 1
+        evidence: dict[str, Any] = ({"evidenceHash": to_hex(self.evidence_hash)} if self.version == 1
                                     else {"evidence": self.opening.to_json()})
         return {
             "type": BUNDLE_TYPE,
@@ -206,11 +209,12 @@ def parse_bundle(doc: Any) -> ProofBundle:
                                     f"{READABLE_VERSIONS[0]} to {BUNDLE_VERSION}: upgrade consortium to verify it")
         raise MalformedBundle(f"unknown proof format version {version}")
     _exact_keys(doc, _TOP_KEYS[version], "the proof bundle", optional=OPTIONAL_KEYS[version])
+    opening: Opening | Unopened
     if version == 1:
         opening = Opening.public(_hex(doc["evidenceHash"], "evidenceHash", size=HASH_SIZE))
     else:
         try:
-            opening = Opening.from_json(doc["evidence"])
+            opening = parse_evidence_member(doc["evidence"])
         except InvalidOpening as exc:
             raise MalformedBundle(str(exc)) from None
     headers = tuple(_header(h, f"headers[{i}]") for i, h in enumerate(_list(doc["headers"], "headers", MAX_HEADERS)))

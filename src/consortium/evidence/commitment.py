@@ -114,6 +114,34 @@ class Opening:
         return cls(file_hash, salt)
 
 
+@dataclass(frozen=True)
+class Unopened:
+    """Evidence named by its on-chain key only: a proof of the *record* (who notarized, when, who co-signed),
+    not of any file. Case proofs carry these for attachments whose salt the case's prover does not hold."""
+
+    key: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.key) != COMMITMENT_SIZE:
+            raise InvalidOpening(f"an evidence key is {COMMITMENT_SIZE} bytes, got {len(self.key)}")
+
+    is_public = False
+    mode = "unopened"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": to_hex(self.key)}
+
+
+def parse_evidence_member(obj: Any, what: str = "evidence") -> Opening | Unopened:
+    """A bundle's ``evidence`` member: an opening ``{fileHash, salt}`` or an unopened ``{key}``."""
+    if isinstance(obj, dict) and set(obj) == {"key"}:
+        try:
+            return Unopened(from_hex(obj["key"], size=COMMITMENT_SIZE, what=f"{what}.key"))
+        except HexError as exc:
+            raise InvalidOpening(str(exc)) from None
+    return Opening.from_json(obj, what)
+
+
 OPENING_FILE_TYPE = "consortium-evidence-opening"
 OPENING_FILE_VERSION = 1
 MAX_OPENING_FILE_BYTES = 4096

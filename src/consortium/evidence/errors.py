@@ -52,7 +52,10 @@ TIMESTAMP_UNTRUSTED = "timestamp-untrusted-tsa"
 TIMESTAMP_INVALID = "timestamp-invalid"
 """The RFC 3161 token claims a trusted TSA but its signature, certificate chain or policy does not verify."""
 
-CODES = (FILE_CHANGED, MALFORMED_PROOF, ANOTHER_CHAIN, NOT_A_NOTARIZATION, TRANSACTION_FAILED, PROOF_ALTERED,
+NO_OPENING = "no-opening"
+"""The proof names evidence by its on-chain key only (inside a case proof): it proves a record, not a file."""
+
+CODES = (NO_OPENING, FILE_CHANGED, MALFORMED_PROOF, ANOTHER_CHAIN, NOT_A_NOTARIZATION, TRANSACTION_FAILED, PROOF_ALTERED,
          SEALER_SET, TOO_FEW_SIGNATURES, INVALID_SIGNATURE, NOT_NOTARIZED, INVALID_CALL, CONTRADICTS_SIGNED,
          ANCHOR_MISMATCH, TIMESTAMP_OTHER_HASH, TIMESTAMP_UNTRUSTED, TIMESTAMP_INVALID)
 

@@ -52,12 +52,14 @@ from consortium.evidence.calls import (
     parse_sign,
     record_differences,
 )
+from consortium.evidence.commitment import Unopened
 from consortium.evidence.errors import (
     ANOTHER_CHAIN,
     CONTRADICTS_SIGNED,
     FILE_CHANGED,
     INVALID_CALL,
     INVALID_SIGNATURE,
+    NO_OPENING,
     PROOF_ALTERED,
     TOO_FEW_SIGNATURES,
     TRANSACTION_FAILED,
@@ -77,8 +79,8 @@ from consortium.state import InvalidStateProof, verify_proof
 class VerifiedEvidence:
     """What a verified proof establishes; every field comes from a signed transaction or a certified header."""
 
-    evidence_hash: bytes
-    """SHA-256 of the file."""
+    evidence_hash: bytes | None
+    """SHA-256 of the file (None for an unopened bundle: a record, no file)."""
     key: bytes
     """What is on chain: the salted commitment, or the file hash in public-hash mode."""
     mode: str
@@ -154,15 +156,31 @@ def verify_bundle(
     ``notarize_batch(root, batch_size)`` with no co-signatures; everything else is verified exactly as
     for a file.
     """
+    opening = bundle.opening
+    if isinstance(opening, Unopened):
+        raise NotVerified(NO_OPENING, "this proof carries no opening (the file's hash and salt): it proves the "
+                                      f"record {to_hex(opening.key)}, not that a file is its evidence")
+    if opening.file_hash != file_hash:
+        raise NotVerified(FILE_CHANGED, f"the file's SHA-256 is {to_hex(file_hash)}, but the proof is for "
+                                        f"{to_hex(opening.file_hash)}: the file was changed, or it is another file")
+    return verify_record(genesis, bundle, sealer_rule=sealer_rule, batch_size=batch_size)
+
+
+def verify_record(
+    genesis: Genesis,
+    bundle: ProofBundle,
+    *,
+    sealer_rule: SealerSetRule | None = SEALER_SET_RULE,
+    batch_size: int | None = None,
+) -> VerifiedEvidence:
+    """Everything :func:`verify_bundle` checks except the file (step 1.1): what the record under the
+    bundle's key establishes. For an opened bundle the caller has compared the file hash."""
     suite = genesis.suite
     chain = (genesis.chain_id, genesis.group_id)
     headers = bundle.headers
 
-    # 1. What the proof is about -------------------------------------------------------------
+    # 1. What the proof is about (the file, step 1.1, is verify_bundle's) ----------------------
     opening = bundle.opening
-    if opening.file_hash != file_hash:
-        raise NotVerified(FILE_CHANGED, f"the file's SHA-256 is {to_hex(file_hash)}, but the proof is for "
-                                        f"{to_hex(opening.file_hash)}: the file was changed, or it is another file")
     key = opening.key
     check_anchor(genesis, bundle.genesis_hash, bundle.chain_id, bundle.group_id,
                  (*headers, *(c.header for c in bundle.sealer_changes)))
@@ -230,7 +248,7 @@ def verify_bundle(
 
     sealed_by = tuple(notarization_header.sealers[s.sealer_index] for s in notarization_header.signatures)
     return VerifiedEvidence(
-        evidence_hash=file_hash, key=key, mode=opening.mode, block_number=notarization_header.number,
+        evidence_hash=None if isinstance(opening, Unopened) else opening.file_hash, key=key, mode=opening.mode, block_number=notarization_header.number,
         block_hash=block_hash, timestamp_ms=notarization_header.timestamp,
         submitter=notarize.call.sender, transaction=notarize.call.tx_hash, metadata=notarize.metadata,
         signers=notarize.signers,
