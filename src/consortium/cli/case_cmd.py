@@ -4,6 +4,8 @@
     case attach CASE_ID KEY|PROOF|FILE         (a party; the evidence as cli/evidence_ref.py resolves it)
     case rule CASE_ID (--ruling FILE | --ruling-hash HASH) --summary TEXT   (the case's arbitrator)
     case show CASE_ID
+    case proof CASE_ID --out CASE.proof.json [--evidence-proof PROOF ...]    (cli/case_proof_cmd.py)
+    case verify CASE.proof.json --genesis GENESIS [--evidence FILE ...]
 
 The arbitrator must be registered first by the governance committee
 (``consortium evidence register-arbitrator ADDRESS``, a proposal members vote on). Register with
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from consortium.cli import case_proof_cmd
 from consortium.cli.common import add_key, add_rpc, client, emit
 from consortium.cli.errors import CliError
 from consortium.cli.evidence_cmd import EXIT_NOT_VERIFIED, parse_address, transact
@@ -61,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("case_id", metavar="CASE_ID")
     add_rpc(s)
     s.set_defaults(func=_show)
+
+    case_proof_cmd.register(cs)
 
 
 def _open(args: argparse.Namespace) -> int:

@@ -59,7 +59,7 @@ from consortium.evidence.errors import MALFORMED_PROOF, NOT_NOTARIZED
 from consortium.evidence.verify import iso_time
 from consortium.execution.genesis import EVIDENCE_NAME
 from consortium.execution.governance import GOVERNANCE_NAME
-from consortium.node.genesis import load_genesis
+from consortium.node.genesis import Genesis, load_genesis
 from consortium.node.toml_io import ConfigError
 from consortium.rpc.views import value_to_json
 
@@ -300,13 +300,17 @@ def write_atomically(out: Path, text: str, what: str) -> None:
 # --- verify -------------------------------------------------------------------------------------
 
 
-def _verify(args: argparse.Namespace) -> int:
+def read_genesis(path: str) -> Genesis:
     try:
-        genesis = load_genesis(args.genesis)
+        return load_genesis(path)
     except ConfigError as exc:
         raise CliError(f"bad genesis file: {exc}") from None
     except OSError as exc:
-        raise CliError(f"cannot read the genesis file {args.genesis}: {exc.strerror}") from None
+        raise CliError(f"cannot read the genesis file {path}: {exc.strerror}") from None
+
+
+def _verify(args: argparse.Namespace) -> int:
+    genesis = read_genesis(args.genesis)
     try:
         os.stat(args.file)
     except OSError as exc:

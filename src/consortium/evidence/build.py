@@ -16,7 +16,7 @@ from typing import Any
 from consortium.encoding.canonical import DecodeError
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence.bundle import BUNDLE_TYPE, BUNDLE_VERSION, MAX_SEALER_CHANGES, ProofBundle, parse_bundle
-from consortium.evidence.commitment import Opening
+from consortium.evidence.commitment import Opening, Unopened
 from consortium.evidence.errors import EvidenceNotFound, MalformedBundle, ProofUnavailable
 from consortium.evidence.record import EvidenceRecord, record_storage_key
 from consortium.evidence.sealer_sets import decode_sealer_set
@@ -28,7 +28,7 @@ Request = Callable[..., Any]
 """``request(method, *params) -> result``: one JSON-RPC call; raises on an RPC error."""
 
 
-def fetch_bundle(request: Request, opening: Opening | bytes, *, block: int | str = "latest") -> ProofBundle:
+def fetch_bundle(request: Request, opening: Opening | Unopened | bytes, *, block: int | str = "latest") -> ProofBundle:
     """The proof bundle of the evidence ``opening`` opens, with its record proven in block ``block``'s state.
 
     ``opening`` as bare 32 bytes is a public hash (a file hash notarized with ``--public``, a batch root).
@@ -46,7 +46,8 @@ def fetch_bundle(request: Request, opening: Opening | bytes, *, block: int | str
     headers: dict[int, str] = {}
     state_number = _add_header(headers, state, "getStateProof")
     if state.get("value") is None:
-        what = "the file's hash" if opening.is_public else "the file's salted commitment"
+        what = ("the file's hash" if opening.is_public else "an evidence key" if isinstance(opening, Unopened)
+                else "the file's salted commitment")
         raise EvidenceNotFound(f"evidence {to_hex(key)} ({what}) is not notarized on this chain "
                                f"(as of block {state_number})")
     try:

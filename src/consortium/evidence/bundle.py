@@ -179,19 +179,23 @@ class ProofBundle:
 
 def load_bundle(data: bytes) -> ProofBundle:
     """Parse a proof file's bytes. Raises MalformedBundle or UnsupportedBundle, nothing else."""
+    return parse_bundle(read_json(data))
+
+
+def read_json(data: bytes, what: str = "the proof file") -> Any:
+    """A proof file's JSON document (size-bounded, UTF-8, depth-safe); MalformedBundle otherwise."""
     if len(data) > MAX_BUNDLE_BYTES:
-        raise MalformedBundle(f"the proof file is {len(data)} bytes; a proof bundle is at most {MAX_BUNDLE_BYTES}")
+        raise MalformedBundle(f"{what} is {len(data)} bytes; a proof file is at most {MAX_BUNDLE_BYTES}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise MalformedBundle("the proof file is not UTF-8 text, so not a JSON proof bundle") from None
+        raise MalformedBundle(f"{what} is not UTF-8 text, so not a JSON proof bundle") from None
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except RecursionError:
-        raise MalformedBundle("the proof file is JSON nested too deeply to be a proof bundle") from None
+        raise MalformedBundle(f"{what} is JSON nested too deeply to be a proof bundle") from None
     except ValueError as exc:  # JSONDecodeError, and int() refusing a huge number
-        raise MalformedBundle(f"the proof file is not valid JSON (truncated or not a proof?): {exc}") from None
-    return parse_bundle(doc)
+        raise MalformedBundle(f"{what} is not valid JSON (truncated or not a proof?): {exc}") from None
 
 
 def parse_bundle(doc: Any) -> ProofBundle:

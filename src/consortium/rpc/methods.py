@@ -12,7 +12,8 @@ from consortium.chain.admission import TransactionRejected
 from consortium.chain.ledger import Ledger
 from consortium.encoding.canonical import DecodeError, Value, encode
 from consortium.encoding.hexbytes import to_hex
-from consortium.execution.governance import KEY_SEALERS, KEY_TSAS
+from consortium.execution.governance import KEY_SEALERS, KEY_TSAS, PROPOSAL_PREFIX
+from consortium.execution.governance import KEYS as GOVERNANCE_KEYS
 from consortium.ledger.transaction import Transaction
 from consortium.rpc import params as P
 from consortium.rpc.errors import RpcError, application_error
@@ -228,6 +229,16 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
         """
         return governance_proof(KEY_SEALERS, number)
 
+    async def get_governance_proof(item: Any, number: int | str) -> dict:
+        """A governance state entry after block ``number``, proven: a key name of gv/ (``committee``,
+        ``threshold``, ...) or a proposal id. Offline case proofs carry these to show how an arbitrator
+        was registered by the committee."""
+        if isinstance(item, int) and not isinstance(item, bool) and 0 < item < 2**63:
+            return governance_proof(PROPOSAL_PREFIX + item.to_bytes(8, "big"), number)
+        if isinstance(item, str) and item in GOVERNANCE_KEYS:
+            return governance_proof(GOVERNANCE_KEYS[item], number)
+        raise ValueError(f"item must be a proposal id or one of {', '.join(sorted(GOVERNANCE_KEYS))}")
+
     async def get_tsa_list_proof(number: int | str) -> dict:
         """The governance list of trusted time-stamping authorities after block ``number`` (gv/tsas), proven."""
         return governance_proof(KEY_TSAS, number)
@@ -256,6 +267,8 @@ def build_dispatcher(node: NodeApi) -> Dispatcher:
                                              Param("blockNumber", P.block_number, "latest")])
     d.add("getSealerSetProof", get_sealer_set_proof, [Param("blockNumber", P.block_number, "latest")])
     d.add("getTsaListProof", get_tsa_list_proof, [Param("blockNumber", P.block_number, "latest")])
+    d.add("getGovernanceProof", get_governance_proof, [Param("item", lambda v: v),
+                                                       Param("blockNumber", P.block_number, "latest")])
     d.add("getPbftView", lambda: status(lambda: node.consensus_status()["view"]))
     d.add("getConsensusStatus", lambda: status(node.consensus_status))
     d.add("getSealerList", lambda: status(lambda: [to_hex(s) for s in node.sealers()]))
