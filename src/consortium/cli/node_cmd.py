@@ -97,19 +97,31 @@ async def _serve(node, logs) -> int:
     api = NodeRpcApi(node)
     cfg = node.config
     rpc = RpcServer(api.dispatcher, cfg.rpc.host, cfg.rpc.port, ws_handler=api.hub.handle)
+    ops = None
+    if cfg.ops.port:
+        from consortium.ops.metrics import NodeMetrics
+        from consortium.ops.server import OpsServer
+
+        metrics = NodeMetrics(node)
+        api.dispatcher.observer = metrics.on_rpc
+        ops = OpsServer(node, metrics, cfg.ops.host, cfg.ops.port)
     try:
         async with node.running():
             try:
-                await rpc.start()
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    raise PortInUse("rpc", cfg.rpc.host, cfg.rpc.port) from None
-                raise
-            api.rpc_url = f"http://{cfg.rpc.host}:{rpc.port}"
-            try:
+                if ops is not None:  # before RPC: probes see the node start (503 until it is ready)
+                    await ops.start()
+                try:
+                    await rpc.start()
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE:
+                        raise PortInUse("rpc", cfg.rpc.host, cfg.rpc.port) from None
+                    raise
+                api.rpc_url = f"http://{cfg.rpc.host}:{rpc.port}"
                 await stop.wait()
             finally:
                 await rpc.close()
+                if ops is not None:
+                    await ops.close()
     except (Exception, BaseExceptionGroup) as exc:  # noqa: B902 - every failure ends in one explained line
         return _fatal(exc, cfg)
     return 0

@@ -93,5 +93,12 @@ def _status(args: argparse.Namespace) -> int:
         ("sync", doc["sync"]),
         *(("certificate", w) for w in doc["node"].get("certificateWarnings", [])),
     ]
+    quorum = doc["consensus"].get("quorum")
+    if quorum is not None:
+        text = f"{'ok' if quorum['ok'] else 'LOST'}: hears {quorum['heard']} of {quorum['sealers']} sealers, needs {quorum['needed']}"
+        if quorum["silent"]:
+            text += "; silent: " + ", ".join(f"{s['name']} ({s['nodeId'][:14]})" if s["name"] else s["nodeId"][:14]
+                                              for s in quorum["silent"])
+        rows.insert(5, ("quorum", text))
     emit(args, doc, rows)
     return 0

@@ -38,6 +38,7 @@ from consortium.node.anchoring import AnchorService, AnchorStore
 from consortium.node.config import NodeConfig
 from consortium.node.driver import ConsensusDriver
 from consortium.node.genesis import Genesis, GenesisError
+from consortium.node.liveness import SealerLiveness
 from consortium.node.sync import BlockSync, TxGossip
 from consortium.node.vote_store import VoteStore
 from consortium.storage.kv import LevelDBStore
@@ -122,6 +123,10 @@ class Node:
         )
         self.sync = BlockSync(self.ledger, self._send, self.driver.deliver_synced)
         self.gossip = TxGossip(self._send)
+        self.tasks: list[asyncio.Task[Any]] = []
+        """The node's running tasks (for /healthz), set by :meth:`running`."""
+        self.liveness = SealerLiveness(self.node_id, lambda: self.core.sealers,
+                                       {s.node_id: f"{s.org} {s.endpoint}".strip() for s in genesis.sealers})
         self.driver.committed_callbacks.append(lambda block: self.sync.on_commit())
         self.driver.committed_callbacks.append(self._apply_governance)
         self.driver.next_sealers = lambda: self.sealers_at(self.ledger.height + 1)
@@ -216,6 +221,7 @@ class Node:
 
     async def _on_message(self, peer: bytes, payload: bytes) -> None:
         """Dispatch one frame from an admitted peer; malformed input is counted and dropped."""
+        self.liveness.heard(peer)
         try:
             env = Envelope.decode(payload)
             if env.kind == MessageKind.CONSENSUS:
@@ -265,7 +271,9 @@ class Node:
                     tg.create_task(self._ticker(), name="ticker"),
                     tg.create_task(self.sync.run(), name="sync"),
                     tg.create_task(self.gossip.run(), name="gossip"),
+                    tg.create_task(self.liveness.run(), name="liveness"),
                 ]
+                self.tasks = tasks
                 if self.anchoring is not None:
                     tasks.append(tg.create_task(self.anchoring.run(), name="anchor"))
                 log.info(

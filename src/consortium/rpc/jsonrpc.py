@@ -91,6 +91,9 @@ class Dispatcher:
     def __init__(self, *, max_batch: int = MAX_BATCH) -> None:
         self.methods: dict[str, Method] = {}
         self.max_batch = max_batch
+        self.observer: Callable[[str, int], None] | None = None
+        """Called with (method, error code or 0) for every request: the RPC metrics (ops/metrics.py).
+        A method name that is not registered is reported as "unknown", keeping label values bounded."""
 
     def add(self, name: str, handler: Handler, params: Sequence[Param] = (), doc: str = "") -> None:
         if name in self.methods:
@@ -116,6 +119,15 @@ class Dispatcher:
         return None if response is None else _dumps(response)
 
     async def handle_one(self, request: Any) -> dict[str, Any] | None:
+        response = await self._handle_one(request)
+        if self.observer is not None:
+            name = request.get("method") if isinstance(request, dict) else None
+            error = response.get("error") if response is not None else None
+            self.observer(name if isinstance(name, str) and name in self.methods else "unknown",
+                          int(error["code"]) if error else 0)
+        return response
+
+    async def _handle_one(self, request: Any) -> dict[str, Any] | None:
         if not isinstance(request, dict):
             return _error(None, RpcError(INVALID_REQUEST, "invalid request: expected a JSON object"))
         req_id = request.get("id", _MISSING)

@@ -75,7 +75,15 @@ class NodeRpcApi:
                  "kind": type(e.first).__name__} for e in s.recent_equivocations
             ],
             "droppedMessages": self.node.driver.dropped_messages,
+            "quorum": self.quorum_status(),
         }
+
+    def quorum_status(self) -> dict[str, Any]:
+        """Whether the sealers this node hears from make a quorum; who is silent (node/liveness.py)."""
+        liveness = self.node.liveness
+        v = liveness.view()
+        return {"ok": v.ok, "sealers": v.sealers, "needed": v.needed, "heard": len(v.heard),
+                "silent": [{"nodeId": to_hex(s), "name": liveness.names.get(s, "")} for s in v.silent]}
 
     def sealers(self) -> list[bytes]:
         return list(self.node.core.sealers)

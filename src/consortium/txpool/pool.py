@@ -15,7 +15,7 @@ determinism across nodes.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -62,6 +62,8 @@ class TxPool:
         self._txs: OrderedDict[bytes, VerifiedTx] = OrderedDict()
         self._nonces: dict[tuple[bytes, int], bytes] = {}
         self.rejected = 0
+        self.rejections: Counter[str] = Counter()
+        """Rejections by reason (TransactionRejected.code), for the mempool_failed_txs metric."""
 
     def __len__(self) -> int:
         return len(self._txs)
@@ -83,8 +85,9 @@ class TxPool:
         try:
             self._check_room(tx)
             verified = verify(tx)
-        except TransactionRejected:
+        except TransactionRejected as exc:
             self.rejected += 1
+            self.rejections[exc.code] += 1
             raise
         self.add(verified)
         return verified
@@ -94,8 +97,9 @@ class TxPool:
         try:
             self._check_room(tx)
             self.ledger.admit(tx)
-        except TransactionRejected:
+        except TransactionRejected as exc:
             self.rejected += 1
+            self.rejections[exc.code] += 1
             raise
         self._txs[tx.hash] = tx
         self._nonces[(tx.sender_address, tx.nonce)] = tx.hash
