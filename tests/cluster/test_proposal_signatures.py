@@ -76,3 +76,13 @@ def test_an_unpooled_transaction_is_verified_and_a_bad_one_refused(node: Node) -
     bad = dataclasses.replace(other, signature=CLIENT.sign(b"\x00" * 32))
     with pytest.raises(BlockRejected, match="transaction 1 .*signature"):
         node.driver._verify(leader_block(node, [pooled, bad]))
+
+
+@pytest.mark.parametrize("count", [5, 70])  # below and above the worker-thread threshold
+async def test_gossip_admits_valid_transactions_and_drops_forged_and_duplicates(node: Node, count: int) -> None:
+    txs = [notarize(node, n) for n in range(count)]
+    forged = dataclasses.replace(notarize(node, 999), signature=bytes(64))
+    node.admit(txs[0])  # already pooled: dropped before its signature is checked again
+    await node._on_gossip((*txs, forged, txs[1]))
+    assert len(node.txpool) == count
+    assert all(tx.hash in node.txpool for tx in txs) and forged.hash not in node.txpool

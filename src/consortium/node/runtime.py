@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from consortium.chain.admission import ChainIdentity, TransactionRejected
-from consortium.chain.edge import VerifiedTx
+from consortium.chain.edge import VerifiedTx, verify_transactions
 from consortium.chain.ledger import Ledger
 from consortium.consensus.config import PbftConfig
 from consortium.consensus.core import PbftCore
@@ -50,6 +50,9 @@ TICK_S = 0.1
 """One consensus tick. Timeouts are counted in ticks, so the genesis view timeout
 (ms) becomes ``view_timeout_ms / 100`` ticks."""
 LEDGER_DIR = "ledger"
+GOSSIP_VERIFY_IN_THREAD = 64
+"""A gossip batch of at least this many new transactions is verified in a worker thread (below it,
+the hand-off costs more than the overlap gains)."""
 
 
 def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Ledger:
@@ -228,7 +231,7 @@ class Node:
                 self.driver.deliver(peer, decode_message(env.body, self.ledger.suite))
 
             elif env.kind == MessageKind.TX_GOSSIP:
-                self._on_gossip(wire.decode_transactions(env.body, self.ledger.suite))
+                await self._on_gossip(wire.decode_transactions(env.body, self.ledger.suite))
             elif env.kind == MessageKind.STATUS:
                 self.sync.on_status(peer, env.body)
             elif env.kind == MessageKind.BLOCK_REQUEST:
@@ -244,14 +247,34 @@ class Node:
         edge (chain identity, signature), then the ledger's rules. Raises :class:`TransactionRejected`."""
         return self.txpool.admit(tx, self.ledger.verify_transaction)
 
-    def _on_gossip(self, txs: tuple[Transaction, ...]) -> None:
-        added = 0
+    async def _on_gossip(self, txs: tuple[Transaction, ...]) -> None:
+        """Admit a peer's batch. Duplicates are normal with gossip (and dropped before any signature is
+        checked); invalid transactions were refused at their origin too and are dropped silently.
+
+        A large batch's signatures are verified in a worker thread: libsodium releases the GIL, so
+        verification overlaps with this process's event loop (TLS, RPC, consensus) instead of
+        stalling it. This handler is awaited by the peer's reader, so a slow batch slows reading
+        from that peer only."""
+        fresh = []
         for tx in txs:
             try:
-                self.admit(tx)
-                added += 1
+                self.txpool.check_room(tx)
+                fresh.append(tx)
             except TransactionRejected:
-                pass  # duplicates are normal with gossip; invalid ones were refused at their origin too
+                pass
+        chain, suite = self.ledger.chain, self.ledger.suite
+        if len(fresh) >= GOSSIP_VERIFY_IN_THREAD:
+            verified = await asyncio.to_thread(verify_transactions, fresh, chain, suite)
+        else:
+            verified = verify_transactions(fresh, chain, suite)
+        added = 0
+        for v in verified:
+            if isinstance(v, VerifiedTx):
+                try:
+                    self.txpool.add(v)
+                    added += 1
+                except TransactionRejected:
+                    pass
         if added:
             self.driver.transactions_arrived()
 

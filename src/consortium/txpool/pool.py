@@ -83,7 +83,7 @@ class TxPool:
         signature, the costly check) runs; then the ledger's head-dependent rules.
         """
         try:
-            self._check_room(tx)
+            self.check_room(tx)
             verified = verify(tx)
         except TransactionRejected as exc:
             self.rejected += 1
@@ -95,7 +95,7 @@ class TxPool:
     def add(self, tx: VerifiedTx) -> None:
         """Admit an already verified ``tx`` or raise a :class:`TransactionRejected` subclass saying why."""
         try:
-            self._check_room(tx)
+            self.check_room(tx)
             self.ledger.admit(tx)
         except TransactionRejected as exc:
             self.rejected += 1
@@ -104,7 +104,8 @@ class TxPool:
         self._txs[tx.hash] = tx
         self._nonces[(tx.sender_address, tx.nonce)] = tx.hash
 
-    def _check_room(self, tx: Transaction | VerifiedTx) -> None:
+    def check_room(self, tx: Transaction | VerifiedTx) -> None:
+        """Raise what :meth:`add` would raise before the ledger's rules: duplicate, full, nonce pending."""
         if tx.hash in self._txs:
             raise AlreadyInPool(f"transaction 0x{tx.hash.hex()} is already in the pool")
         if len(self._txs) >= self.limit:
