@@ -78,8 +78,11 @@ def test_an_unpooled_transaction_is_verified_and_a_bad_one_refused(node: Node) -
         node.driver._verify(leader_block(node, [pooled, bad]))
 
 
-@pytest.mark.parametrize("count", [5, 70])  # below and above the worker-thread threshold
-async def test_gossip_admits_valid_transactions_and_drops_forged_and_duplicates(node: Node, count: int) -> None:
+@pytest.mark.parametrize("threshold", [0, 64])  # verified on the loop; batches of 64+ in a worker thread
+async def test_gossip_admits_valid_transactions_and_drops_forged_and_duplicates(node: Node, threshold: int,
+                                                                                  monkeypatch) -> None:
+    monkeypatch.setattr("consortium.node.runtime.GOSSIP_VERIFY_IN_THREAD", threshold)
+    count = 70
     txs = [notarize(node, n) for n in range(count)]
     forged = dataclasses.replace(notarize(node, 999), signature=bytes(64))
     node.admit(txs[0])  # already pooled: dropped before its signature is checked again
