@@ -17,6 +17,11 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "grant_deploy": ("address",), "revoke_deploy": ("address",), "grant_send": ("address",), "revoke_send": ("address",),
     "register_arbitrator": ("address",), "unregister_arbitrator": ("address",),
     "add_member": ("address", "int"), "remove_member": ("address",), "set_threshold": ("int",),
+    "add_org": ("org", "ca_cert_file"), "remove_org": ("org",),
+}
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    # chains of organizations: the observer's organization; a revocation by one member's CA
+    "add_observer": ("node_id", "org"), "revoke_node_cert": ("org", "serial"),
 }
 DEFAULT_LIFETIME = 1000
 
@@ -54,9 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_params(kind: str, raw: list[str]) -> list[Any]:
+    if kind not in PARAMS:
+        raise CliError(f"{kind}: not supported by `gov propose` (see its own command)")
     spec = PARAMS[kind]
+    if kind in OPTIONAL and len(raw) == len(OPTIONAL[kind]):
+        spec = OPTIONAL[kind]
     if len(raw) != len(spec):
-        raise CliError(f"{kind} takes {len(spec)} param(s): {' '.join(s.upper() for s in spec)}")
+        forms = [PARAMS[kind], *([OPTIONAL[kind]] if kind in OPTIONAL else [])]
+        raise CliError(f"{kind} takes: {' or '.join(' '.join(w.upper() for w in f) for f in forms)}")
     out: list[Any] = []
     for what, text in zip(spec, raw, strict=True):
         try:
@@ -64,8 +74,10 @@ def parse_params(kind: str, raw: list[str]) -> list[Any]:
                 out.append(from_hex(text, size=32, what="node id"))
             elif what == "address":
                 out.append(from_hex(text, size=20, what="address"))
-            elif what == "key":
+            elif what in ("key", "org"):
                 out.append(text)
+            elif what == "ca_cert_file":
+                out.append(_org_ca_der(text))
             elif what == "serial":  # on chain as big-endian bytes (serials reach 160 bits)
                 n = parse_serial(text)
                 out.append(n.to_bytes((n.bit_length() + 7) // 8, "big"))
@@ -74,6 +86,18 @@ def parse_params(kind: str, raw: list[str]) -> list[Any]:
         except (HexError, ValueError) as exc:
             raise CliError(f"{kind}: bad {what} {text!r}: {exc}") from None
     return out
+
+
+def _org_ca_der(path: str) -> bytes:
+    """An organization's ca.crt, checked fully here (governance checks only its shape) and sent as DER."""
+    from consortium.network.certs import CertificateError, cert_der, check_org_ca, load_cert
+
+    try:
+        cert = load_cert(path)
+        check_org_ca(cert, path)
+    except CertificateError as exc:
+        raise ValueError(str(exc)) from None
+    return cert_der(cert)
 
 
 def parse_serial(text: str) -> int:
