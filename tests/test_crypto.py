@@ -85,6 +85,7 @@ def test_missing_and_garbage_key_files(tmp_path) -> None:
     with pytest.raises(KeyFileError, match="does not exist"):
         load_key(tmp_path / "nope.json")
     (tmp_path / "g.json").write_text("{not json")
+    (tmp_path / "g.json").chmod(0o600)
     with pytest.raises(KeyFileError, match="not valid JSON"):
         load_key(tmp_path / "g.json")
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from consortium.cli.errors import CliError
 from consortium.client import ClientError, ReceiptTimeout, SyncClient
 from consortium.crypto import KeyFileError, KeyPair, load_key
+from consortium.crypto.keyfile import interactive_passphrase
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.rpc.views import BYTES_KEY, ValueJsonError, value_from_json
 
@@ -77,7 +78,7 @@ def load_account(args: argparse.Namespace) -> KeyPair:
     if not args.key:
         raise CliError("this command sends a transaction: give --key FILE (create one with 'consortium account new')")
     try:
-        return load_key(args.key)
+        return load_key(args.key, interactive_passphrase(f"passphrase for {args.key}: "))
     except KeyFileError as exc:
         raise CliError(str(exc)) from None
 
