@@ -85,6 +85,8 @@ def _fatal(exc: BaseException, config, *, starting: bool = False) -> int:
 
 async def _serve(node, logs) -> int:
     """The composition root: the node, then RPC on top of it, until SIGTERM/SIGINT."""
+    from consortium.explorer import PREFIX as EXPLORER
+    from consortium.explorer import mount
     from consortium.ops.fatal import PortInUse
     from consortium.rpc.node_api import NodeRpcApi
     from consortium.rpc.server import RpcServer
@@ -97,6 +99,7 @@ async def _serve(node, logs) -> int:
     api = NodeRpcApi(node)
     cfg = node.config
     rpc = RpcServer(api.dispatcher, cfg.rpc.host, cfg.rpc.port, ws_handler=api.hub.handle)
+    mount(rpc.app, api, dispatcher=api.dispatcher, genesis_path=cfg.genesis_path)  # read-only web UI
     ops = None
     if cfg.ops.port:
         from consortium.ops.metrics import NodeMetrics
@@ -117,6 +120,7 @@ async def _serve(node, logs) -> int:
                         raise PortInUse("rpc", cfg.rpc.host, cfg.rpc.port) from None
                     raise
                 api.rpc_url = f"http://{cfg.rpc.host}:{rpc.port}"
+                log.info("explorer at %s%s/", api.rpc_url, EXPLORER)
                 await stop.wait()
             finally:
                 await rpc.close()

@@ -1,0 +1,127 @@
+"""One real 4-node chain for the web tests, driven through the CLI as a person would run it.
+
+The flow: Alice notarizes a chat log naming Bob as co-signer, Bob co-signs, the administrator
+registers Carol as arbitrator, Alice opens a case and attaches the log, Carol rules; then the
+committee removes node3 from the sealers (a certified sealer-set change every later proof
+carries), and the proof bundle of the log is written at the latest block. Nodes keep running
+(the explorer tests need them); ``stop`` ends them by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.helpers.cluster import ROOT, Cluster
+
+from consortium.client import SyncClient
+from consortium.crypto import KeyPair, save_key
+from consortium.encoding.hexbytes import to_hex
+
+CHAT_LOG = (b"2026-11-02 09:14 alice: the 40 chairs arrived, 6 have broken legs\n"
+            b"2026-11-02 09:20 bob: sorry about that. I will refund the 6 chairs within 7 days.\n") * 20
+CASE_ID = "CASE-2026-0042"
+SUMMARY = "Bob refunds 6 chairs (EUR 270) within 14 days"
+
+
+def cli(*args: str, key: Path | None = None, rpc: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("CONSORTIUM_KEY", None)
+    if rpc:
+        env["CONSORTIUM_RPC"] = rpc
+    cmd = [sys.executable, "-m", "consortium", *args, *(["--key", str(key)] if key else [])]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, f"consortium {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+@dataclass
+class LiveChain:
+    cluster: Cluster
+    root: Path
+    doc: Path
+    proof: Path
+    genesis: Path
+    other_genesis: Path
+    evidence_hash: str
+    notarize_tx: str
+    notarize_block: int
+    addresses: dict[str, str]
+    removed_sealer: str
+    proposal_id: int
+
+    def url(self, i: int = 0) -> str:
+        return self.cluster.rpc_url(i)
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
+def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def start(root: Path) -> LiveChain:
+    cluster = Cluster(root / "chain")
+    try:
+        cluster.build()
+        cluster.start()
+        return _flow(cluster, root)
+    except BaseException:
+        cluster.stop()
+        raise
+
+
+def _flow(cluster: Cluster, root: Path) -> LiveChain:
+    rpc = cluster.rpc_url(0)
+    keys = {}
+    for name, seed in (("alice", 0x31), ("bob", 0x32), ("carol", 0x33)):
+        keys[name] = root / f"{name}.json"
+        save_key(KeyPair(bytes([seed]) * 32), keys[name])
+    addr = {n: to_hex(KeyPair(bytes([s]) * 32).address) for n, s in (("alice", 0x31), ("bob", 0x32), ("carol", 0x33))}
+    admin = cluster.root / "accounts" / "admin0.json"
+    doc = root / "delivery-chat-log.txt"
+    doc.write_bytes(CHAT_LOG)
+    ruling = root / "ruling.txt"
+    ruling.write_text(f"Case {CASE_ID}: {SUMMARY}.\n")
+
+    notarized = json.loads(cli("evidence", "notarize", str(doc), "--case", CASE_ID, "--signer", addr["bob"],
+                               "--note", "delivery chat, exported from the shop's app", "--json",
+                               key=keys["alice"], rpc=rpc).stdout)
+    cli("evidence", "sign", notarized["hash"], key=keys["bob"], rpc=rpc)
+    cli("evidence", "register-arbitrator", addr["carol"], key=admin, rpc=rpc)
+    cli("case", "open", CASE_ID, "--party", addr["alice"], "--party", addr["bob"], "--arbitrator", addr["carol"],
+        key=keys["alice"], rpc=rpc)
+    cli("case", "attach", CASE_ID, notarized["hash"], key=keys["alice"], rpc=rpc)
+    cli("case", "rule", CASE_ID, "--ruling", str(ruling), "--summary", SUMMARY, key=keys["carol"], rpc=rpc)
+
+    with SyncClient(rpc) as c:
+        sealers = c.request("getSealerList")
+    removed = sealers[3]
+    cli("gov", "propose", "remove_node", removed, key=admin, rpc=rpc)
+    for i in range(cluster.nodes):
+        with SyncClient(cluster.rpc_url(i)) as c:
+            wait_for(lambda c=c: removed not in c.request("getSealerList"), f"node{i} to drop the removed sealer")
+    with SyncClient(rpc) as c:
+        after = c.block_number()
+    cluster.wait_height(after + 2, nodes=[0, 1, 2])
+
+    proof = root / "delivery-chat-log.proof.json"
+    cli("evidence", "proof", notarized["hash"], "--out", str(proof), rpc=cluster.rpc_url(1))
+    assert json.loads(proof.read_text())["sealerChanges"], "the proof should carry the sealer-set change"
+    other = root / "other-chain"
+    subprocess.run([str(ROOT / ".venv" / "bin" / "consortium"), "chain", "new", "--nodes", "4", "--dir", str(other),
+                    "--p2p-port", "41000", "--rpc-port", "42000"], check=True, capture_output=True, timeout=120)
+    return LiveChain(cluster=cluster, root=root, doc=doc, proof=proof, genesis=cluster.root / "node0" / "genesis.toml",
+                     other_genesis=other / "node0" / "genesis.toml", evidence_hash=notarized["hash"],
+                     notarize_tx=notarized["transaction"], notarize_block=notarized["block"], addresses=addr,
+                     removed_sealer=removed, proposal_id=1)
