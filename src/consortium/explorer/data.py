@@ -165,7 +165,8 @@ class ExplorerData:
         return doc
 
     # -- contract records (read-only calls on the head state) -----------------------------------
-    async def _call(self, to: bytes, method: str, args: tuple[Value, ...]) -> Value:
+    async def _call(self, to: bytes, method: str, args: tuple[Value, ...]) -> Any:
+        """A read-only call on the head state; None when it reverts (records are contract values: untyped)."""
         try:
             return await self.api.call(to, method, args, b"")
         except (CallFailed, LookupError):
