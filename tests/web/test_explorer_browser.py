@@ -67,7 +67,8 @@ def test_explorer_pages_against_a_running_chain(live_chain, open_page, tmp_path)
     with page.expect_download() as dl:
         page.locator("#download-proof").click()
     proof = json.loads(open(dl.value.path()).read())
-    assert proof["evidenceHash"] == live_chain.evidence_hash and proof["sealerChanges"]
+    opened = proof["evidence"]["fileHash"] if "evidence" in proof else proof["evidenceHash"]  # bundle v2 / v1
+    assert opened == live_chain.evidence_hash and proof["sealerChanges"]
     shot("evidence")
 
     # The case, reached from the record's metadata.
