@@ -107,7 +107,7 @@ def _flow(cluster: Cluster, root: Path) -> LiveChain:
     with SyncClient(rpc) as c:
         sealers = c.request("getSealerList")
     removed = sealers[3]
-    cli("gov", "propose", "remove_node", removed, key=admin, rpc=rpc)
+    proposed = json.loads(cli("gov", "propose", "remove_node", removed, "--json", key=admin, rpc=rpc).stdout)
     for i in range(cluster.nodes):
         with SyncClient(cluster.rpc_url(i)) as c:
             wait_for(lambda c=c: removed not in c.request("getSealerList"), f"node{i} to drop the removed sealer")
@@ -124,4 +124,4 @@ def _flow(cluster: Cluster, root: Path) -> LiveChain:
     return LiveChain(cluster=cluster, root=root, doc=doc, proof=proof, genesis=cluster.root / "node0" / "genesis.toml",
                      other_genesis=other / "node0" / "genesis.toml", evidence_hash=notarized["hash"],
                      notarize_tx=notarized["transaction"], notarize_block=notarized["block"], addresses=addr,
-                     removed_sealer=removed, proposal_id=1)
+                     removed_sealer=removed, proposal_id=proposed["output"])

@@ -62,7 +62,8 @@ async def site(tmp_path):
     digest = file_hash(DOC)
     node.transact(ALICE, "notarize", [digest, {"file_name": "chat.txt", "case_id": "C-9"}, [BOB.address]])
     node.transact(BOB, "sign", [digest])
-    node.transact(ADMIN, "add_arbitrator", [ARBITER.address])
+    register = node.tx(ADMIN, "propose", ["register_arbitrator", [ARBITER.address], 500], to=GOVERNANCE_ADDRESS)
+    node.produce([register])
     node.transact(ALICE, "open_case", ["C-9", [ALICE.address, BOB.address], ARBITER.address])
     node.transact(ALICE, "attach", ["C-9", digest])
     node.transact(ARBITER, "rule", ["C-9", file_hash(b"ruling"), "Bob refunds 6 chairs"])
@@ -129,8 +130,8 @@ async def test_transaction_evidence_and_case_pages(site) -> None:
 async def test_governance_and_proposal_pages(site) -> None:
     client, _, _, _ = site
     gov = await get(client, "/explorer/governance")
-    assert 'href="/explorer/proposal/1"' in gov and "grant_deploy" in gov
-    prop = plain(await get(client, "/explorer/proposal/1"))
+    assert 'href="/explorer/proposal/2"' in gov and "grant_deploy" in gov and "register_arbitrator" in gov
+    prop = plain(await get(client, "/explorer/proposal/2"))
     assert "executed" in prop and to_hex(ADMIN.address) in prop and "yes 1, no 0; threshold 1 of 1" in prop
     net = plain(await get(client, "/explorer/network"))
     assert "Sealers (4, quorum 3)" in net
