@@ -49,6 +49,9 @@ class LiveChain:
     genesis: Path
     other_genesis: Path
     evidence_hash: str
+    """SHA-256 of the file."""
+    evidence_key: str
+    """What is on chain: the salted commitment."""
     notarize_tx: str
     notarize_block: int
     addresses: dict[str, str]
@@ -95,13 +98,14 @@ def _flow(cluster: Cluster, root: Path) -> LiveChain:
     ruling.write_text(f"Case {CASE_ID}: {SUMMARY}.\n")
 
     notarized = json.loads(cli("evidence", "notarize", str(doc), "--case", CASE_ID, "--signer", addr["bob"],
-                               "--note", "delivery chat, exported from the shop's app", "--json",
+                               "--note", "delivery chat, exported from the shop's app", "--file-info", "--json",
                                key=keys["alice"], rpc=rpc).stdout)
-    cli("evidence", "sign", notarized["hash"], key=keys["bob"], rpc=rpc)
+    assert notarized["mode"] == "salted" and notarized["key"] != notarized["hash"]
+    cli("evidence", "sign", notarized["key"], key=keys["bob"], rpc=rpc)
     cli("evidence", "register-arbitrator", addr["carol"], key=admin, rpc=rpc)
     cli("case", "open", CASE_ID, "--party", addr["alice"], "--party", addr["bob"], "--arbitrator", addr["carol"],
         key=keys["alice"], rpc=rpc)
-    cli("case", "attach", CASE_ID, notarized["hash"], key=keys["alice"], rpc=rpc)
+    cli("case", "attach", CASE_ID, notarized["key"], key=keys["alice"], rpc=rpc)
     cli("case", "rule", CASE_ID, "--ruling", str(ruling), "--summary", SUMMARY, key=keys["carol"], rpc=rpc)
 
     with SyncClient(rpc) as c:
@@ -116,12 +120,12 @@ def _flow(cluster: Cluster, root: Path) -> LiveChain:
     cluster.wait_height(after + 2, nodes=[0, 1, 2])
 
     proof = root / "delivery-chat-log.proof.json"
-    cli("evidence", "proof", notarized["hash"], "--out", str(proof), rpc=cluster.rpc_url(1))
+    cli("evidence", "proof", str(doc), "--from", notarized["proof"], "--out", str(proof), rpc=cluster.rpc_url(1))
     assert json.loads(proof.read_text())["sealerChanges"], "the proof should carry the sealer-set change"
     other = root / "other-chain"
     subprocess.run([str(ROOT / ".venv" / "bin" / "consortium"), "chain", "new", "--nodes", "4", "--dir", str(other),
                     "--p2p-port", "41000", "--rpc-port", "42000"], check=True, capture_output=True, timeout=120)
     return LiveChain(cluster=cluster, root=root, doc=doc, proof=proof, genesis=cluster.root / "node0" / "genesis.toml",
-                     other_genesis=other / "node0" / "genesis.toml", evidence_hash=notarized["hash"],
+                     other_genesis=other / "node0" / "genesis.toml", evidence_hash=notarized["hash"], evidence_key=notarized["key"],
                      notarize_tx=notarized["transaction"], notarize_block=notarized["block"], addresses=addr,
                      removed_sealer=removed, proposal_id=proposed["output"])

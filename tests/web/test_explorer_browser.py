@@ -59,7 +59,7 @@ def test_explorer_pages_against_a_running_chain(live_chain, open_page, tmp_path)
     shot("transaction")
 
     # The evidence record: co-signed by Bob, in the case.
-    page.goto(f"{base}/evidence/{live_chain.evidence_hash}")
+    page.goto(f"{base}/evidence/{live_chain.evidence_key}")
     record = text(page, "#evidence")
     assert "COMPLETE" in record and live_chain.addresses["alice"] in record and "delivery-chat-log.txt" in record
     cosigners = text(page, "#cosigners")
@@ -68,13 +68,13 @@ def test_explorer_pages_against_a_running_chain(live_chain, open_page, tmp_path)
         page.locator("#download-proof").click()
     proof = json.loads(open(dl.value.path()).read())
     opened = proof["evidence"]["fileHash"] if "evidence" in proof else proof["evidenceHash"]  # bundle v2 / v1
-    assert opened == live_chain.evidence_hash and proof["sealerChanges"]
+    assert opened == live_chain.evidence_key and proof["sealerChanges"]  # the key on chain, opened as public
     shot("evidence")
 
     # The case, reached from the record's metadata.
     page.locator(f'#evidence a[href="/explorer/case/{CASE_ID}"]').click()
     assert "CLOSED" in text(page, "#case") and SUMMARY in text(page, "#ruling")
-    assert live_chain.evidence_hash[:8] in text(page, "#case-evidence")
+    assert live_chain.evidence_key[:8] in text(page, "#case-evidence")
     shot("case")
 
     # Governance: the committee's proposal that removed node3, and its vote.
