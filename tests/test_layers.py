@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "consortium"
 RANK = {
     "encoding": 0, "crypto": 1, "ledger": 2, "storage": 3, "state": 3, "execution": 4, "chain": 5,
     "txpool": 6, "consensus": 6, "network": 7, "node": 8, "evidence": 9, "rpc": 9, "ops": 9, "client": 10, "gateway": 10,
-    "explorer": 10, "cli": 11,
+    "explorer": 10, "report": 10, "cli": 11,
 }
 # Imports allowed on purpose: consensus is pure and may not see storage, chain or txpool at all.
 FORBIDDEN = {"consensus": {"storage", "state", "execution", "chain", "txpool", "network", "node"},

@@ -29,14 +29,14 @@ CASE_ID = "CASE-2026-0042"
 SUMMARY = "Bob refunds 6 chairs (EUR 270) within 14 days"
 
 
-def cli(*args: str, key: Path | None = None, rpc: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def cli(*args: str, key: Path | None = None, rpc: str | None = None, ok: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(ROOT))))}
     env.pop("CONSORTIUM_KEY", None)
     if rpc:
         env["CONSORTIUM_RPC"] = rpc
     cmd = [sys.executable, "-m", "consortium", *args, *(["--key", str(key)] if key else [])]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
-    assert r.returncode == 0, f"consortium {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
+    assert r.returncode == 0 or not ok, f"consortium {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
     return r
 
 

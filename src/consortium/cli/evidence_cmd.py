@@ -148,6 +148,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     batch_cmd.register(es)
 
+    from consortium.cli import report_cmd  # the reports and the verifier page, for people without a terminal
+
+    report_cmd.register(es)
+
 
 # --- shared with case_cmd -----------------------------------------------------------------------
 

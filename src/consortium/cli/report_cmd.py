@@ -1,0 +1,97 @@
+"""``consortium evidence report`` and ``consortium evidence verifier-page``: the evidence for people
+who do not use a terminal — a court-ready report (PDF and/or HTML) of an offline verification, and the
+self-contained offline verifier page.
+
+    evidence report FILE --proof PROOF --genesis GENESIS [--out report.pdf] [--html report.html]
+
+The report is written only for a proof that verifies (exit 0); NOT VERIFIED writes nothing (exit 1,
+with the reason); a file, proof or genesis that cannot be read is exit 2, as for ``evidence verify``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from consortium.cli.common import emit
+from consortium.cli.errors import CliError
+from consortium.cli.evidence_cmd import EXIT_NOT_VERIFIED, _read_proof, hash_of
+from consortium.evidence import NotVerified, UnsupportedBundle, load_bundle, verify_bundle
+from consortium.node.genesis import load_genesis
+from consortium.node.toml_io import ConfigError
+
+
+def register(es: argparse._SubParsersAction) -> None:
+    r = es.add_parser("report", help="write a court-ready report (PDF and/or HTML) of a verified proof",
+                      description="Verify FILE against its proof offline (as 'evidence verify' does) and, if it "
+                                  "verifies, write a report a person can read: what was notarized, when, by whom, "
+                                  "co-signed by whom, which sealers certified it, and how to check it "
+                                  "independently, with a QR code carrying the evidence reference. Exit 0 written, "
+                                  "1 NOT VERIFIED (nothing written), 2 usage or I/O error.")
+    r.add_argument("file", help="the evidence file")
+    r.add_argument("--proof", required=True, help="its proof bundle")
+    r.add_argument("--genesis", required=True, help="the chain's genesis.toml: the only thing trusted")
+    r.add_argument("--out", help="the PDF report to write (e.g. report.pdf)")
+    r.add_argument("--html", help="the HTML report to write (one self-contained file)")
+    r.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    r.set_defaults(func=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from consortium.report.content import build_report
+    from consortium.report.html import render_html
+    from consortium.report.pdf import render_pdf
+
+    if not args.out and not args.html:
+        raise CliError("give --out report.pdf, --html report.html, or both")
+    try:
+        genesis = load_genesis(args.genesis)
+    except ConfigError as exc:
+        raise CliError(f"bad genesis file: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot read the genesis file {args.genesis}: {exc.strerror}") from None
+    try:
+        bundle = load_bundle(_read_proof(args.proof))
+        digest, size = hash_of(args.file)
+        result = verify_bundle(genesis, bundle, digest)
+    except UnsupportedBundle as exc:
+        raise CliError(str(exc)) from None
+    except NotVerified as exc:
+        if args.json:
+            emit(args, {"verified": False, "code": exc.code, "reason": exc.message, "written": []})
+        else:
+            print(f"NOT VERIFIED: {exc.message}\n  ({exc.code}); no report written")
+        return EXIT_NOT_VERIFIED
+    report = build_report(result, genesis, file_name=Path(args.file).name, file_size=size,
+                          proof_name=Path(args.proof).name, genesis_name=Path(args.genesis).name,
+                          generated_ms=time.time_ns() // 1_000_000)
+    written = []
+    if args.out:
+        _write(Path(args.out), render_pdf(report))
+        written.append(args.out)
+    if args.html:
+        _write(Path(args.html), render_html(report).encode())
+        written.append(args.html)
+    emit(args, {"verified": True, "written": written, "reference": report.qr_text},
+         [("VERIFIED", Path(args.file).name), *(("report", w) for w in written), ("reference", report.qr_text)])
+    return 0
+
+
+def _write(out: Path, data: bytes) -> None:
+    """Atomically: a crash never leaves half a report where a whole one is expected."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror}") from None

@@ -1,0 +1,82 @@
+"""The evidence report from a real cluster's proof: the PDF rendered to an image with pdftoppm and its QR
+code decoded with zbarimg back to the evidence reference; its text read back with pdftotext; the HTML
+version opened in Chromium; and no report at all for a proof that does not verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+
+import pytest
+from tests.helpers import debian
+from tests.web.live_chain import CASE_ID, cli
+
+from consortium.encoding.hexbytes import from_hex
+from consortium.node.genesis import load_genesis
+from consortium.report.reference import parse_reference
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def poppler_and_zbar() -> None:
+    why = debian.ensure({"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils", "zbarimg": "zbar-tools"})
+    if why:
+        pytest.skip(f"rendering the report and reading its QR code: {why}")
+
+
+def report(live_chain, tmp_path, *extra: str, doc=None) -> subprocess.CompletedProcess:
+    return cli("evidence", "report", str(doc or live_chain.doc), "--proof", str(live_chain.proof),
+               "--genesis", str(live_chain.genesis), *extra, ok=False)
+
+
+def test_pdf_report_qr_code_carries_the_reference(live_chain, tmp_path, poppler_and_zbar) -> None:
+    pdf, html = tmp_path / "report.pdf", tmp_path / "report.html"
+    r = report(live_chain, tmp_path, "--out", str(pdf), "--html", str(html), "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    printed = json.loads(r.stdout)
+    assert printed["verified"] and printed["written"] == [str(pdf), str(html)]
+    assert pdf.read_bytes().startswith(b"%PDF-")
+
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    page = next(tmp_path.glob("page-*1.png"))
+    scanned = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(page)],
+                             capture_output=True, text=True, timeout=60)
+    assert scanned.returncode == 0, scanned.stderr
+    text = scanned.stdout.strip()
+    assert text == printed["reference"]
+    ref = parse_reference(text)
+    assert ref.file_hash == hashlib.sha256(live_chain.doc.read_bytes()).digest()
+    assert ref.genesis_hash == load_genesis(live_chain.genesis).hash()
+    assert (ref.chain_id, ref.block, ref.tx) == ("chain0", live_chain.notarize_block, from_hex(live_chain.notarize_tx))
+    assert ref.key == from_hex(live_chain.evidence_key) != ref.file_hash  # salted: the commitment on chain
+
+    words = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for expected in ("VERIFIED", "What was notarized", "delivery-chat-log.txt", live_chain.addresses["alice"],
+                     live_chain.addresses["bob"], CASE_ID, "How to verify this independently"):
+        assert expected in words, expected
+    assert "html" in html.read_text() and text.replace("&", "&amp;") in html.read_text()
+
+
+def test_html_report_in_chromium(live_chain, tmp_path, open_page) -> None:
+    html = tmp_path / "report.html"
+    assert report(live_chain, tmp_path, "--html", str(html)).returncode == 0
+    w = open_page(offline=True)
+    w.page.goto(html.as_uri())
+    assert w.page.locator("#verdict").inner_text() == "VERIFIED"
+    assert w.page.locator("#qr svg").count() == 1
+    w.page.screenshot(path=str(tmp_path / "report-html.png"), full_page=True)
+    assert not w.errors and all(u.startswith("file:") for u in w.requests)
+
+
+def test_no_report_for_a_changed_file(live_chain, tmp_path) -> None:
+    changed = tmp_path / "changed.txt"
+    data = bytearray(live_chain.doc.read_bytes())
+    data[data.index(b"6")] = ord("5")
+    changed.write_bytes(bytes(data))
+    out = tmp_path / "report.pdf"
+    r = report(live_chain, tmp_path, "--out", str(out), doc=changed)
+    assert r.returncode == 1 and "NOT VERIFIED" in r.stdout and "no report written" in r.stdout
+    assert not out.exists()
