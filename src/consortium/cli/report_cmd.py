@@ -39,6 +39,15 @@ def register(es: argparse._SubParsersAction) -> None:
     r.add_argument("--json", action="store_true", help="machine-readable JSON output")
     r.set_defaults(func=_report)
 
+    v = es.add_parser("verifier-page", help="write the offline verifier page (one HTML file, no network needed)",
+                      description="Write a self-contained HTML page that verifies an evidence file against its "
+                                  "proof bundle in a browser, offline, exactly as 'evidence verify' does (a second "
+                                  "implementation, from docs/protocol.md). With --genesis the chain's genesis is "
+                                  "built into the page.")
+    v.add_argument("--out", required=True, help="the HTML file to write (e.g. verify.html)")
+    v.add_argument("--genesis", help="build this genesis.toml into the page")
+    v.set_defaults(func=_verifier_page)
+
 
 def _report(args: argparse.Namespace) -> int:
     from consortium.report.content import build_report
@@ -77,6 +86,28 @@ def _report(args: argparse.Namespace) -> int:
         written.append(args.html)
     emit(args, {"verified": True, "written": written, "reference": report.qr_text},
          [("VERIFIED", Path(args.file).name), *(("report", w) for w in written), ("reference", report.qr_text)])
+    return 0
+
+
+def _verifier_page(args: argparse.Namespace) -> int:
+    from importlib.resources import files
+
+    here = files("consortium.report") / "verifier"
+    page = (here / "verify.html").read_text(encoding="utf-8")
+    script = (here / "verifier.js").read_text(encoding="utf-8")
+    genesis = ""
+    if args.genesis:
+        try:
+            load_genesis(args.genesis)  # refuse a genesis the verifier itself would refuse
+            genesis = Path(args.genesis).read_text(encoding="utf-8")
+        except ConfigError as exc:
+            raise CliError(f"bad genesis file: {exc}") from None
+        except OSError as exc:
+            raise CliError(f"cannot read the genesis file {args.genesis}: {exc.strerror}") from None
+    page = page.replace("/*GENESIS*/", genesis.replace("</", "<\\/"), 1).replace("/*VERIFIER*/", script.replace("</", "<\\/"), 1)
+    _write(Path(args.out), page.encode())
+    print(f"wrote {args.out}: open it in a browser (offline; nothing is uploaded)"
+          + (f"; genesis of chain built in from {args.genesis}" if genesis else ""))
     return 0
 
 

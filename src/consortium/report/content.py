@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from consortium import __version__
 from consortium.encoding.hexbytes import to_hex
@@ -50,7 +51,7 @@ def build_report(result: VerifiedEvidence, genesis: Genesis, *, file_name: str, 
                  proof_name: str, genesis_name: str, generated_ms: int) -> Report:
     """The report of a VERIFIED result. ``file_name`` is shown only as the file the reader checked;
     the name on chain is shown only if the submitter disclosed it in the metadata."""
-    meta = dict(result.metadata)
+    meta: dict[str, Any] = dict(result.metadata)
     what: list[Row] = [("SHA-256 of the file", to_hex(result.evidence_hash)),
                        ("file size", f"{file_size:,} bytes (as checked)")]
     if isinstance(meta.get("file_name"), str):
