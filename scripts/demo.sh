@@ -147,6 +147,11 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "the tampered file gave exit code $rc, expected 1 (NOT VERIFIED)"
 
+step "for people without a terminal: the verifier page and the report"
+cli evidence verifier-page --out "$WORK/verify.html" --genesis "$GENESIS"
+cli evidence report "$EVIDENCE" --proof "$PROOF" --genesis "$GENESIS" --out "$WORK/report.pdf" --html "$WORK/report.html" >/dev/null
+echo "report: $WORK/report.pdf (and report.html)"
+
 # --- 6. summary ------------------------------------------------------------------------------------
 step "summary"
 cat <<EOF
@@ -156,5 +161,8 @@ cat <<EOF
   case         $CASE: opened by Alice, evidence attached, ruled by Carol
   proof        $PROOF ($(wc -c <"$PROOF") bytes)
   offline      original file: VERIFIED (exit 0); one byte changed: NOT VERIFIED (exit 1)
+  verifier     $WORK/verify.html  (open it in a browser, drop in the file and the proof: offline)
+  report       $WORK/report.pdf, $WORK/report.html
+  explorer     http://127.0.0.1:$RPC/explorer/  (on every node's RPC port while the chain runs: scripts/start_all.sh $DIR)
   took         $((SECONDS - START)) s
 EOF
