@@ -342,6 +342,15 @@
       if ((m = /^\[\s*([A-Za-z0-9_]+)\s*\]$/.exec(line))) { if (root[m[1]]) throw bad(`table [${m[1]}] twice`); table = root[m[1]] = {}; continue; }
       if (!(m = /^([A-Za-z0-9_]+)\s*=\s*(.*)$/.exec(line))) throw bad("not a key = value line");
       let rest = m[2];
+      if (rest.trim().startsWith('"""')) {  // a multi-line basic string (PEM certificates); no escapes expected
+        let body = rest.trim().slice(3);
+        while (!body.includes('"""') && i + 1 < lines.length) { i++; body += "\n" + lines[i]; }
+        const end = body.indexOf('"""');
+        if (end < 0 || stripComment(body.slice(end + 3)).trim()) throw bad("an unterminated multi-line string");
+        if (m[1] in table) throw bad(`key ${m[1]} twice`);
+        table[m[1]] = body.slice(0, end).replace(/^\n/, "");
+        continue;
+      }
       if (rest.trim().startsWith("[")) {  // a multi-line array
         let depth = 0; const count = (s) => { for (const c of stripComment(s)) { if (c === "[") depth++; else if (c === "]") depth--; } };
         count(rest);
@@ -359,7 +368,7 @@
     const id = (s) => typeof s === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(s);
     const int = (lo, hi) => (v) => Number.isSafeInteger(v) && v >= lo && v <= hi;
     const hexb = (n) => (s) => typeof s === "string" && new RegExp(`^0[xX][0-9a-fA-F]{${2 * n}}$`).test(s);
-    const known = new Set(["chain", "consensus", "governance", "contracts", "sealer", "committee"]);
+    const known = new Set(["chain", "consensus", "governance", "contracts", "sealer", "committee", "organization"]);
     for (const k of Object.keys(doc)) {
       if (k === "tsa") throw new CannotVerify("this genesis file lists time-stamping authorities ([[tsa]]); this page does not check time anchors yet: use 'consortium evidence verify'");
       if (!known.has(k)) throw new CannotVerify(`the genesis file has an unknown table [${k}]`);
@@ -382,8 +391,19 @@
       committee: need(doc, "committee", (a) => Array.isArray(a) && a.length >= 1 && a.length <= 256, "1-256 [[committee]] tables")
         .map((m) => [b(need(m, "address", hexb(20), "[[committee]] address")), "weight" in m ? need(m, "weight", int(1, 1000000), "[[committee]] weight") : 1]),
     };
-    out.hash = H(encode(["consortium-genesis", 1, out.chainId, out.groupId, out.suite, out.timestamp, out.sealers, out.admins,
-      out.committee, out.threshold, out.maxTxs, out.viewTimeout, out.window, out.builtin, out.python]));
+    const value = ["consortium-genesis", 1, out.chainId, out.groupId, out.suite, out.timestamp, out.sealers, out.admins,
+      out.committee, out.threshold, out.maxTxs, out.viewTimeout, out.window, out.builtin, out.python];
+    if (doc.organization !== undefined) {  // §10.3: organizations and each sealer's org, only when listed
+      const orgs = need(doc, "organization", (a) => Array.isArray(a) && a.length >= 1, "[[organization]] tables");
+      const pemDer = (pem) => {
+        const m = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem);
+        if (!m) throw new CannotVerify("the genesis file: an organization's ca_cert is not a PEM certificate");
+        return Uint8Array.from(atob(m[1].replace(/\s+/g, "")), (c) => c.charCodeAt(0));
+      };
+      value.push(orgs.map((o) => [need(o, "name", id, "[[organization]] name"), pemDer(need(o, "ca_cert", (x) => typeof x === "string", "[[organization]] ca_cert"))]));
+      value.push(doc.sealer.map((s) => need(s, "org", id, "[[sealer]] org (required when organizations are listed)")));
+    }
+    out.hash = H(encode(value));
     return out;
   }
   function unhex(s, size, what) {
