@@ -52,7 +52,8 @@ def build_report(result: VerifiedEvidence, genesis: Genesis, *, file_name: str, 
     """The report of a VERIFIED result. ``file_name`` is shown only as the file the reader checked;
     the name on chain is shown only if the submitter disclosed it in the metadata."""
     meta: dict[str, Any] = dict(result.metadata)
-    what: list[Row] = [("SHA-256 of the file", to_hex(result.evidence_hash)),
+    file_hash = result.evidence_hash if result.evidence_hash is not None else result.key  # a report is of a file
+    what: list[Row] = [("SHA-256 of the file", to_hex(file_hash)),
                        ("file size", f"{file_size:,} bytes (as checked)")]
     if isinstance(meta.get("file_name"), str):
         what.append(("file name (disclosed)", meta["file_name"]))
@@ -103,7 +104,7 @@ def build_report(result: VerifiedEvidence, genesis: Genesis, *, file_name: str, 
         sections.append(Section("Case", (("case (disclosed)", meta["case_id"]),), (
             "The case id is what the submitter wrote in the notarization. The case record and its ruling are on "
             "chain (the explorer's case page shows them); this proof does not cover them.",)))
-    reference = EvidenceReference(result.chain_id, result.group_id, result.genesis_hash, result.evidence_hash,
+    reference = EvidenceReference(result.chain_id, result.group_id, result.genesis_hash, file_hash,
                                   result.key, result.block_number, result.transaction, result.timestamp_ms)
     sections.append(Section("How to verify this independently", (
         ("you need", f"the evidence file, the proof bundle ({proof_name}) and the chain's genesis file "
