@@ -79,7 +79,7 @@ class Proofs:
         self.anchor = anchor
         self._reader = reader
         self.trees: LruCache[BatchTree] = LruCache(lambda t: t.size, tree_budget_items)
-        self.bundles: LruCache[str] = LruCache(len, 64 * 1024 * 1024)
+        self.bundles: LruCache[str] = LruCache(len, 16 * 1024 * 1024)
         self._tick = asyncio.Event()
 
     def on_commit(self, record: BatchRecord, tree: BatchTree, bundle: bytes) -> None:

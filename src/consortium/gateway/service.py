@@ -32,6 +32,10 @@ from consortium.gateway.tree import BatchTree
 
 log = logging.getLogger("consortium.gateway")
 
+TREE_CACHE_ITEMS = 1 << 18
+"""Trees of the most recent batches kept for paths (~180 bytes an item: ~46 MiB); older ones are rebuilt
+from the item log when asked. Most proofs are fetched within seconds of their batch's commit."""
+
 
 class Overloaded(Exception):
     """The gateway holds as many open items as it may; the client should retry after ``retry_after`` s."""
@@ -53,7 +57,7 @@ class Gateway:
                              interval_s=config.interval_ms / 1000, max_items=config.max_batch_items,
                              max_inflight=config.max_inflight, on_commit=self._on_commit)
         self.proofs = Proofs(self.store, self.anchor, self.reader,
-                             tree_budget_items=max(4 * config.max_batch_items, 1 << 20))
+                             tree_budget_items=TREE_CACHE_ITEMS)
         self.intake = Intake(self.store, self.io, self._on_durable, max_group_items=max(config.max_request_items, 50_000))
         self.started = time.time()
         self.accepted_items = 0
