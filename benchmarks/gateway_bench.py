@@ -264,7 +264,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "gateway_cpu_cores": round((cpu1["gateway"] - cpu0["gateway"]) / args.seconds, 2),
             "nodes_cpu_cores": round((cpu1["nodes"] - cpu0["nodes"]) / args.seconds, 2),
             "gateway_rss_mb": {"start": rss[0] if rss else None, "peak": max(rss) if rss else None,
-                               "end": rss[-1] if rss else None},
+                               "end": rss[-1] if rss else None, "every_10s": rss[::10]},
             "overloaded_503": sum(o["overloaded"] for o in outs),
             "refused": sum(o["refused"] for o in outs),
             "group_commits_in_window": status1["groupCommits"] - status0.get("groupCommits", 0),

@@ -98,7 +98,9 @@ class GatewayStore:
 
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        self.kv = LevelDBStore(path)
+        # Small memtable and block cache: the gateway's reads are point lookups of random keys (the bloom
+        # filter answers most), and its memory must stay flat under load (docs/gateway.md).
+        self.kv = LevelDBStore(path, cache_mb=8, write_buffer_mb=16)
         self.next_seq = self._scan_next_seq()
         last = self.last_batch()
         self.sealed_end = last.end if last else 0

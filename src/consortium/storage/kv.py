@@ -106,7 +106,7 @@ class MemoryStore(KVStore):
 class LevelDBStore(KVStore):
     """LevelDB through plyvel. One process may hold a database at a time (LevelDB's LOCK file)."""
 
-    def __init__(self, path: Path | str, *, create: bool = True, cache_mb: int = 64) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True, cache_mb: int = 64, write_buffer_mb: int = 64) -> None:
         self.path = Path(path)
         try:
             # Larger memtable and files keep compaction from stalling Merkle-heavy write loads
@@ -116,7 +116,7 @@ class LevelDBStore(KVStore):
                 str(self.path),
                 create_if_missing=create,
                 lru_cache_size=cache_mb * 1024 * 1024,
-                write_buffer_size=64 * 1024 * 1024,
+                write_buffer_size=write_buffer_mb * 1024 * 1024,
                 max_file_size=16 * 1024 * 1024,
                 bloom_filter_bits=10,
                 paranoid_checks=True,
