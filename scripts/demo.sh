@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: a 4-node chain, an evidence file notarized and co-signed, an arbitration case opened,
-# the evidence attached, a ruling, a proof written, the chain stopped, the proof verified offline,
-# and a one-byte change to the file caught. Nodes are stopped on exit, even when a step fails.
+# the evidence attached, a ruling, a proof written, a folder notarized through the evidence gateway,
+# the chain stopped, the proofs verified offline, and a one-byte change to the file caught. Nodes are stopped on exit, even when a step fails.
 # Usage: scripts/demo.sh [DIR]   (default ./demo-chain)
 # DIR must not exist yet, or be a folder an earlier demo.sh run created (it holds a .demo-chain
 # marker): only then is it deleted and made afresh. Any other folder is left alone.
@@ -66,16 +66,16 @@ if [ -d "$DIR" ]; then
 fi
 mkdir -p -- "$DIR"
 echo "made by scripts/demo.sh; the next demo.sh run with this folder deletes it" >"$DIR/$MARKER"
-BASE="$(free_ports $((2 * NODES)))"
-P2P=$BASE RPC=$((BASE + NODES))
-"$SCRIPTS/build_chain.sh" -n "$NODES" -o "$DIR" -p "$P2P" -r "$RPC" >/dev/null
-echo "p2p ports $P2P-$((P2P + NODES - 1)), rpc ports $RPC-$((RPC + NODES - 1))"
+BASE="$(free_ports $((2 * NODES + 1)))"
+P2P=$BASE RPC=$((BASE + NODES)) GW=$((BASE + 2 * NODES))
+"$SCRIPTS/build_chain.sh" -n "$NODES" -o "$DIR" -p "$P2P" -r "$RPC" -g "$GW" >/dev/null
+echo "p2p ports $P2P-$((P2P + NODES - 1)), rpc ports $RPC-$((RPC + NODES - 1)), evidence gateway port $GW"
 
 stop_chain() { "$SCRIPTS/stop_all.sh" "$DIR" >/dev/null 2>&1 || true; }
 trap stop_chain EXIT
 trap 'exit 130' INT TERM
 
-step "starting the nodes"
+step "starting the nodes and node0's organization's evidence gateway"
 "$SCRIPTS/start_all.sh" "$DIR" 40
 export CONSORTIUM_RPC="http://127.0.0.1:$RPC/"
 GENESIS="$DIR/node0/genesis.toml"
@@ -124,12 +124,29 @@ PROOF="$WORK/delivery-chat-log.proof.json"
 step "writing the proof bundle (after the co-signature)"
 cli evidence proof "$EVIDENCE" --from "$WORK/notarized.proof.json" --out "$PROOF"
 
-step "stopping the chain: from here on, no node is running"
+# --- 5b. bank scale: many items, one transaction per batch ----------------------------------------
+STATEMENTS="$WORK/statements"
+step "the bank notarizes 200 account statements through its evidence gateway (Merkle batches, one transaction each)"
+mkdir -p "$STATEMENTS"
+python - "$STATEMENTS" <<'PY'
+import sys
+for i in range(200):
+    with open(f"{sys.argv[1]}/statement-{i:03}.txt", "w") as f:
+        f.write(f"account 6222-0202-{i:04}: closing balance {1000 + 37 * i}.00 CNY on 2026-11-30\n")
+PY
+cli evidence notarize-batch "$STATEMENTS" --gateway "http://127.0.0.1:$GW" --case "$CASE" \
+    --manifest "$WORK/statements.manifest.json" --wait 60
+ITEM="$STATEMENTS/statement-042.txt"
+
+step "stopping the chain and the gateway: from here on, nothing is running"
 "$SCRIPTS/stop_all.sh" "$DIR"
 trap - EXIT
 
 step "verifying offline, trusting only the genesis file"
 cli evidence verify "$EVIDENCE" --proof "$PROOF" --genesis "$GENESIS" || fail "the honest proof did not verify"
+
+step "verifying one statement's own proof offline (its path to the batch root, then the batch like any notarization)"
+cli evidence verify "$ITEM" --proof "$ITEM.proof.json" --genesis "$GENESIS" || fail "the item proof did not verify"
 
 step "changing one byte of the file and verifying again"
 TAMPERED="$WORK/delivery-chat-log.tampered.txt"
@@ -160,6 +177,7 @@ cat <<EOF
   sha-256      $HASH
   case         $CASE: opened by Alice, evidence attached, ruled by Carol
   proof        $PROOF ($(wc -c <"$PROOF") bytes)
+  gateway      200 statements notarized in batches; $ITEM: VERIFIED offline
   offline      original file: VERIFIED (exit 0); one byte changed: NOT VERIFIED (exit 1)
   verifier     $WORK/verify.html  (open it in a browser, drop in the file and the proof: offline)
   report       $WORK/report.pdf, $WORK/report.html

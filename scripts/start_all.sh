@@ -62,3 +62,6 @@ for cfg in "${nodes[@]}"; do
   left=$((deadline - SECONDS)); [ "$left" -gt 0 ] || left=1
   launch wait "$(cat "$nd/node.pid")" "$cfg" "$left" || fail "$(basename "$nd") did not come up" "$nd"
 done
+. "$(dirname "$0")/_gateway.sh"  # the evidence gateway, if DIR/gateway/gateway.toml exists (build_chain.sh -g)
+left=$((deadline - SECONDS)); [ "$left" -gt 0 ] || left=1
+gateway_start "$DIR" "$left" || fail "the gateway did not come up" /nonexistent

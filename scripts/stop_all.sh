@@ -18,6 +18,8 @@ shopt -s nullglob
 . "$(dirname "$0")/_venv.sh"
 set +e
 . "$(dirname "$0")/_alive.sh"
+. "$(dirname "$0")/_gateway.sh"
+gateway_stop "$DIR" "$GRACE"  # first, so it never sends to a stopping node
 pids=()
 for pf in "$DIR"/node*/node.pid; do
   pid="$(cat "$pf")"; nd="$(dirname "$pf")"
