@@ -3,7 +3,9 @@
 # DIR/gateway/gateway.pid, its log in DIR/gateway/gateway.log.
 
 is_gateway() {  # is_gateway PID CONFIG: that pid runs `consortium gateway start --config CONFIG`
-  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "gateway start --config $2"
+  local cmd  # no pipe into grep -q: under pipefail its early exit would fail the pipeline now and then
+  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmd" == *"gateway start --config $2"* ]]
 }
 
 gateway_start() {  # gateway_start DIR TIMEOUT_SECONDS; returns 1 (after showing the log) if it did not come up
