@@ -114,3 +114,54 @@ def test_subclasses_encode_as_their_base_types() -> None:
     assert encode([Status.OK, True]) == encode([0, True])
     with pytest.raises(EncodingError, match="UTF-8"):
         encode("\ud800")
+
+
+def _old_rule(data: bytes) -> bool:
+    """The decoder's earlier definition of canonical: msgpack decodes it and the encoder gives the same bytes."""
+    try:
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, timestamp=0,
+                                ext_hook=lambda code, d: (_ for _ in ()).throw(ValueError("ext")))
+        return encode(value) == data
+    except Exception:
+        return False
+
+
+@settings(max_examples=400)
+@given(values, st.data())
+def test_single_pass_decoder_accepts_exactly_what_decode_and_re_encode_accepted(value: object, data) -> None:
+    """The one-pass check (walk + pack-compare) against the old rule (decode, encode, compare), on
+    canonical bytes with one byte changed, inserted or removed."""
+    raw = bytearray(encode(value))
+    i = data.draw(st.integers(0, len(raw)))
+    how = data.draw(st.sampled_from(["flip", "insert", "delete", "none"]))
+    if how == "flip" and i < len(raw):
+        raw[i] ^= data.draw(st.integers(1, 255))
+    elif how == "insert":
+        raw.insert(i, data.draw(st.integers(0, 255)))
+    elif how == "delete" and i < len(raw):
+        del raw[i]
+    mutated = bytes(raw)
+    try:
+        decode(mutated)
+        accepted = True
+    except DecodeError:
+        accepted = False
+    assert accepted == _old_rule(mutated)
+
+
+@given(st.lists(values, max_size=6), st.binary(max_size=3))
+def test_reader_hands_out_each_items_exact_bytes(items: list, tail: bytes) -> None:
+    from consortium.encoding.canonical import Reader
+
+    data = encode(items)
+    r = Reader(data)
+    n = r.array("x")
+    got = [r.item() for _ in range(n)]
+    r.end()
+    assert [v for v, _ in got] == decode(data) and [raw for _, raw in got] == [encode(v) for v in items]
+    if tail:
+        r = Reader(data + tail)
+        for _ in range(r.array("x")):
+            r.raw_item()
+        with pytest.raises(DecodeError):
+            r.end()
