@@ -5,8 +5,9 @@ hosts through a delaying TCP proxy (this kernel has no netem), real node process
 Checked: the chain commits; evidence notarized at the notary verifies offline; a node of a
 non-member organization is refused at the TLS handshake; with one host's link down the other
 three keep committing (n = 4, f = 1) and it catches up after the link returns, losing nothing
-acknowledged; removing an organization disconnects its node everywhere; every node agrees on
-every block hash. Namespaces and links get unique names and are deleted; processes are killed
+acknowledged; removing an organization disconnects its node everywhere; a fifth organization
+added by the committee runs as an observer, syncs, joins and becomes a sealer; every node agrees
+on every block hash. Namespaces and links get unique names and are deleted; processes are killed
 by PID. Skipped, saying why, where network namespaces cannot be made.
 """
 
@@ -217,7 +218,7 @@ def _build_and_run(hosts: Hosts, tmp: Path) -> None:
     assert verified.returncode == 0 and "VERIFIED" in verified.stdout, verified.stdout + verified.stderr
 
     # 5. An outsider (its own CA, not a member) is refused at the TLS handshake.
-    _outsider(hosts, tmp, homes, agreed)
+    outsider, outsider_id = _outsider(hosts, tmp, homes, agreed)
 
     # 6. The customers' representative's link goes down: the other three keep committing (n = 4, f = 1);
     #    a transaction acknowledged meanwhile is not lost; the host catches up when its link returns.
@@ -236,26 +237,63 @@ def _build_and_run(hosts: Hosts, tmp: Path) -> None:
     assert all(r is not None and r["statusName"] == "OK" for r in receipts), receipts
     assert len({r["blockNumber"] for r in receipts}) == 1
 
-    # 7. Every node agrees on every block hash.
-    top = min(height(hosts, i) for i in range(4))
-    for n in range(1, top + 1):
-        assert len({rpc(hosts, i, "getBlockByNumber", n, False)["hash"] for i in range(4)}) == 1, f"block {n}"
-
-    # 8. The committee removes the customers' representative: its node is disconnected everywhere.
+    # 7. The committee removes the customers' representative: its node is disconnected everywhere.
     ids = [rpc(hosts, i, "getNodeInfo")["nodeId"] for i in range(4)]
-    keys = [f"{h}/org/accounts/admin0.json" for h in homes]
-    propose = cli(hosts, 0, homes[0], "gov", "propose", "remove_org", "customers", "--key", keys[0],
-                  "--rpc", url(hosts, 0), "--json")
-    pid = json.loads(propose)["output"]
-    for i in (2, 3):
-        cli(hosts, i, homes[i], "gov", "vote", str(pid), "yes", "--key", keys[i], "--rpc", url(hosts, i))
-        if ids[1] not in rpc(hosts, 0, "getSealerList"):
-            break
+    govern(hosts, homes, "remove_org", "customers")
     wait_for(lambda: all(ids[1] not in {p["nodeId"] for p in rpc(hosts, i, "getPeers")} for i in (0, 2, 3)), 60,
              "the removed organization's node to be disconnected everywhere")
     start = height(hosts, 0)
     wait_for(lambda: min(height(hosts, i) for i in (0, 2, 3)) >= start + 3, 60, "three sealers to go on")
     assert ids[1] not in rpc(hosts, 2, "getSealerList")
+
+    # 8. A fifth organization joins: the outsider, admitted by the committee this time. It installs the
+    #    chain's original genesis as a new member, runs as an observer, syncs, joins, and is voted a sealer.
+    out, i = tmp / "outsider", len(ORGS)
+    stop(outsider)
+    shutil.rmtree(out / "node" / "data")
+    (out / "node" / "genesis.toml").unlink()
+    cli(hosts, i, out, "genesis", "install", str(homes[0] / "genesis.toml"), "--node", "node", "--new-member",
+        "--expect-hash", agreed)
+    govern(hosts, homes, "add_org", "outsider", str(out / "org" / "ca" / "ca.crt"))
+    govern(hosts, homes, "add_observer", outsider_id, "outsider")
+    hosts.spawn(i, [*CLI, "node", "start", "--config", str(out / "node" / "config.toml")], out / "node.log")
+    wait_for(lambda: height(hosts, i) >= height(hosts, 0) - 1 >= 0, 120, "the new organization's node to sync")
+    cli(hosts, i, out, "node", "join", "--config", "node/config.toml")
+    govern(hosts, homes, "add_sealer", outsider_id)
+    wait_for(lambda: outsider_id in rpc(hosts, 0, "getSealerList"), 30, "the fifth organization's sealer")
+    start = height(hosts, 0)
+    wait_for(lambda: min(height(hosts, k) for k in (0, 2, 3, 4)) >= start + 4, 90, "four sealers to go on")
+
+    # 9. Every node agrees on every block hash (the removed one up to where it stopped).
+    running = (0, 2, 3, 4)
+    top = min(height(hosts, k) for k in running)
+    for n in range(1, top + 1):
+        nodes = running if n > height(hosts, 1) else (*running, 1)
+        assert len({rpc(hosts, k, "getBlockByNumber", n, False)["hash"] for k in nodes}) == 1, f"block {n}"
+
+
+def govern(hosts: Hosts, homes: list[Path], kind: str, *params: str) -> None:
+    """Propose as the bank; the arbitration commission and the notary vote yes until it executes."""
+    receipt = json.loads(cli(hosts, 0, homes[0], "gov", "propose", kind, *params, "--key",
+                             "org/accounts/admin0.json", "--rpc", url(hosts, 0), "--json"))
+    assert receipt["statusName"] == "OK", receipt
+    pid, status = receipt["output"], "open"
+    for k in (2, 3):
+        voted = json.loads(cli(hosts, k, homes[k], "gov", "vote", str(pid), "yes", "--key", "org/accounts/admin0.json",
+                               "--rpc", url(hosts, k), "--json"))
+        status = voted["output"]
+        if status == "executed":
+            break
+    assert status == "executed", (kind, status)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _start_host(hosts: Hosts, i: int, home: Path) -> None:
@@ -267,7 +305,7 @@ def _start_host(hosts: Hosts, i: int, home: Path) -> None:
     hosts.spawn(i, [*CLI, "node", "start", "--config", str(home / "node" / "config.toml")], home / "node.log")
 
 
-def _outsider(hosts: Hosts, tmp: Path, homes: list[Path], agreed: str) -> None:
+def _outsider(hosts: Hosts, tmp: Path, homes: list[Path], agreed: str) -> tuple[subprocess.Popen, str]:
     out = tmp / "outsider"
     out.mkdir()
     i = len(ORGS)
@@ -285,7 +323,7 @@ def _outsider(hosts: Hosts, tmp: Path, homes: list[Path], agreed: str) -> None:
     cli(hosts, i, out, "genesis", "install", str(forged), "--node", "node")
     bank_log = homes[0] / "node.log"
     seen = len(bank_log.read_bytes())
-    hosts.spawn(i, [*CLI, "node", "start", "--config", str(out / "node" / "config.toml")], out / "node.log")
+    proc = hosts.spawn(i, [*CLI, "node", "start", "--config", str(out / "node" / "config.toml")], out / "node.log")
     # (the bank sees the connection come from its own proxy, which forwards it)
     wait_for(lambda: b"TLS handshake failed" in bank_log.read_bytes()[seen:], 60, "the bank to refuse the outsider")
     assert b"refused connection from" in bank_log.read_bytes()[seen:]
@@ -294,3 +332,4 @@ def _outsider(hosts: Hosts, tmp: Path, homes: list[Path], agreed: str) -> None:
     assert rpc(hosts, i, "getPeers") == []
     assert all(outsider_id not in {p["nodeId"] for p in rpc(hosts, k, "getPeers")} for k in range(4))
     assert agreed != json.loads(_run(*CLI, "genesis", "show", str(forged), "--json").stdout)["genesis_hash"]
+    return proc, outsider_id

@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     inst.add_argument("genesis", help="the agreed genesis.toml")
     inst.add_argument("--node", required=True, help="the node folder (made by `consortium node new`)")
     inst.add_argument("--expect-hash", help="the hash all members confirmed; a different genesis is refused")
+    inst.add_argument("--new-member", action="store_true",
+                      help="this node's organization joined after genesis (governance add_org): install the "
+                           "chain's original genesis anyway")
     inst.set_defaults(func=_install)
 
 
@@ -119,7 +122,7 @@ def _install(args: argparse.Namespace) -> int:
             expect = from_hex(args.expect_hash, size=32, what="--expect-hash")
         except HexError as exc:
             raise CliError(str(exc)) from None
-    g = _run(args.node, lambda: install_genesis(args.genesis, args.node, expect_hash=expect))
+    g = _run(args.node, lambda: install_genesis(args.genesis, args.node, expect_hash=expect, new_member=args.new_member))
     print(f"genesis {to_hex(g.hash())} installed in {args.node}; start the node with "
           f"`consortium node start --config {args.node}/config.toml`")
     return 0

@@ -343,11 +343,14 @@ def write_genesis(genesis: Genesis, path: Path | str) -> None:
     tmp.replace(path)
 
 
-def install_genesis(genesis_path: Path | str, node_dir: Path | str, *, expect_hash: bytes | None = None) -> Genesis:
+def install_genesis(genesis_path: Path | str, node_dir: Path | str, *, expect_hash: bytes | None = None,
+                    new_member: bool = False) -> Genesis:
     """Put the agreed genesis into a node folder and point its peers at the genesis sealers' endpoints.
 
     Refuses a genesis whose hash is not the one the organization confirmed out of band,
-    and one that does not list the organization that certified this node.
+    and one that does not list the organization that certified this node — unless
+    ``new_member``: an organization added by governance after genesis installs the chain's
+    original genesis (the node learns the current members by syncing).
     """
     genesis_path = Path(genesis_path)
     node_dir = Path(node_dir).resolve()
@@ -367,14 +370,17 @@ def install_genesis(genesis_path: Path | str, node_dir: Path | str, *, expect_ha
     node_id = node_id_of(cert.public_key())  # type: ignore[arg-type]
     if genesis.organizations:
         issuer = next((o for o in genesis.organizations if _issued(cert, o)), None)
-        if issuer is None:
+        if issuer is None and new_member:
+            pass  # checked by the members' nodes at admission, against the organization governance added
+        elif issuer is None:
             raise OrgFilesError(f"{cert_path} was issued by {cert.issuer.rfc4514_string()!r}, which is not a member "
                                 f"organization in {genesis_path}: this genesis is for another consortium, or the "
-                                "organization must first be added (governance add_org)")
-        try:
-            check_node_cert(cert, issuer.certificate(), str(cert_path))
-        except CertificateError as exc:
-            raise OrgFilesError(str(exc)) from None
+                                "organization must first be added (governance add_org, then install with --new-member)")
+        else:
+            try:
+                check_node_cert(cert, issuer.certificate(), str(cert_path))
+            except CertificateError as exc:
+                raise OrgFilesError(str(exc)) from None
     target = node_dir / config.get("node", {}).get("genesis", "genesis.toml")
     if target.exists():
         current = load_genesis(target)
