@@ -44,6 +44,15 @@ def test_commit_seal_payload_layout() -> None:
     assert commit_seal_payload(h, 300)[-3:] == bytes.fromhex("cd012c")
 
 
+def test_commit_seal_example_signs_the_payload_itself() -> None:
+    ex = examples()
+    key = KeyPair(ex["secret"])
+    assert commit_seal_payload(b"\xab" * 32, 2) == ex["seal_payload"]
+    assert key.sign(ex["seal_payload"]) == ex["seal"]
+    assert DEFAULT_SUITE.verify(ex["public_key"], ex["seal_payload"], ex["seal"])
+    assert not DEFAULT_SUITE.verify(ex["public_key"], hashlib.sha256(ex["seal_payload"]).digest(), ex["seal"])
+
+
 def test_gateway_item_examples_match_the_implementation() -> None:
     from consortium.evidence.item import EvidenceItem, encode_items_binary, items_from_binary
     from consortium.gateway.tree import BatchTree
