@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 """As root Chromium needs --no-sandbox; the rest keep it from calling home (this machine has no internet)."""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium under Playwright (which must not download a browser of its own)."""
+    """Debian's Chromium under Playwright (which must not download a browser of its own); one per test
+    session, each test in fresh contexts of it."""
     why = debian.ensure({CHROMIUM: "chromium"})
     if why:
         pytest.skip(f"headless Chromium is needed: {why}")
@@ -64,6 +66,34 @@ def open_page(browser) -> Iterator[Any]:
 
     yield make
     for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture(scope="session")
+def verifier_page_file(tmp_path_factory) -> Path:
+    """The offline verifier page without a built-in genesis, written once per session."""
+    from consortium.report.page import verifier_page
+
+    out = tmp_path_factory.mktemp("verifier-page") / "verify.html"
+    out.write_text(verifier_page(), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="session")
+def verifier_js(browser, verifier_page_file) -> Iterator[Any]:
+    """One offline page of the verifier kept open for the session, for tests that call its functions
+    directly (``page.evaluate``); its console errors and uncaught exceptions are in ``.errors``."""
+    ctx = browser.new_context()
+    ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        ("file:", "data:", "blob:")) else route.abort())
+    w = Watched(ctx.new_page())
+    w.page.on("request", lambda r: w.requests.append(r.url))
+    w.page.on("console", lambda m: w.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    w.page.on("pageerror", lambda e: w.errors.append(f"uncaught: {e}"))
+    w.page.goto(verifier_page_file.as_uri())
+    try:
+        yield w
+    finally:
         ctx.close()
 
 

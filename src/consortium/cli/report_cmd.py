@@ -90,11 +90,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _verifier_page(args: argparse.Namespace) -> int:
-    from importlib.resources import files
+    from consortium.report.page import verifier_page
 
-    here = files("consortium.report") / "verifier"
-    page = (here / "verify.html").read_text(encoding="utf-8")
-    script = (here / "verifier.js").read_text(encoding="utf-8")
     genesis = ""
     if args.genesis:
         try:
@@ -104,8 +101,7 @@ def _verifier_page(args: argparse.Namespace) -> int:
             raise CliError(f"bad genesis file: {exc}") from None
         except OSError as exc:
             raise CliError(f"cannot read the genesis file {args.genesis}: {exc.strerror}") from None
-    page = page.replace("/*GENESIS*/", genesis.replace("</", "<\\/"), 1).replace("/*VERIFIER*/", script.replace("</", "<\\/"), 1)
-    _write(Path(args.out), page.encode())
+    _write(Path(args.out), verifier_page(genesis).encode())
     print(f"wrote {args.out}: open it in a browser (offline; nothing is uploaded)"
           + (f"; genesis of chain built in from {args.genesis}" if genesis else ""))
     return 0
