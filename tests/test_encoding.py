@@ -77,7 +77,7 @@ def test_decoder_fuzz_raises_only_decode_error(raw: bytes) -> None:
 
 def test_hex() -> None:
     assert from_hex(to_hex(b"\x01\xab"), size=2) == b"\x01\xab"
-    for bad in ["01ab", "0x1", "0xzz", 12, "0x" + "00" * 3]:
+    for bad in ["01ab", "0x1", "0xzz", 12, "0x" + "00" * 3, "0x01 ab", "0x 01ab", "0x01\tab"]:
         with pytest.raises(HexError):
             from_hex(bad, size=2)
 

@@ -18,10 +18,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 """As root Chromium needs --no-sandbox; the rest keep it from calling home (this machine has no internet)."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium under Playwright (which must not download a browser of its own); one per test
-    session, each test in fresh contexts of it."""
+    """Debian's Chromium under Playwright (which must not download a browser of its own), each test in fresh
+    contexts of it. One per module, not per session: Playwright's sync API keeps an event loop running while
+    it is open, and the explorer's aiohttp tests (pytest-asyncio) need none running; a launch costs ~0.5 s."""
     why = debian.ensure({CHROMIUM: "chromium"})
     if why:
         pytest.skip(f"headless Chromium is needed: {why}")
@@ -79,9 +80,9 @@ def verifier_page_file(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def verifier_js(browser, verifier_page_file) -> Iterator[Any]:
-    """One offline page of the verifier kept open for the session, for tests that call its functions
+    """One offline page of the verifier kept open for the module, for tests that call its functions
     directly (``page.evaluate``); its console errors and uncaught exceptions are in ``.errors``."""
     ctx = browser.new_context()
     ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith(

@@ -11,6 +11,9 @@ def to_hex(data: bytes) -> str:
     return "0x" + data.hex()
 
 
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+
+
 def from_hex(text: object, *, size: int | None = None, what: str = "value") -> bytes:
     """Parse 0x-hex; ``size`` (in bytes) is enforced when given.
 
@@ -22,6 +25,8 @@ def from_hex(text: object, *, size: int | None = None, what: str = "value") -> b
     if not text.startswith(("0x", "0X")):
         raise HexError(f"{what}: {text[:20]!r} must start with 0x")
     body = text[2:]
+    if body.strip(_HEX_DIGITS):  # bytes.fromhex would skip whitespace: "0xab cd" is not hex (docs/protocol.md §1)
+        raise HexError(f"{what}: {text[:20]!r}… contains characters that are not hex digits")
     if len(body) % 2:
         raise HexError(f"{what}: odd number of hex digits")
     try:
