@@ -202,6 +202,7 @@ def _value_variants(v: Any) -> Iterator[tuple[str, Any]]:
             yield "-1", v - 1
         yield "max", 2**64 - 1
         yield "negative", -1
+        yield "as boolean", v == 1
         yield "as bytes", v.to_bytes(8, "big") if 0 <= v < 2**64 else b"\x00"
     elif isinstance(v, bytes):
         if v:

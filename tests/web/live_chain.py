@@ -3,21 +3,25 @@
 The flow: Alice notarizes a chat log naming Bob as co-signer, Bob co-signs, the administrator
 registers Carol as arbitrator, Alice opens a case and attaches the log, Carol rules; then the
 committee removes node3 from the sealers (a certified sealer-set change every later proof
-carries), and the proof bundle of the log is written at the latest block. Nodes keep running
-(the explorer tests need them); ``stop`` ends them by PID.
+carries), and the proof bundle of the log is written at the latest block. Last, node0's organization
+runs an evidence gateway (docs/gateway.md) just long enough to notarize three statements in one batch
+and write their per-item proofs (protocol.md §12.4). Nodes keep running (the explorer tests need them);
+``stop`` ends them by PID.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers.cluster import ROOT, Cluster
+from tests.helpers.cluster import ROOT, Cluster, free_port_block
 
 from consortium.client import SyncClient
 from consortium.crypto import KeyPair, save_key
@@ -57,6 +61,8 @@ class LiveChain:
     addresses: dict[str, str]
     removed_sealer: str
     proposal_id: int
+    items: list[tuple[Path, Path]]
+    """(statement file, its per-item proof from the gateway batch), salted commitments."""
 
     def url(self, i: int = 0) -> str:
         return self.cluster.rpc_url(i)
@@ -125,7 +131,46 @@ def _flow(cluster: Cluster, root: Path) -> LiveChain:
     other = root / "other-chain"
     subprocess.run([str(ROOT / ".venv" / "bin" / "consortium"), "chain", "new", "--nodes", "4", "--dir", str(other),
                     "--p2p-port", "41000", "--rpc-port", "42000"], check=True, capture_output=True, timeout=120)
+    items = _gateway_batch(cluster, root)
     return LiveChain(cluster=cluster, root=root, doc=doc, proof=proof, genesis=cluster.root / "node0" / "genesis.toml",
                      other_genesis=other / "node0" / "genesis.toml", evidence_hash=notarized["hash"], evidence_key=notarized["key"],
                      notarize_tx=notarized["transaction"], notarize_block=notarized["block"], addresses=addr,
-                     removed_sealer=removed, proposal_id=proposed["output"])
+                     removed_sealer=removed, proposal_id=proposed["output"], items=items)
+
+
+def _gateway_batch(cluster: Cluster, root: Path) -> list[tuple[Path, Path]]:
+    """Three statements notarized through a real gateway process (started and stopped by PID here)."""
+    folder, gw = root / "statements", root / "gateway"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"statement-{i}.txt").write_text(f"account 6222-000{i}: closing balance {100 + i}.00 CNY\n")
+    port = free_port_block(1)
+    cli("gateway", "init", "--dir", str(gw), "--node-rpc", cluster.rpc_url(0).rstrip("/"),
+        "--key", str(cluster.root / "accounts" / "admin0.json"), "--port", str(port))
+    config = gw / "gateway.toml"
+    config.write_text(config.read_text().replace("interval_ms = ", "interval_ms = 200 #", 1))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(ROOT))))}
+    with open(gw / "gateway.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "consortium", "gateway", "start", "--config", str(config)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    try:
+        def answers() -> bool:
+            assert proc.poll() is None, (gw / "gateway.log").read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        wait_for(answers, "the gateway to answer")
+        cli("evidence", "notarize-batch", str(folder), "--gateway", f"http://127.0.0.1:{port}",
+            "--manifest", str(root / "statements.manifest.json"), "--wait", "60", "--json")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    items = [(f, f.with_name(f.name + ".proof.json")) for f in sorted(folder.glob("statement-*.txt"))]
+    assert all(json.loads(p.read_text())["type"] == "consortium-evidence-item-proof" for _, p in items)
+    return items

@@ -9,6 +9,7 @@ Each disagreement found was a bug in one implementation or in docs/protocol.md; 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -85,6 +86,23 @@ def test_genesis_variants_agree(real, verifier_js) -> None:
     tally = check(results)
     assert results[0][1].key == (True, "")
     assert tally[(None, "")] and tally[(False, "another-chain")] and tally[(True, "")] > 1, tally
+
+
+def test_item_proof_variants_agree(live_chain, verifier_js) -> None:
+    """The same over a gateway per-item proof (protocol.md §12.4): item, path, opening and the batch bundle."""
+    statement, item_proof = live_chain.items[1]
+    doc = json.loads(item_proof.read_text())
+    genesis, file_hash = live_chain.genesis.read_text(), hashlib.sha256(statement.read_bytes()).digest()
+    variants = [("the real item proof", doc), *cc.json_variants(doc)]
+    variants += cc.sample(list(cc.deep_variants(doc)), 300, seed=16)
+    cases = [(name, genesis, cc.dumps(d) if not isinstance(d, str) else d, file_hash) for name, d in variants]
+    other = hashlib.sha256(live_chain.items[0][0].read_bytes()).digest()
+    cases.append(("another statement of the batch", genesis, cc.dumps(doc), other))
+    results = cc.run_all(cases, verifier_js.page)
+    tally = check(results)
+    assert results[0][1].key == (True, "") and results[-1][1].key == (False, "file-changed")
+    reached = {code for verified, code in tally if verified is False}
+    assert {"malformed-proof", "file-changed", "proof-altered", "not-a-notarization"} <= reached, tally
 
 
 FUZZ = settings(max_examples=120, deadline=None,
@@ -165,6 +183,11 @@ BUNDLE_REGRESSIONS = {
     "a co-signature block time of 2^64-1": (_canon_edit(("headers", 1), (5,), 2**64 - 1), (False, "contradicts-signed")),
     # Python accepted hex with spaces (bytes.fromhex skips them); hex is digits only (§1)
     "hex with spaces": (_hex_with_space, (False, "malformed-proof")),
+    # the page said malformed: an unopened evidence member {"key"} parses, and verifies as "no-opening" (§13.1)
+    "an unopened evidence member": (lambda d: cc.replaced(d, ("evidence",), {"key": d["notarization"]["transaction"][-64:].join(["0x", ""])}),
+                                    (False, "no-opening")),
+    # the page read 2.0 as the integer 2; Python's json reads a float, which no integer member accepts
+    "version written 2.0": (lambda d: cc.dumps(d).replace('"version": 2,', '"version": 2.0,', 1), (False, "malformed-proof")),
 }
 
 
@@ -172,8 +195,21 @@ BUNDLE_REGRESSIONS = {
 def test_bundle_regressions(real, verifier_js, name: str) -> None:
     doc, genesis, file_hash = real
     edit, want = BUNDLE_REGRESSIONS[name]
-    [(_, py, js, internal)] = cc.run_all([(name, genesis, cc.dumps(edit(doc)), file_hash)], verifier_js.page)
+    edited = edit(doc)
+    [(_, py, js, internal)] = cc.run_all([(name, genesis, edited if isinstance(edited, str) else cc.dumps(edited),
+                                           file_hash)], verifier_js.page)
     assert (py.key, js.key, internal) == (want, want, ""), (py.text, js.text)
+
+
+def test_item_regressions(live_chain, verifier_js) -> None:
+    """A boolean count in notarize_batch is not-a-notarization in both (Python's True == 1 let it pass for a batch of
+    one: tests/evidence/test_batch_call.py pins that fix; §12.4)."""
+    statement, item_proof = live_chain.items[1]
+    doc = json.loads(item_proof.read_text())
+    edited = _canon_edit(("batch", "notarization", "transaction"), (8, 1), True)(doc)
+    [(_, py, js, internal)] = cc.run_all([("count true", live_chain.genesis.read_text(), cc.dumps(edited),
+                                           hashlib.sha256(statement.read_bytes()).digest())], verifier_js.page)
+    assert doc["batch"]["notarization"] and (py.key, js.key, internal) == ((False, "not-a-notarization"),) * 2 + ("",)
 
 
 def _line_twice(marker: str):

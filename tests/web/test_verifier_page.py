@@ -114,3 +114,25 @@ def test_malformed_genesis_says_so(live_chain, pages, open_page, tmp_path) -> No
     bad.write_text("[chain]\nchain_id = \n")
     verdict, _, reason, _ = page_verdict(open_page, pages[0], live_chain.doc, live_chain.proof, bad)
     assert verdict == "CANNOT VERIFY" and "genesis file" in reason
+
+
+def test_gateway_item_proof_verifies_in_the_page(live_chain, pages, open_page, tmp_path) -> None:
+    """A per-item proof from a real gateway batch (protocol.md §12.4): VERIFIED with the batch shown, as the CLI says;
+    another statement against it is file-changed in both."""
+    statement, item_proof = live_chain.items[2]
+    verdict, code, _, _ = page_verdict(open_page, pages[1], statement, item_proof)
+    py = python_verdict(live_chain, statement, item_proof, live_chain.genesis)
+    assert (verdict, code) == ("VERIFIED", "") and py["verified"] is True and py["item"]["batchSize"] == 3
+    w = open_page(offline=True)
+    w.page.goto(pages[1].as_uri())
+    w.page.set_input_files("#file", str(statement))
+    w.page.set_input_files("#proof", str(item_proof))
+    w.page.click("#verify")
+    w.page.wait_for_selector("#result:not([hidden])", timeout=60_000)
+    details = w.page.locator("#details").inner_text()
+    assert f"of 3 in gateway batch {py['item']['batchRoot']}" in details and py["item"]["commitment"] in details
+    assert "salted commitment" in details and not w.errors
+    other = live_chain.items[0][0]
+    verdict, code, _, _ = page_verdict(open_page, pages[1], other, item_proof)
+    py = python_verdict(live_chain, other, item_proof, live_chain.genesis)
+    assert (verdict, code) == ("NOT VERIFIED", "file-changed") and py["code"] == "file-changed"

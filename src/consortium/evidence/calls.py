@@ -106,7 +106,7 @@ def parse_notarize_batch(tx: Transaction, root: bytes, size: int, *, chain: tupl
         raise NotVerified(NOT_A_NOTARIZATION, f"the item's path leads to batch root {to_hex(root)}, but the "
                                               f"transaction notarizes {shown}: that batch root is not on chain "
                                               "in this proof")
-    if count != size:
+    if isinstance(count, bool) or count != size:  # True == 1 in Python; a boolean is no count
         raise NotVerified(NOT_A_NOTARIZATION, f"the item's path is for a batch of {size} items, but the transaction "
                                               f"notarizes a batch of {count!r}")
     if isinstance(size, bool) or not 0 < size <= MAX_BATCH_ITEMS:

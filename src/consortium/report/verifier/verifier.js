@@ -483,7 +483,7 @@
   // ---------------------------------------------------------------- the bundle (§11, §11.2)
   const KiB = 1024, MiB = 1024 * KiB;
   function keysExactly(obj, keys, what) {
-    if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw malformed(`${what} must be a JSON object`);
+    if (obj === null || typeof obj !== "object" || Array.isArray(obj) || obj instanceof JsonFloat) throw malformed(`${what} must be a JSON object`);
     const have = Object.keys(obj);
     const missing = keys.filter((k) => !have.includes(k)), extra = have.filter((k) => !keys.includes(k));
     if (missing.length) throw malformed(`${what} lacks ${missing.join(", ")}`);
@@ -494,30 +494,55 @@
     if (b.length > max) throw malformed(`${what} exceeds ${max} bytes`);
     return b;
   }
-  function parseBundle(text) {
-    if (text.length > 16 * MiB) throw malformed("the proof file exceeds 16 MiB");
-    let doc;
-    try { doc = JSON.parse(text); } catch (e) { throw malformed("the proof file is not valid JSON (truncated, or not a proof bundle)"); }
-    if (doc === null || typeof doc !== "object" || Array.isArray(doc) || doc.type !== "consortium-evidence-proof")
+  /** A number written with a fraction or an exponent ("2.0", "1e3"): JSON has one number type, the formats do
+   *  not (Python's json reads these as floats, which no integer field accepts), so it must not pass as one. */
+  class JsonFloat { constructor(v) { this.value = v; } }
+  const ITEM_TYPE = "consortium-evidence-item-proof";
+  /** Proof file bytes (or text) -> its JSON document, as the Python reader (evidence/bundle.py read_json) reads it. */
+  function readProof(proof) {
+    let text = proof;
+    if (isBytes(proof)) {
+      if (proof.length > 16 * MiB) throw malformed(`the proof file is ${proof.length} bytes; a proof file is at most ${16 * MiB}`);
+      try { text = td.decode(proof); } catch (e) { throw malformed("the proof file is not UTF-8 text, so not a JSON proof bundle"); }
+    } else if (te.encode(text).length > 16 * MiB) throw malformed("the proof file exceeds 16 MiB");
+    try {
+      return JSON.parse(text, (k, v, ctx) => (typeof v === "number" && ctx && typeof ctx.source === "string" && /[.eE]/.test(ctx.source)) ? new JsonFloat(v) : v);
+    } catch (e) { throw malformed("the proof file is not valid JSON (truncated, or not a proof bundle)"); }
+  }
+  /** cli/batch_cmd.py is_item_proof: the first 4,096 bytes name the item proof type. */
+  function isItemProof(proof) {
+    const head = (isBytes(proof) ? proof : te.encode(proof)).subarray(0, 4096);
+    const has = (s) => { const n = te.encode(s); outer: for (let i = 0; i + n.length <= head.length; i++) { for (let j = 0; j < n.length; j++) if (head[i + j] !== n[j]) continue outer; return true; } return false; };
+    return has('"type"') && has(ITEM_TYPE);
+  }
+  const isJsonInt = (v) => typeof v === "number" && Number.isInteger(v);
+  /** The evidence member (§11.1): an opening {fileHash, salt}, or (inside case proofs) an unopened {key}. */
+  function evidenceMember(e, what) {
+    if (e !== null && typeof e === "object" && !Array.isArray(e) && Object.keys(e).length === 1 && "key" in e)
+      return {unopened: true, key: unhex(e.key, 32, `${what}.key`)};
+    if (e === null || typeof e !== "object" || Array.isArray(e) || e instanceof JsonFloat) throw malformed(`${what} must be a JSON object {"fileHash", "salt"}`);
+    const names = Object.keys(e);
+    if (names.length !== 2 || !names.includes("fileHash") || !names.includes("salt")) throw malformed(`${what} must have exactly the fields fileHash and salt`);
+    return {fileHash: unhex(e.fileHash, 32, `${what}.fileHash`), salt: e.salt === null ? null : unhex(e.salt, 32, `${what}.salt`)};
+  }
+  function parseBundle(proof) { return parseBundleDoc(readProof(proof)); }
+  function parseBundleDoc(doc) {
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc) || doc instanceof JsonFloat) throw malformed("a proof bundle is a JSON object");
+    if (doc.type !== "consortium-evidence-proof")
       throw malformed('the file is not a proof bundle (its "type" is not "consortium-evidence-proof")');
-    if (!Number.isInteger(doc.version) || doc.version < 1) throw malformed("the proof's version is not a positive integer");
+    if (!isJsonInt(doc.version)) throw malformed('"version" must be an integer');
     if (doc.version > 2) throw new CannotVerify(`the proof is format version ${doc.version}; this page reads versions 1 and 2: get a newer verifier page`);
+    if (doc.version < 1) throw malformed(`unknown proof format version ${doc.version}`);
     if ("anchor" in doc) throw new CannotVerify("the proof carries a time anchor (RFC 3161); this page does not check time anchors yet: use 'consortium evidence verify'");
     const common = ["type", "version", "chainId", "groupId", "genesisHash", "headers", "notarization", "cosignatures", "record", "sealerChanges"];
     keysExactly(doc, common.concat(doc.version === 1 ? ["evidenceHash"] : ["evidence"]), "the proof bundle");
-    let opening;
-    if (doc.version === 1) opening = {fileHash: unhex(doc.evidenceHash, 32, "evidenceHash"), salt: null};
-    else {
-      keysExactly(doc.evidence, ["fileHash", "salt"], "evidence");
-      opening = {fileHash: unhex(doc.evidence.fileHash, 32, "evidence.fileHash"),
-        salt: doc.evidence.salt === null ? null : unhex(doc.evidence.salt, 32, "evidence.salt")};
-    }
-    for (const k of ["chainId", "groupId"]) if (typeof doc[k] !== "string" || doc[k].length < 1 || doc[k].length > 64) throw malformed(`${k} must be text of 1-64 characters`);
+    const opening = doc.version === 1 ? {fileHash: unhex(doc.evidenceHash, 32, "evidenceHash"), salt: null} : evidenceMember(doc.evidence, "evidence");
+    for (const k of ["chainId", "groupId"]) if (typeof doc[k] !== "string" || chars(doc[k]) < 1 || chars(doc[k]) > 64) throw malformed(`${k} must be text of 1-64 characters`);
     if (!Array.isArray(doc.headers) || doc.headers.length < 1 || doc.headers.length > 18) throw malformed("headers must list 1-18 block headers");
     const headers = doc.headers.map((h, i) => header(field(doc.headers, i, 64 * KiB, `headers[${i}]`)));
     for (let i = 1; i < headers.length; i++) if (headers[i].number <= headers[i - 1].number) throw malformed("headers must have strictly ascending numbers");
     const used = new Set();
-    const index = (i, what) => { if (!Number.isInteger(i) || i < 0 || i >= headers.length) throw malformed(`${what}: header index out of range`); used.add(i); return i; };
+    const index = (i, what) => { if (!isJsonInt(i) || i < 0 || i >= headers.length) throw malformed(`${what}: header index out of range`); used.add(i); return i; };
     const inclusionObj = (o, what) => {
       keysExactly(o, ["header", "transaction", "transactionProof", "receipt", "receiptProof"], what);
       return {header: index(o.header, what), tx: tx(field(o, "transaction", MiB, `${what}.transaction`)),
@@ -581,9 +606,12 @@
     return good;
   }
 
-  async function verify(genesis, bundle, fileHash) {
+  /** §11.4 for a bundle and a file hash; with ``batchSize`` (§12.4 step 3) the bundle is a gateway batch's: the
+   *  file hash is the batch root, and the transaction must be notarize_batch(root, batchSize). */
+  async function verify(genesis, bundle, fileHash, batchSize = null) {
     // 1. What the proof is about
     const o = bundle.opening;
+    if (o.unopened) throw new NotVerified("no-opening", `this proof carries no opening (the file's hash and salt): it proves the record ${hx(o.key)}, not that a file is its evidence`);
     if (!eq(o.fileHash, fileHash)) throw new NotVerified("file-changed", `the file's SHA-256 is ${hx(fileHash)}, but the proof is for ${hx(o.fileHash)}: the file was changed, or it is another file`);
     const key = o.salt === null ? o.fileHash : H(concat(TAG, [0], o.salt, o.fileHash));
     if (!eq(bundle.genesisHash, genesis.hash) || bundle.chainId !== genesis.chainId || bundle.groupId !== genesis.groupId)
@@ -595,12 +623,23 @@
     // 2. What the parties signed
     const N = bundle.notarization.tx, hN = bundle.headers[bundle.notarization.header], hR = bundle.headers[bundle.record.header];
     if (N.chain !== genesis.chainId || N.group !== genesis.groupId) throw new NotVerified("another-chain", "the notarization was signed for another chain");
-    if (!isTarget(N.to) || N.method !== "notarize" || N.args.length !== 3 || !bytesOf(N.args[0], 32) || !eq(N.args[0], key))
-      throw new NotVerified("not-a-notarization", "the transaction is not notarize(this file's key, metadata, signers) to the evidence contract");
-    checkCall(N.args);
+    let metadata, signerList;
+    if (batchSize === null) {
+      if (!isTarget(N.to) || N.method !== "notarize" || N.args.length !== 3 || !bytesOf(N.args[0], 32) || !eq(N.args[0], key))
+        throw new NotVerified("not-a-notarization", "the transaction is not notarize(this file's key, metadata, signers) to the evidence contract");
+      checkCall(N.args);
+      metadata = N.args[1]; signerList = N.args[2];
+    } else {  // §12.4: notarize_batch(root, size) signed by the gateway, no co-signers
+      if (!isTarget(N.to) || N.method !== "notarize_batch" || N.args.length !== 2 || !bytesOf(N.args[0], 32) || !eq(N.args[0], key))
+        throw new NotVerified("not-a-notarization", `the item's path leads to batch root ${hx(key)}, but the transaction is not notarize_batch of that root to the evidence contract`);
+      if (!isInt(N.args[1]) || BigInt(N.args[1]) !== BigInt(batchSize))
+        throw new NotVerified("not-a-notarization", `the item's path is for a batch of ${batchSize} items, but the transaction notarizes a batch of ${N.args[1]}`);
+      if (!(batchSize > 0 && batchSize <= 2 ** 24)) throw new NotVerified("invalid-call", `a batch holds 1 to ${2 ** 24} items`);
+      metadata = new Map([["batch_size", batchSize]]); signerList = [];
+    }
     receiptOk(bundle.notarization, "notarization");
     if (hR.number < hN.number) throw new NotVerified("proof-altered", `the record is proven at block ${hR.number}, before its notarization in block ${hN.number}`);
-    const signers = N.args[2].map(hex), cosigners = [];
+    const signers = signerList.map(hex), cosigners = [];
     bundle.cosignatures.forEach((inc, j) => {
       const C = inc.tx, hj = bundle.headers[inc.header];
       if (C.chain !== genesis.chainId || C.group !== genesis.groupId) throw new NotVerified("another-chain", `co-signature ${j} was signed for another chain`);
@@ -624,9 +663,9 @@
     if (!stateProofHolds(hR.stateRoot, recordKey, bundle.record.value, bundle.record.proof))
       throw new NotVerified("proof-altered", `the state proof of the evidence record does not lead to block ${hR.number}'s state root`);
     const expected = new Map([["hash", key], ["submitter", addressOf(N.sender)], ["block", hN.number], ["timestamp", hN.timestamp],
-      ["tx", N.hash], ["metadata", N.args[1]], ["signers", N.args[2]],
+      ["tx", N.hash], ["metadata", metadata], ["signers", signerList],
       ["signatures", cosigners.map((c) => new Map([["signer", unhex("0x" + c.who)], ["block", c.block], ["timestamp", c.timestamp], ["tx", c.tx]]))],
-      ["status", cosigners.length === N.args[2].length ? "COMPLETE" : "PENDING"]]);
+      ["status", cosigners.length === signerList.length ? "COMPLETE" : "PENDING"]]);
     if (!eq(encode(expected), bundle.record.value)) {
       const actual = decode(bundle.record.value, "record");
       const sigs = actual instanceof Map ? actual.get("signatures") : null;
@@ -662,15 +701,69 @@
     }
     for (const [what, inc] of incs) if (!(await ed25519(inc.tx.sender, inc.tx.hash, inc.tx.signature)))
       throw new NotVerified("invalid-signature", `the ${what.replace(/^the /, "")} transaction's signature does not verify against its sender's key: the transaction was altered`);
-    const meta = {}; for (const [k, v] of N.args[1]) meta[k] = typeof v === "bigint" ? v.toString() : v;
+    const meta = {}; for (const [k, v] of metadata) meta[k] = typeof v === "bigint" ? v.toString() : v;
     return {verified: true, hash: hx(fileHash), key: hx(key), mode: o.salt === null ? "public" : "salted",
       block: hN.number, blockHash: hx(hN.hash), timestampMs: hN.timestamp, time: iso(hN.timestamp),
       submitter: hx(addressOf(N.sender)), transaction: hx(N.hash), metadata: meta,
       cosigners: cosigners.map((c) => ({address: "0x" + c.who, block: c.block, time: iso(c.timestamp), transaction: hx(c.tx)})),
       pending: signers.filter((s) => !cosigners.some((c) => c.who === s)).map((s) => "0x" + s),
-      status: cosigners.length === N.args[2].length ? "COMPLETE" : "PENDING", recordBlock: hR.number,
+      status: cosigners.length === signerList.length ? "COMPLETE" : "PENDING", recordBlock: hR.number,
       chainId: genesis.chainId, groupId: genesis.groupId, genesisHash: hx(genesis.hash),
       sealers: hN.sealers.length, quorum: quorum(hN.sealers.length), sealedBy};
+  }
+
+  // ---------------------------------------------------------------- gateway per-item proofs (§12)
+  const ITEM_FIELD = /^[a-z][a-z0-9_]{0,31}$/;
+  /** §12.1: canonical [48, commitment(32), metadata map] of at most 1,060 bytes, metadata within its rules. */
+  function item(bytes) {
+    shape(bytes.length <= 1060, "item: an encoded item is at most 1,060 bytes");
+    const v = canonical(bytes, "item");
+    shape(Array.isArray(v) && v.length === 3 && v[0] === 48 && bytesOf(v[1], 32) && v[2] instanceof Map, "item: not [48, commitment (32 bytes), metadata map] (docs/protocol.md §12.1)");
+    const meta = v[2];
+    shape(meta.size <= 16, "item: metadata has more than 16 fields");
+    for (const [k, x] of meta) {
+      shape(ITEM_FIELD.test(k), `item: metadata field name ${k.slice(0, 40)} must be a-z, 0-9, _ starting with a letter (at most 32)`);
+      shape((isInt(x) && BigInt(x) <= 2n ** 63n - 1n) || textMax(x, 256), `item: metadata.${k} must be text of at most 256 characters or an integer in [0, 2^63 - 1]`);
+    }
+    shape(meta.size === 0 || encode(meta).length <= 1024, "item: metadata is more than 1,024 bytes encoded");
+    return {bytes, commitment: v[1], metadata: meta};
+  }
+  /** evidence/item_bundle.py parse_item_bundle, in its order: the batch bundle first, then the opening, item, path. */
+  function parseItemBundle(doc) {
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc) || doc instanceof JsonFloat || doc.type !== ITEM_TYPE)
+      throw malformed(`not a consortium item proof ("type" must be ${ITEM_TYPE})`);
+    if (!isJsonInt(doc.version)) throw malformed('"version" must be an integer');
+    if (doc.version > 1) throw new CannotVerify(`the item proof is format version ${doc.version}; this page reads version 1: get a newer verifier page`);
+    if (doc.version < 1) throw malformed(`unknown item proof format version ${doc.version}`);
+    const names = Object.keys(doc), want = ["type", "version", "item", "path", "batch"];
+    const missing = want.filter((k) => !names.includes(k)), extra = names.filter((k) => !want.includes(k) && k !== "evidence");
+    if (missing.length) throw malformed(`the item proof lacks ${missing.join(", ")}`);
+    if (extra.length) throw malformed(`the item proof has unknown fields ${extra.join(", ")}`);
+    const batch = parseBundleDoc(doc.batch);
+    if (batch.opening.unopened || batch.opening.salt !== null) throw malformed("batch: a batch root is notarized as itself, so the batch bundle's opening has no salt");
+    const opening = "evidence" in doc ? evidenceMember(doc.evidence, "evidence") : null;
+    if (opening && opening.unopened) throw malformed("evidence must have exactly the fields fileHash and salt");
+    const hexMax = (v, max, what) => { if (typeof v === "string" && v.length > 2 + 2 * max) throw malformed(`${what} is longer than ${max} bytes`); return unhex(v, undefined, what); };
+    const it = item(hexMax(doc.item, 1060, "item"));
+    const pathBytes = hexMax(doc.path, 32 + 64 * 34, "path");
+    shape(pathBytes.length <= 32 + 64 * 34, "path is too long");
+    const path = listProof(pathBytes);
+    if (!(typeof path.size === "number" && path.size > 0 && path.size <= 2 ** 24 && typeof path.index === "number" && path.index >= 0 && path.index < path.size))
+      throw malformed(`path: index ${path.index} of a batch of ${path.size} is out of range (a batch holds 1 to ${2 ** 24} items)`);
+    return {item: it, path, batch, opening};
+  }
+  /** §12.4: the item is this file's, its path leads to the batch root, and the batch root is notarized (§11.4). */
+  async function verifyItem(genesis, b, fileHash) {
+    const opening = b.opening || {fileHash: b.item.commitment, salt: null};
+    if (!eq(opening.fileHash, fileHash)) throw new NotVerified("file-changed", `the file's SHA-256 is ${hx(fileHash)}, but the item proof is for ${hx(opening.fileHash)}: the file was changed, or it is another file`);
+    const key = opening.salt === null ? opening.fileHash : H(concat(TAG, [0], opening.salt, opening.fileHash));
+    if (!eq(key, b.item.commitment)) throw new NotVerified("proof-altered", `the proof's opening of the file gives the commitment ${hx(key)}, not the item's ${hx(b.item.commitment)}: the salt or the item was altered`);
+    const root = b.batch.opening.fileHash;
+    if (!inclusion(root, b.item.bytes, b.path)) throw new NotVerified("proof-altered", `the item's Merkle path does not lead to the batch root ${hx(root)}: the path was altered or is for another item`);
+    const r = await verify(genesis, b.batch, root, b.path.size);
+    const meta = {}; for (const [k, v] of b.item.metadata) meta[k] = typeof v === "bigint" ? v.toString() : v;
+    return {...r, hash: hx(fileHash), key: hx(key), mode: opening.salt === null ? "public" : "salted",
+      item: {index: b.path.index, batchSize: b.path.size, root: hx(root), commitment: hx(b.item.commitment), metadata: meta}};
   }
 
   async function hashFile(file, onProgress) {
@@ -683,14 +776,18 @@
     return h.digest();
   }
 
-  /** Verify: genesis text, proof text, file SHA-256 -> {verified: true, ...} | {verified: false, code, reason} | {error}. */
+  /** Verify: genesis text, proof file (bytes, or text), file SHA-256 -> {verified: true, ...} |
+   *  {verified: false, code, reason} | {verified: null, error} (CANNOT VERIFY: exit 2 in the CLI). */
   async function run(genesisText, proofText, fileHash) {
     let genesis;
     try { genesis = await genesisFrom(genesisText); } catch (e) {
       if (e instanceof CannotVerify || e instanceof NotVerified) return {verified: null, error: e.message};
       return {verified: null, error: `the genesis file cannot be read: ${e.message}`, internal: e.name || "Error"};
     }
-    try { return await verify(genesis, parseBundle(proofText), fileHash); } catch (e) {
+    try {
+      if (isItemProof(proofText)) return await verifyItem(genesis, parseItemBundle(readProof(proofText)), fileHash);
+      return await verify(genesis, parseBundle(proofText), fileHash);
+    } catch (e) {
       if (e instanceof NotVerified) return {verified: false, code: e.code, reason: e.message};
       if (e instanceof CannotVerify) return {verified: null, error: e.message};
       // not one of ours: a bug of this page (the tests look for "internal"), reported as unreadable input
@@ -698,5 +795,5 @@
     }
   }
 
-  global.ConsortiumVerifier = {run, hashFile, sha256: H, ed25519, genesisFrom, parseBundle, hex};
+  global.ConsortiumVerifier = {run, hashFile, sha256: H, ed25519, genesisFrom, parseBundle, parseItemBundle, readProof, hex};
 })(window);
