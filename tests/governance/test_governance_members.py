@@ -174,3 +174,13 @@ def test_proposals_are_typed_records() -> None:
     for broken in (bad, {**p.to_value(), "votes": [[A]]}, {k: v for k, v in p.to_value().items() if k != "kind"}, 3):
         with pytest.raises(ProposalCorrupted):
             Proposal.from_value(broken)
+
+
+def test_membership_state_is_readable_by_call() -> None:
+    state, history = organized()
+    passes(state, "add_observer", [S[4], "arb"], history=history)
+    gov(state, NODES[4].address, 101).call("join", (100,))
+    g = gov(state, A, 102)
+    assert [n for n, _ in g.call("orgs", ())] == ["bank", "notary", "arb", "cust"]
+    assert (S[4], "arb") in g.call("node_orgs", ()) and g.call("joins", ()) == ((S[4], 101),)
+    assert g.call("revoked_certs", ()) == ()

@@ -53,7 +53,8 @@ PROPOSAL_PREFIX = b"gv/p/"
 KEYS = {
     "committee": KEY_COMMITTEE, "threshold": KEY_THRESHOLD, "sealers": KEY_SEALERS, "observers": KEY_OBSERVERS,
     "revoked": KEY_REVOKED, "deployers": KEY_DEPLOYERS, "senders": KEY_SENDERS, "config": KEY_CONFIG,
-    "tsas": KEY_TSAS,
+    "tsas": KEY_TSAS, "orgs": KEY_ORGS, "node_orgs": KEY_NODE_ORGS, "revoked_certs": KEY_REVOKED_CERTS,
+    "joins": KEY_JOINS,
 }
 
 NODE_ID_SIZE = 32
