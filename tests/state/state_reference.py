@@ -52,11 +52,13 @@ class WriteOnceStore(KVStore):
     """Wraps a store and fails the test if a key is ever given a second, different value.
 
     The versioned-key design promises that every node and value record is
-    written once and never changed; only the two meta records move. A deleted
+    written once and never changed; only the two meta records and the newest-value
+    records (``"SL"``, one per key, replaced by each write of the key) move. A deleted
     key (pruning) must never come back either.
     """
 
     MUTABLE = (b"SM/latest", b"SM/floor")
+    MUTABLE_PREFIX = b"SL"
 
     def __init__(self, inner: KVStore) -> None:
         self.inner = inner
@@ -68,7 +70,7 @@ class WriteOnceStore(KVStore):
 
     def write(self, batch: WriteBatch, *, sync: bool = True) -> None:
         for key, value in batch.ops:
-            if key in self.MUTABLE:
+            if key in self.MUTABLE or key.startswith(self.MUTABLE_PREFIX):
                 continue
             if value is None:
                 self.deleted.add(key)

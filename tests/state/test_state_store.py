@@ -110,6 +110,62 @@ def test_reads_at_old_versions_and_bad_versions() -> None:
             tree.get_with_proof(b"a", bad)
 
 
+class CountingStore(MemoryStore):
+    """Counts seeks (iterators) and point reads, to see which read path answered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seeks = 0
+        self.point_reads = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        self.point_reads += 1
+        return super().get(key)
+
+    def iterate(self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False):
+        self.seeks += 1
+        return super().iterate(prefix, start=start, reverse=reverse)
+
+
+def test_newest_version_reads_are_point_reads_and_older_ones_seek() -> None:
+    """A key's newest write answers reads at or after its version with one point read (also for a
+    key never written); a read before that version, or of a deleted key's earlier value, seeks."""
+    kv = CountingStore()
+    tree = StateTree(kv)
+    commit_all(tree, kv)
+    latest = len(HISTORY) - 1
+    model = models()
+    for key in [b"a", b"b", b"c", b"d", b"e", b"zzz", b"never"]:
+        kv.seeks = 0
+        assert tree.get(key, latest) == model[latest].get(key)
+        assert kv.seeks == 0, key
+    kv.seeks = 0
+    assert tree.get(b"a", 1) == b"1'" and tree.get(b"b", 1) == b"2"  # both rewritten at 4: seek
+    assert kv.seeks == 2
+    kv.seeks = 0
+    assert tree.get(b"c", 1) == b"3" and tree.get(b"never", 0) is None  # newest write at 0, or none
+    assert kv.seeks == 0
+
+
+def test_a_store_without_the_newest_value_index_keeps_seeking(tmp_path) -> None:
+    """Stores written before the index existed lack it: reads seek, and later versions do not start
+    an index that would miss the keys written before (it would answer "never written")."""
+    kv = CountingStore()
+    legacy = StateTree(kv)
+    commit_all(legacy, kv, HISTORY[:2])
+    for key in [k for k in kv._data if k.startswith(b"SL")] + [b"SM/newest-index"]:
+        del kv._data[key]  # as a store made by the earlier code looks
+    tree = StateTree(kv)
+    commit_all(tree, kv, HISTORY[2:], start=2)
+    assert not any(k.startswith(b"SL") for k in kv._data)
+    model = models()
+    kv.seeks = 0
+    for version in range(len(HISTORY)):
+        for key in [b"a", b"b", b"c", b"d", b"e"]:
+            assert tree.get(key, version) == model[version].get(key)
+    assert kv.seeks == 5 * len(HISTORY)
+
+
 def test_keys_and_values_must_be_bytes() -> None:
     tree = StateTree(MemoryStore())
     with pytest.raises(TypeError, match="keys must be bytes"):

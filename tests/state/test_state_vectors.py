@@ -97,8 +97,13 @@ def test_stored_layout_of_a_two_leaf_tree() -> None:
     assert kv.get(b"SV" + sha(b"b") + inv0) == b"\x25" + b"2"
     assert kv.get(b"SR" + v0) == b"\x22" + root + v0
     assert kv.get(b"SM/latest") == v0
+    # The newest-value index: version of the key's newest write, then its value record.
+    assert kv.get(b"SL" + sha(b"a")) == v0 + b"\x25" + b"1"
+    assert kv.get(b"SL" + sha(b"b")) == v0 + b"\x25" + b"2"
+    assert kv.get(b"SM/newest-index") == b"\x01"
     assert sorted(kv._data) == sorted([
         b"SN" + v0 + b"\x00", b"SV" + sha(b"a") + inv0, b"SV" + sha(b"b") + inv0, b"SR" + v0, b"SM/latest",
+        b"SL" + sha(b"a"), b"SL" + sha(b"b"), b"SM/newest-index",
     ])
 
 

@@ -86,6 +86,11 @@ STALE_KEY = b"SS"
 STALE_PREFIX = b"\x24"
 LATEST_KEY = b"SM/latest"
 FLOOR_KEY = b"SM/floor"
+NEWEST_VALUE_KEY = b"SL"
+"""``"SL" || key_hash -> version || value record``: the newest write of each key (see StateTree.get)."""
+NEWEST_INDEX_KEY = b"SM/newest-index"
+"""Present iff every version of this store wrote its ``SL`` records (stores created before the
+index existed lack it, and their reads keep the seek)."""
 NAMESPACE = b"S"
 
 DEPTH_BYTE = [bytes((d,)) for d in range(MAX_DEPTH + 1)]
