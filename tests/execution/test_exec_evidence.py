@@ -8,8 +8,10 @@ import pytest
 from tests.execution.chainkit import ADMIN, ALICE, ARBITER, BOB, CAROL, DAVE, MALLORY, Chain
 
 from consortium.encoding import canonical
-from consortium.execution import EVIDENCE_ADDRESS, GenesisError, genesis_writes, name_address
+from consortium.execution import EVIDENCE_ADDRESS, Executor, GenesisError, genesis_writes, name_address
+from consortium.execution.genesis import evidence_address
 from consortium.execution.governance import arbitrators_key
+from consortium.execution.overlay import DictReader
 from consortium.ledger import ReceiptStatus
 
 S = ReceiptStatus
@@ -38,6 +40,19 @@ def test_genesis_refuses_bad_configuration() -> None:
     with pytest.raises(GenesisError, match="duplicate arbitrator"):
         genesis_writes(arbitrators=[ARBITER.address, ARBITER.address])
     assert genesis_writes() != genesis_writes(arbitrators=[ARBITER.address])
+
+
+def test_genesis_contract_addresses_follow_the_chain_suite() -> None:
+    """An address is a hash: on a chain of another suite the evidence contract lives elsewhere,
+    and executing against that state under that suite finds it by name."""
+    from tests.test_edge import OTHER
+
+    writes = genesis_writes(arbitrators=[ARBITER.address], suite=OTHER)
+    other_address = evidence_address(OTHER)
+    assert other_address != EVIDENCE_ADDRESS
+    state = DictReader(dict(writes))
+    assert Executor(suite=OTHER).resolve(state, "evidence") == other_address
+    assert writes != genesis_writes(arbitrators=[ARBITER.address])
 
 
 # -- notarize / sign / get ---------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Led
     ledger = Ledger(kv, executor, chain, suite=genesis.suite)
     writes = genesis_writes(
         chain_id=genesis.chain_id, group_id=genesis.group_id,
-        timestamp=genesis.timestamp_ms,
+        timestamp=genesis.timestamp_ms, suite=genesis.suite,
     )
     writes.update(governance.genesis_writes(governance.GovernanceGenesis(
         committee=tuple((m.address, m.weight) for m in genesis.committee),
