@@ -3,7 +3,9 @@
 The flow: Alice notarizes a chat log naming Bob as co-signer, Bob co-signs, the administrator
 registers Carol as arbitrator, Alice opens a case and attaches the log, Carol rules; then the
 committee removes node3 from the sealers (a certified sealer-set change every later proof
-carries), and the proof bundle of the log is written at the latest block. Last, node0's organization
+carries), and the proof bundle of the log is written at the latest block, from node1, which time-stamps
+the chain with a real RFC 3161 TSA (``openssl ts`` behind tests/helpers/tsa.py) the genesis trusts, so
+the bundle carries an anchor. Last, node0's organization
 runs an evidence gateway (docs/gateway.md) just long enough to notarize three statements in one batch
 and write their per-item proofs (protocol.md §12.4). Nodes keep running (the explorer tests need them);
 ``stop`` ends them by PID.
@@ -11,6 +13,7 @@ and write their per-item proofs (protocol.md §12.4). Nodes keep running (the ex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -22,10 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers.cluster import ROOT, Cluster, free_port_block
+from tests.helpers.tsa import TsaFiles, TsaServer, make_tsa
 
 from consortium.client import SyncClient
 from consortium.crypto import KeyPair, save_key
+from consortium.crypto.timestamp import TrustedTsa
 from consortium.encoding.hexbytes import to_hex
+from consortium.node.genesis import load_genesis
 
 CHAT_LOG = (b"2026-11-02 09:14 alice: the 40 chairs arrived, 6 have broken legs\n"
             b"2026-11-02 09:20 bob: sorry about that. I will refund the 6 chairs within 7 days.\n") * 20
@@ -63,12 +69,18 @@ class LiveChain:
     proposal_id: int
     items: list[tuple[Path, Path]]
     """(statement file, its per-item proof from the gateway batch), salted commitments."""
+    tsa: TsaFiles
+    """The RFC 3161 TSA the genesis trusts ([[tsa]]); node1 anchors the chain with it (protocol.md §11.6)."""
+    tsa_server: TsaServer
 
     def url(self, i: int = 0) -> str:
         return self.cluster.rpc_url(i)
 
     def stop(self) -> None:
-        self.cluster.stop()
+        try:
+            self.cluster.stop()
+        finally:
+            self.tsa_server.stop()
 
 
 def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
@@ -80,17 +92,38 @@ def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
 
 
 def start(root: Path) -> LiveChain:
+    tsa = make_tsa(root / "tsa", "Web Test TSA")
+    server = TsaServer(tsa).start()
     cluster = Cluster(root / "chain")
     try:
         cluster.build()
+        _trust_tsa(cluster, tsa, server.url)
         cluster.start()
-        return _flow(cluster, root)
+        return _flow(cluster, root, tsa, server)
     except BaseException:
-        cluster.stop()
+        try:
+            cluster.stop()
+        finally:
+            server.stop()
         raise
 
 
-def _flow(cluster: Cluster, root: Path) -> LiveChain:
+ANCHOR_NODE = 1
+"""The node that time-stamps the chain (and that the proof is fetched from, so it carries the anchor)."""
+
+
+def _trust_tsa(cluster: Cluster, tsa: TsaFiles, url: str) -> None:
+    """Genesis is written once before the chain first starts: trust the test TSA in it, on every node."""
+    genesis = load_genesis(cluster.node_dir(0) / "genesis.toml")
+    genesis = dataclasses.replace(genesis, tsas=(TrustedTsa(tsa.name, tsa.ca_der),))
+    for path in [cluster.root / "genesis.toml", *(cluster.node_dir(i) / "genesis.toml" for i in range(cluster.nodes))]:
+        if path.exists():
+            path.write_text(genesis.to_toml())
+    config = cluster.node_dir(ANCHOR_NODE) / "config.toml"
+    config.write_text(config.read_text() + f'\n[anchor]\ntsa_urls = ["{url}"]\ninterval_s = 1\ntimeout_s = 5\n')
+
+
+def _flow(cluster: Cluster, root: Path, tsa: TsaFiles, server: TsaServer) -> LiveChain:
     rpc = cluster.rpc_url(0)
     keys = {}
     for name, seed in (("alice", 0x31), ("bob", 0x32), ("carol", 0x33)):
@@ -125,9 +158,12 @@ def _flow(cluster: Cluster, root: Path) -> LiveChain:
         after = c.block_number()
     cluster.wait_height(after + 2, nodes=[0, 1, 2])
 
+    with SyncClient(cluster.rpc_url(ANCHOR_NODE)) as c:
+        wait_for(lambda: c.request("getAnchorStatus")["anchoredTo"] >= notarized["block"], "the notarization anchored")
     proof = root / "delivery-chat-log.proof.json"
-    cli("evidence", "proof", str(doc), "--from", notarized["proof"], "--out", str(proof), rpc=cluster.rpc_url(1))
+    cli("evidence", "proof", str(doc), "--from", notarized["proof"], "--out", str(proof), rpc=cluster.rpc_url(ANCHOR_NODE))
     assert json.loads(proof.read_text())["sealerChanges"], "the proof should carry the sealer-set change"
+    assert "anchor" in json.loads(proof.read_text()), "the proof should carry the RFC 3161 time anchor"
     other = root / "other-chain"
     subprocess.run([str(ROOT / ".venv" / "bin" / "consortium"), "chain", "new", "--nodes", "4", "--dir", str(other),
                     "--p2p-port", "41000", "--rpc-port", "42000"], check=True, capture_output=True, timeout=120)
@@ -135,7 +171,7 @@ def _flow(cluster: Cluster, root: Path) -> LiveChain:
     return LiveChain(cluster=cluster, root=root, doc=doc, proof=proof, genesis=cluster.root / "node0" / "genesis.toml",
                      other_genesis=other / "node0" / "genesis.toml", evidence_hash=notarized["hash"], evidence_key=notarized["key"],
                      notarize_tx=notarized["transaction"], notarize_block=notarized["block"], addresses=addr,
-                     removed_sealer=removed, proposal_id=proposed["output"], items=items)
+                     removed_sealer=removed, proposal_id=proposed["output"], items=items, tsa=tsa, tsa_server=server)
 
 
 def _gateway_batch(cluster: Cluster, root: Path) -> list[tuple[Path, Path]]:

@@ -248,7 +248,7 @@
     return sn === 0 && eq(r, root);
   }
 
-  // §5.2: presence of key -> value against root.
+  // §5.2: presence of key -> value (or, for value null, absence of key) against root.
   function stateProofHolds(root, key, value, proof) {
     const kh = H(key), levels = proof.levels, leaf = proof.leaf;
     const nib = (h, d) => (d % 2 === 0 ? h[d >> 1] >> 4 : h[d >> 1] & 0x0f);
@@ -258,9 +258,10 @@
       if (leaf[0].length !== 32 || leaf[1].length !== 32) return false;
       for (let d = 0; d < levels.length; d++) if (nib(leaf[0], d) !== nib(kh, d)) return false;
     }
-    if (leaf === null || !eq(leaf[0], kh) || !eq(leaf[1], H(value))) return false;
+    if (value === null) { if (leaf !== null && eq(leaf[0], kh)) return false; }
+    else if (leaf === null || !eq(leaf[0], kh) || !eq(leaf[1], H(value))) return false;
     const zero = new Uint8Array(32);
-    let cur = H(concat([0x21], leaf[0], leaf[1]));
+    let cur = leaf === null ? zero : H(concat([0x21], leaf[0], leaf[1]));
     for (let d = levels.length - 1; d >= 0; d--) {
       const [bm, hs] = levels[d], own = nib(kh, d);
       if (bm & (1 << own)) return false;
@@ -410,6 +411,7 @@
     if (chars(name) > 64 || /[\p{Cc}\p{Cf}\p{Z}]/u.test(name.replace(/ /g, ""))) throw t.bad("name", "must be 1-64 printable characters");
     const der = pemDer(t.string("certificate"), `${t.prefix}certificate`);
     const cert = x509(der, `${t.prefix}certificate`);
+    if (!trustedTsa(name, der, t.has("policy") ? t.string("policy") : "")) throw t.bad("certificate", "or name or policy is not usable");
     const policy = t.has("policy") ? t.string("policy") : "";
     if (policy && !policy.split(".").every((p) => /^[0-9]+$/.test(p))) throw t.bad("policy", "must be a dotted OID such as 1.2.3.4");
     t.finish();
@@ -482,10 +484,10 @@
 
   // ---------------------------------------------------------------- the bundle (§11, §11.2)
   const KiB = 1024, MiB = 1024 * KiB;
-  function keysExactly(obj, keys, what) {
+  function keysExactly(obj, keys, what, optional = []) {
     if (obj === null || typeof obj !== "object" || Array.isArray(obj) || obj instanceof JsonFloat) throw malformed(`${what} must be a JSON object`);
     const have = Object.keys(obj);
-    const missing = keys.filter((k) => !have.includes(k)), extra = have.filter((k) => !keys.includes(k));
+    const missing = keys.filter((k) => !have.includes(k)), extra = have.filter((k) => !keys.includes(k) && !optional.includes(k));
     if (missing.length) throw malformed(`${what} lacks ${missing.join(", ")}`);
     if (extra.length) throw malformed(`${what} has members this verifier does not know: ${extra.join(", ")}`);
   }
@@ -533,9 +535,8 @@
     if (!isJsonInt(doc.version)) throw malformed('"version" must be an integer');
     if (doc.version > 2) throw new CannotVerify(`the proof is format version ${doc.version}; this page reads versions 1 and 2: get a newer verifier page`);
     if (doc.version < 1) throw malformed(`unknown proof format version ${doc.version}`);
-    if ("anchor" in doc) throw new CannotVerify("the proof carries a time anchor (RFC 3161); this page does not check time anchors yet: use 'consortium evidence verify'");
     const common = ["type", "version", "chainId", "groupId", "genesisHash", "headers", "notarization", "cosignatures", "record", "sealerChanges"];
-    keysExactly(doc, common.concat(doc.version === 1 ? ["evidenceHash"] : ["evidence"]), "the proof bundle");
+    keysExactly(doc, common.concat(doc.version === 1 ? ["evidenceHash"] : ["evidence"]), "the proof bundle", doc.version === 2 ? ["anchor"] : []);
     const opening = doc.version === 1 ? {fileHash: unhex(doc.evidenceHash, 32, "evidenceHash"), salt: null} : evidenceMember(doc.evidence, "evidence");
     for (const k of ["chainId", "groupId"]) if (typeof doc[k] !== "string" || chars(doc[k]) < 1 || chars(doc[k]) > 64) throw malformed(`${k} must be text of 1-64 characters`);
     if (!Array.isArray(doc.headers) || doc.headers.length < 1 || doc.headers.length > 18) throw malformed("headers must list 1-18 block headers");
@@ -561,8 +562,10 @@
       return {header: header(field(c, "header", 64 * KiB, `sealerChanges[${i}].header`)), value: field(c, "value", 64 * KiB, `sealerChanges[${i}].value`),
         proof: stateProof(field(c, "proof", 64 * KiB, `sealerChanges[${i}].proof`))}; });
     if (used.size !== headers.length) throw malformed("a header in the proof is not used by the notarization, a co-signature or the record");
-    return {version: doc.version, chainId: doc.chainId, groupId: doc.groupId, genesisHash: unhex(doc.genesisHash, 32, "genesisHash"),
-      opening, headers, notarization, cosignatures, record, sealerChanges};
+    const genesisHash = unhex(doc.genesisHash, 32, "genesisHash");
+    const anchor = "anchor" in doc ? anchorMember(doc.anchor) : null;
+    return {version: doc.version, chainId: doc.chainId, groupId: doc.groupId, genesisHash,
+      opening, headers, notarization, cosignatures, record, sealerChanges, anchor};
   }
 
   // ---------------------------------------------------------------- verification (§11.4)
@@ -701,6 +704,8 @@
     }
     for (const [what, inc] of incs) if (!(await ed25519(inc.tx.sender, inc.tx.hash, inc.tx.signature)))
       throw new NotVerified("invalid-signature", `the ${what.replace(/^the /, "")} transaction's signature does not verify against its sender's key: the transaction was altered`);
+    // 6. The time anchor, if any: only now is the block hash it must contain certified
+    const anchor = bundle.anchor ? await verifyAnchor(genesis, bundle.anchor, hN, hR) : null;
     const meta = {}; for (const [k, v] of metadata) meta[k] = typeof v === "bigint" ? v.toString() : v;
     return {verified: true, hash: hx(fileHash), key: hx(key), mode: o.salt === null ? "public" : "salted",
       block: hN.number, blockHash: hx(hN.hash), timestampMs: hN.timestamp, time: iso(hN.timestamp),
@@ -709,7 +714,232 @@
       pending: signers.filter((s) => !cosigners.some((c) => c.who === s)).map((s) => "0x" + s),
       status: cosigners.length === signerList.length ? "COMPLETE" : "PENDING", recordBlock: hR.number,
       chainId: genesis.chainId, groupId: genesis.groupId, genesisHash: hx(genesis.hash),
-      sealers: hN.sealers.length, quorum: quorum(hN.sealers.length), sealedBy};
+      sealers: hN.sealers.length, quorum: quorum(hN.sealers.length), sealedBy, anchor};
+  }
+
+  // ---------------------------------------------------------------- RFC 3161 time anchors (§11.6)
+  // ASN.1, CMS and X.509 by pkijs + asn1js (bundled); the rules are evidence/anchor.py and crypto/timestamp.py's.
+  const KNOWN_DIGESTS = ["1.3.14.3.2.26", "2.16.840.1.101.3.4.2.1", "2.16.840.1.101.3.4.2.2", "2.16.840.1.101.3.4.2.3", "2.16.840.1.101.3.4.2.4"];
+  const TST_INFO = "1.2.840.113549.1.9.16.1.4", SIGNED_DATA = "1.2.840.113549.1.7.2", SHA256_OID = "2.16.840.1.101.3.4.2.1";
+  const GENERALIZED_TIME = /^[0-9]{14}(\.[0-9]*[1-9])?Z$/;  // RFC 3161 §2.4.2 / DER: UTC, no trailing zeros
+  /** One strict-DER ASN.1 element (all of the bytes, and they re-encode to themselves), or null. */
+  function derElement(bytes) {
+    const {asn1js} = VENDOR();
+    const asn = asn1js.fromBER(bytes.slice().buffer);
+    if (asn.offset === -1 || asn.offset !== bytes.length || asn.result.error) return null;
+    let again;
+    try { again = new Uint8Array(asn.result.toBER(false)); } catch (e) { return null; }
+    return eq(again, bytes) ? asn.result : null;
+  }
+  const UTC_TIME = /^[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]Z$/;
+  /** DER's value rules on an asn1js tree (the library parsed it): minimal INTEGERs, BOOLEAN 00/FF, DER times. */
+  function derValues(node) {
+    const id = node.idBlock, raw = node.valueBlock && node.valueBlock.valueHexView ? new Uint8Array(node.valueBlock.valueHexView) : null;
+    if (id && id.tagClass === 1 && !id.isConstructed && raw) {
+      if (id.tagNumber === 2 && (raw.length === 0 || (raw.length > 1 && ((raw[0] === 0 && raw[1] < 0x80) || (raw[0] === 0xff && raw[1] >= 0x80))))) return false;
+      if (id.tagNumber === 1 && !(raw.length === 1 && (raw[0] === 0 || raw[0] === 0xff))) return false;
+      if (id.tagNumber === 23 && !UTC_TIME.test(String.fromCharCode(...raw))) return false;
+      if (id.tagNumber === 24 && !GENERALIZED_TIME.test(String.fromCharCode(...raw))) return false;
+    }
+    if (id && id.tagClass === 1 && id.tagNumber === 3 && !id.isConstructed && node.valueBlock) {  // BIT STRING: zero padding bits
+      const u = node.valueBlock.unusedBits, b = new Uint8Array(node.valueBlock.valueHexView || []);
+      if (!(u >= 0 && u <= 7) || (b.length === 0 && u !== 0) || (b.length && (b[b.length - 1] & ((1 << u) - 1)))) return false;
+    }
+    if (id && id.tagClass === 1 && id.tagNumber === 1 && node.valueBlock && typeof node.valueBlock.value === "boolean") {
+      const b = node.valueBlock.valueHexView ? new Uint8Array(node.valueBlock.valueHexView) : null;
+      if (b && !(b.length === 1 && (b[0] === 0 || b[0] === 0xff))) return false;
+    }
+    const kids = node.valueBlock && Array.isArray(node.valueBlock.value) ? node.valueBlock.value : [];
+    return kids.every(derValues);
+  }
+  /** X.690 string values: UTF8String valid UTF-8, PrintableString and IA5String in their alphabets. */
+  function stringValues(node) {
+    const id = node.idBlock, raw = node.valueBlock && node.valueBlock.valueHexView ? new Uint8Array(node.valueBlock.valueHexView) : null;
+    if (id && id.tagClass === 1 && !id.isConstructed && raw) {
+      if (id.tagNumber === 12) { try { td.decode(raw); } catch (e) { return false; } }
+      if (id.tagNumber === 19 && !/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(String.fromCharCode(...raw))) return false;
+      if (id.tagNumber === 22 && raw.some((b) => b > 0x7f)) return false;
+    }
+    const kids = node.valueBlock && Array.isArray(node.valueBlock.value) ? node.valueBlock.value : [];
+    return kids.every(stringValues);
+  }
+  /** crypto/timestamp.py parse_response: a granted TimeStampResp in DER, read with pkijs. */
+  function timestampReply(der) {
+    try { return readTimestampReply(der); } catch (e) {  // whatever the libraries throw on hostile bytes is a refusal
+      if (e instanceof NotVerified || e instanceof CannotVerify) throw e;
+      throw malformed(`anchor.reply is not a usable RFC 3161 reply: ${e.message}`);
+    }
+  }
+  function readTimestampReply(der) {
+    const bad = (m) => malformed(`anchor.reply is not a usable RFC 3161 reply: ${m}`);
+    if (der.length > 64 * KiB) throw bad(`the time-stamp reply is ${der.length} bytes; at most ${64 * KiB} are accepted`);
+    const {pkijs} = VENDOR();
+    const asn = derElement(der);
+    if (!asn) throw bad("not an RFC 3161 time-stamp reply in DER");
+    let resp, signed, info, certs, infoAsn, certsWellFormed = true;
+    try {
+      resp = new pkijs.TimeStampResp({schema: asn});
+      // pkijs matches schemas loosely (a wrong context tag can pass): what it read must encode back to the bytes
+      if (!eq(new Uint8Array(resp.toSchema().toBER(false)), der)) throw bad("not a TimeStampResp as RFC 3161 and CMS define it (in DER)");
+      if (resp.status.status !== 0) throw bad(`the TSA did not grant a token (PKI status ${resp.status.status})`);
+      if (!resp.timeStampToken || resp.timeStampToken.contentType !== SIGNED_DATA) throw bad("no time-stamp token");
+      signed = new pkijs.SignedData({schema: resp.timeStampToken.content});
+      if (signed.encapContentInfo.eContentType !== TST_INFO || !signed.encapContentInfo.eContent) throw bad("the token holds no TSTInfo");
+      const infoDer = new Uint8Array(signed.encapContentInfo.eContent.getValue());
+      infoAsn = derElement(infoDer);
+      if (!infoAsn) throw bad("the TSTInfo is not DER");
+      info = new pkijs.TSTInfo({schema: infoAsn});
+      certs = (signed.certificates || []).filter((c) => c instanceof pkijs.Certificate);
+      // rfc3161-client reads the embedded certificates as strict DER X.509: values DER allows only (checked on the
+      // tree asn1js parsed from the bytes; extension values stay opaque, as there)
+      const set = resp.timeStampToken.content.valueBlock.value
+        .find((x) => x.idBlock.tagClass === 3 && x.idBlock.tagNumber === 0 && x.idBlock.isConstructed);
+      for (const raw of set ? set.valueBlock.value : []) if (!derValues(raw)) throw bad("an embedded certificate is not DER");
+      certsWellFormed = (set ? set.valueBlock.value : []).every(stringValues);
+      for (const c of certs) { c.subject.toJSON(); c.issuer.toJSON(); c.serialNumber.toJSON(); c.subjectPublicKeyInfo.toJSON(); }
+    } catch (e) {
+      if (e instanceof NotVerified) throw e;
+      throw bad(`not an RFC 3161 time-stamp reply: ${e.message}`);
+    }
+    const timeText = generalizedTimeText(infoAsn);
+    if (!GENERALIZED_TIME.test(timeText)) throw bad("its genTime is not a DER GeneralizedTime");
+    const acc = info.accuracy;
+    const accuracyUs = acc ? (Number(acc.seconds || 0) * 1e6 + Number(acc.millis || 0) * 1e3 + Number(acc.micros || 0)) : 0;
+    return {der, signed, certs, certsWellFormed, genTime: timeText, genMs: info.genTime.getTime(), genFraction: timeText.slice(14, -1),
+      accuracyUs, policy: info.policy, serial: BigInt("0x" + (hex(new Uint8Array(info.serialNumber.valueBlock.valueHexView)) || "0")),
+      hashOid: info.messageImprint.hashAlgorithm.algorithmId, imprint: new Uint8Array(info.messageImprint.hashedMessage.valueBlock.valueHexView)};
+  }
+  /** TSTInfo's genTime as written (the GeneralizedTime element of the parsed DER, read by asn1js). */
+  const generalizedTimeText = (infoAsn) => {
+    const s = infoAsn.valueBlock.value.find((x) => x.idBlock && x.idBlock.tagNumber === 24 && x.idBlock.tagClass === 1);
+    return s ? String.fromCharCode(...new Uint8Array(s.valueBlock.valueHexView)) : "";
+  };
+  /** ledger/checkpoint.py Checkpoint.from_value: [64, chain, group, first, last, root]. */
+  function checkpoint(bytes) {
+    shape(bytes.length <= 256, "anchor.checkpoint is longer than 256 bytes");
+    const v = canonical(bytes, "anchor.checkpoint");
+    shape(Array.isArray(v) && v.length === 6 && v[0] === 64 && textMax(v[1], 64) && textMax(v[2], 64) && isInt(v[3]) && isInt(v[4])
+      && bytesOf(v[5], 32) && v[3] >= 1 && v[3] <= v[4] && BigInt(v[4]) - BigInt(v[3]) + 1n <= 1n << 20n,
+      "anchor.checkpoint is not [64, chain, group, first, last, root] with 1 <= first <= last, at most 2^20 blocks");
+    return {bytes, chain: v[1], group: v[2], first: Number(v[3]), last: Number(v[4]), root: v[5], size: Number(v[4]) - Number(v[3]) + 1};
+  }
+  /** evidence/bundle.py _anchor: {checkpoint, proof, reply} and optionally tsas {value, proof}. */
+  function anchorMember(a) {
+    keysExactly(a, ["checkpoint", "proof", "reply"], "anchor", ["tsas"]);
+    const cp = checkpoint(field(a, "checkpoint", 256, "anchor.checkpoint"));
+    const path = listProof(field(a, "proof", 4096, "anchor.proof"));
+    const reply = timestampReply(field(a, "reply", 64 * KiB, "anchor.reply"));
+    let tsas = null;
+    if ("tsas" in a) {
+      keysExactly(a.tsas, ["value", "proof"], "anchor.tsas");
+      tsas = {value: a.tsas.value === null ? null : field(a.tsas, "value", 256 * KiB, "anchor.tsas.value"),
+        proof: stateProof(field(a.tsas, "proof", 64 * KiB, "anchor.tsas.proof"))};
+    }
+    return {cp, path, reply, tsas};
+  }
+  /** A trusted TSA entry (crypto/timestamp.py TrustedTsa): a printable name, a DER certificate, a policy OID or "". */
+  function trustedTsa(name, der, policy) {
+    if (typeof name !== "string" || chars(name) < 1 || chars(name) > 64 || /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]|[^\S ]/u.test(name)) return null;
+    if (typeof policy !== "string" || (policy && !policy.split(".").every((x) => /^[0-9]+$/.test(x)))) return null;
+    if (!isBytes(der)) return null;
+    const asn = derElement(der);
+    if (!asn) return null;
+    try { return {name, der, policy, cert: new (VENDOR().pkijs.Certificate)({schema: asn})}; } catch (e) { return null; }
+  }
+  /** evidence/anchor.py trusted_tsas: governance's list proven at the record block, else genesis's. */
+  function trustedTsas(genesis, anchor, hR) {
+    if (anchor.tsas === null) return {tsas: genesis.tsas, trust: "genesis"};
+    if (!stateProofHolds(hR.stateRoot, ascii("gv/tsas"), anchor.tsas.value, anchor.tsas.proof))
+      throw new NotVerified("anchor-mismatch", `the trusted TSA list in the anchor is not proven in block ${hR.number}'s state`);
+    if (anchor.tsas.value === null) return {tsas: genesis.tsas, trust: `genesis (governance list unset at block ${hR.number})`};
+    let entries;
+    try { entries = canonical(anchor.tsas.value, "gv/tsas"); } catch (e) { throw new NotVerified("anchor-mismatch", "the governance TSA list in the anchor cannot be read"); }
+    const out = [];
+    for (const e of Array.isArray(entries) ? entries : []) if (Array.isArray(e) && e.length === 3 && isText(e[0]) && isBytes(e[1]) && isText(e[2])) {
+      const tsa = trustedTsa(e[0], e[1], e[2]);
+      if (tsa) out.push(tsa);
+    }
+    return {tsas: out, trust: `governance at block ${hR.number}`};
+  }
+  /** rfc3161-client's verification against one trusted root: CMS signature, chain at the token's time, and the
+   *  signer certificate (exactly one SignerInfo, found by issuer and serial) with the critical id-kp-timeStamping EKU. */
+  async function tokenVerifiesUnder(reply, tsa, data) {
+    try { return await tokenChecks(reply, tsa, data); } catch (e) { return false; }  // a library error is a failed check
+  }
+  async function tokenChecks(reply, tsa, data) {
+    const {pkijs} = VENDOR();
+    const signed = reply.signed;
+    // a certificate whose names are not valid strings fails the Python verifier's certificate loading: no path then
+    if (signed.signerInfos.length !== 1 || !reply.certs.length || !reply.certsWellFormed) return false;
+    const algos = signed.digestAlgorithms.map((a) => a.algorithmId);
+    if (!algos.every((a) => KNOWN_DIGESTS.includes(a)) || !algos.includes(signed.signerInfos[0].digestAlgorithm.algorithmId)) return false;
+    // the chain is built from the trusted root, so an embedded copy of it (outside the signature) does not count
+    const used = reply.certs.filter((c) => !c.subject.isEqual(tsa.cert.subject));
+    if (used.some((c) => c.signatureValue.valueBlock.unusedBits !== 0)) return false;  // a signature is whole bytes
+    // an ECDSA signature is a DER ECDSA-Sig-Value (OpenSSL refuses any other encoding; pkijs would read past it)
+    const ecdsaDer = (alg, sig) => !alg.startsWith("1.2.840.10045.4.") || (() => {
+      const e = derElement(sig);
+      return !!e && e.idBlock.tagNumber === 16 && e.valueBlock.value.length === 2 && e.valueBlock.value.every((x) => x.idBlock.tagNumber === 2) && derValues(e);
+    })();
+    if (!used.every((c) => ecdsaDer(c.signatureAlgorithm.algorithmId, new Uint8Array(c.signatureValue.valueBlock.valueHexView)))) return false;
+    const si = signed.signerInfos[0];
+    // OpenSSL picks the verifier from the signer's key and digestAlgorithm, not from signatureAlgorithm: so does this
+    const signer = reply.certs.find((c) => si.sid instanceof pkijs.IssuerAndSerialNumber && c.issuer.isEqual(si.sid.issuer) && c.serialNumber.isEqual(si.sid.serialNumber));
+    const ecdsaOid = {"2.16.840.1.101.3.4.2.1": "1.2.840.10045.4.3.2", "2.16.840.1.101.3.4.2.2": "1.2.840.10045.4.3.3", "2.16.840.1.101.3.4.2.3": "1.2.840.10045.4.3.4"}[si.digestAlgorithm.algorithmId];
+    if (signer && signer.subjectPublicKeyInfo.algorithm.algorithmId === "1.2.840.10045.2.1" && ecdsaOid)
+      si.signatureAlgorithm = new pkijs.AlgorithmIdentifier({algorithmId: ecdsaOid});
+    if (!ecdsaDer(si.signatureAlgorithm.algorithmId, new Uint8Array(si.signature.valueBlock.valueHexView))) return false;
+    // OpenSSL's order: an issuer from the trusted store first (an altered copy of the root in the token must not
+    // spoil a path the trusted root gives), then the token's certificates
+    const findIssuer = async (cert, engine, crypto) => {
+      const trusted = [];
+      for (const root of engine.trustedCerts) if (cert.issuer.isEqual(root.subject)) { try { if (await cert.verify(root, crypto)) trusted.push(root); } catch (e) { /* not this one */ } }
+      return trusted.length ? trusted : engine.defaultFindIssuer(cert, engine, crypto);
+    };
+    try {
+      const r = await signed.verify({signer: 0, data: data.slice().buffer, trustedCerts: [tsa.cert], checkChain: true, extendedMode: true, findIssuer});
+      if (!r || r.signatureVerified !== true) return false;
+    } catch (e) { return false; }
+    const sid = signed.signerInfos[0].sid;
+    if (!(sid instanceof pkijs.IssuerAndSerialNumber)) return false;
+    const leaf = reply.certs.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber));
+    const eku = leaf && extension(leaf, OID.eku);
+    return !!(eku && eku.critical && eku.parsedValue && eku.parsedValue.keyPurposes.includes(OID.timeStamping));
+  }
+  const sameDer = (a, b) => { try { return eq(new Uint8Array(a.toSchema(true).toBER(false)), new Uint8Array(b.toSchema(true).toBER(false))); } catch (e) { return false; } };
+  /** Step 6 (§11.6, evidence/anchor.py verify_anchor): the certified notarization block is in a checkpoint a trusted TSA signed. */
+  async function verifyAnchor(genesis, anchor, h, hR) {
+    const cp = anchor.cp, path = anchor.path;
+    if (cp.chain !== h.chain || cp.group !== h.group) throw new NotVerified("anchor-mismatch", `the anchor's checkpoint is of chain ${cp.chain}/${cp.group}, not ${h.chain}/${h.group}`);
+    if (!(cp.first <= h.number && h.number <= cp.last) || path.index !== Number(h.number) - cp.first || path.size !== cp.size)
+      throw new NotVerified("anchor-mismatch", `the anchor covers blocks ${cp.first}-${cp.last} but is offered for block ${h.number} (path index ${path.index} of ${path.size})`);
+    if (!inclusion(cp.root, h.hash, path))
+      throw new NotVerified("anchor-mismatch", `block ${h.number} as proven here (${hx(h.hash)}) is not the block that was time-stamped in checkpoint ${cp.first}-${cp.last}: this history is not the one anchored`);
+    const {tsas, trust} = trustedTsas(genesis, anchor, hR);
+    const reply = anchor.reply, digest = H(cp.bytes);
+    const refuse = (code, m) => new NotVerified(code, `the time-stamp token does not anchor this proof: ${m}`);
+    if (reply.hashOid !== SHA256_OID) throw refuse("timestamp-other-hash", `the token is over a hash made with algorithm ${reply.hashOid}, not SHA-256`);
+    if (!eq(reply.imprint, digest)) throw refuse("timestamp-other-hash", `the token is over hash ${hx(reply.imprint)}, not ${hx(digest)}`);
+    if (!tsas.length) throw refuse("timestamp-untrusted-tsa", "the chain trusts no time-stamping authority (genesis lists no [[tsa]])");
+    for (const tsa of tsas) {
+      if (!(await tokenVerifiesUnder(reply, tsa, cp.bytes))) continue;
+      if (tsa.policy && reply.policy !== tsa.policy) throw refuse("timestamp-invalid", `the token was issued under TSA policy ${reply.policy}; ${tsa.name} is trusted only under policy ${tsa.policy}`);
+      return {tsa: tsa.name, trust, first: cp.first, last: cp.last, policy: reply.policy, serial: reply.serial.toString(),
+        tsaTime: utcText(reply.genMs, reply.genFraction), accuracyMs: Math.floor(reply.accuracyUs / 1000),
+        existedNoLaterThan: utcText(reply.genMs + Math.floor(reply.accuracyUs / 1000), reply.genFraction, reply.accuracyUs % 1000)};
+    }
+    const issuedBy = (c, tsa) => { try { return sameDer(c, tsa.cert) || c.issuer.isEqual(tsa.cert.subject); } catch (e) { return false; } };
+    const claimed = tsas.find((tsa) => reply.certs.some((c) => issuedBy(c, tsa)));
+    if (claimed) throw refuse("timestamp-invalid", `the token claims time-stamping authority ${claimed.name} but does not verify against its certificate (altered token?)`);
+    const who = reply.certs.map((c) => { try { return nameAttr(c.subject, OID.CN) || "an unnamed signer"; } catch (e) { return "an unnamed signer"; } }).join(", ") || "an unnamed signer";
+    throw refuse("timestamp-untrusted-tsa", `the token is signed by ${who}, which is not a time-stamping authority this chain trusts (trusted: ${tsas.map((x) => x.name).join(", ")})`);
+  }
+  /** As the CLI prints a datetime (evidence_cmd.py _utc): seconds, or milliseconds when there is a fraction. */
+  function utcText(ms, fraction, extraUs = 0) {
+    const d = new Date(ms);
+    if (isNaN(d.getTime())) return `${ms} ms after the Unix epoch`;
+    const s = d.toISOString();  // always .mmm
+    return (fraction || d.getUTCMilliseconds() || extraUs) ? s : s.replace(/\.000Z$/, "Z");
   }
 
   // ---------------------------------------------------------------- gateway per-item proofs (§12)
