@@ -72,6 +72,8 @@ class LiveChain:
     tsa: TsaFiles
     """The RFC 3161 TSA the genesis trusts ([[tsa]]); node1 anchors the chain with it (protocol.md §11.6)."""
     tsa_server: TsaServer
+    case_proof: Path
+    """``consortium case proof`` of the case the log is attached to and ruled in (protocol.md §13)."""
 
     def url(self, i: int = 0) -> str:
         return self.cluster.rpc_url(i)
@@ -167,11 +169,13 @@ def _flow(cluster: Cluster, root: Path, tsa: TsaFiles, server: TsaServer) -> Liv
     other = root / "other-chain"
     subprocess.run([str(ROOT / ".venv" / "bin" / "consortium"), "chain", "new", "--nodes", "4", "--dir", str(other),
                     "--p2p-port", "41000", "--rpc-port", "42000"], check=True, capture_output=True, timeout=120)
+    case_proof = root / f"{CASE_ID}.proof.json"
+    cli("case", "proof", CASE_ID, "--out", str(case_proof), "--evidence-proof", str(proof), rpc=cluster.rpc_url(ANCHOR_NODE))
     items = _gateway_batch(cluster, root)
     return LiveChain(cluster=cluster, root=root, doc=doc, proof=proof, genesis=cluster.root / "node0" / "genesis.toml",
                      other_genesis=other / "node0" / "genesis.toml", evidence_hash=notarized["hash"], evidence_key=notarized["key"],
                      notarize_tx=notarized["transaction"], notarize_block=notarized["block"], addresses=addr,
-                     removed_sealer=removed, proposal_id=proposed["output"], items=items, tsa=tsa, tsa_server=server)
+                     removed_sealer=removed, proposal_id=proposed["output"], items=items, tsa=tsa, tsa_server=server, case_proof=case_proof)
 
 
 def _gateway_batch(cluster: Cluster, root: Path) -> list[tuple[Path, Path]]:

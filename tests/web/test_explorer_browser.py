@@ -88,6 +88,11 @@ def test_explorer_pages_against_a_running_chain(live_chain, open_page, tmp_path)
 
     page.goto(f"{base}/network")
     assert "Sealers (3, quorum 3)" in page.locator("h2").all_inner_texts()
+    assert "Member organizations (4)" in page.locator("h2").all_inner_texts()
+    orgs = page.locator("#organizations tbody tr").all_inner_texts()
+    assert [o.split("\t")[0] for o in orgs] == ["org0", "org1", "org2", "org3"] and "O=org0" in orgs[0]
+    sealers = page.locator("#sealers tbody tr").all_inner_texts()
+    assert [s.split("\t")[-1] for s in sealers] == ["org0", "org1", "org2"]  # node3 (org3) was removed
     shot("network")
 
     assert not w.errors, w.errors

@@ -135,6 +135,7 @@ async def test_governance_and_proposal_pages(site) -> None:
     assert "executed" in prop and to_hex(ADMIN.address) in prop and "yes 1, no 0; threshold 1 of 1" in prop
     net = plain(await get(client, "/explorer/network"))
     assert "Sealers (4, quorum 3)" in net
+    assert "Member organizations (0)" in net and "genesis lists no organizations" in net
 
 
 async def test_downloaded_proof_verifies_and_genesis_is_served(site) -> None:

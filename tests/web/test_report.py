@@ -80,3 +80,37 @@ def test_no_report_for_a_changed_file(live_chain, tmp_path) -> None:
     r = report(live_chain, tmp_path, "--out", str(out), doc=changed)
     assert r.returncode == 1 and "NOT VERIFIED" in r.stdout and "no report written" in r.stdout
     assert not out.exists()
+
+
+def test_report_names_the_sealers_organizations_and_the_case_and_ruling(live_chain, tmp_path, poppler_and_zbar) -> None:
+    """With the case proof (`consortium case proof`), the report shows the case and its ruling, verified offline;
+    the certifying sealers are named with their organizations (from the genesis file)."""
+    from tests.web.live_chain import SUMMARY
+
+    pdf = tmp_path / "report.pdf"
+    r = report(live_chain, tmp_path, "--out", str(pdf), "--case-proof", str(live_chain.case_proof))
+    assert r.returncode == 0, r.stdout + r.stderr
+    words = " ".join(subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
+                                    check=True).stdout.split())
+    case = json.loads(cli("case", "verify", str(live_chain.case_proof), "--genesis", str(live_chain.genesis),
+                          "--json").stdout)
+    for expected in ("Case and ruling", f"{CASE_ID}: CLOSED", SUMMARY, live_chain.addresses["carol"],
+                     f"by committee proposal {case['registration']['proposal']}", "attachment 1 of 1",
+                     "member organizations' sealers certified it"):
+        assert expected in words, expected
+    # each certifying sealer with its organization, from the genesis file (node i is organization i's here)
+    genesis = load_genesis(live_chain.genesis)
+    flat = words.replace(" ", "")  # pdftotext may wrap a long hex id
+    named = [f"0x{s.node_id.hex()}(organization{s.org})" for s in genesis.sealers]
+    assert sum(n in flat for n in named) >= 3, words
+    assert "this proof does not cover them" not in words
+
+
+def test_a_case_proof_that_does_not_verify_writes_no_report(live_chain, tmp_path) -> None:
+    doc = json.loads(live_chain.case_proof.read_text())
+    doc["caseId"] = "CASE-OTHER"
+    bad = tmp_path / "other.case.json"
+    bad.write_text(json.dumps(doc))
+    out = tmp_path / "report.pdf"
+    r = report(live_chain, tmp_path, "--out", str(out), "--case-proof", str(bad))
+    assert r.returncode == 1 and "NOT VERIFIED: the case proof" in r.stdout and not out.exists()

@@ -3,6 +3,7 @@ who do not use a terminal — a court-ready report (PDF and/or HTML) of an offli
 self-contained offline verifier page.
 
     evidence report FILE --proof PROOF --genesis GENESIS [--out report.pdf] [--html report.html]
+                    [--case-proof CASE.proof.json]
 
 The report is written only for a proof that verifies (exit 0); NOT VERIFIED writes nothing (exit 1,
 with the reason); a file, proof or genesis that cannot be read is exit 2, as for ``evidence verify``.
@@ -36,6 +37,9 @@ def register(es: argparse._SubParsersAction) -> None:
     r.add_argument("--genesis", required=True, help="the chain's genesis.toml: the only thing trusted")
     r.add_argument("--out", help="the PDF report to write (e.g. report.pdf)")
     r.add_argument("--html", help="the HTML report to write (one self-contained file)")
+    r.add_argument("--case-proof", metavar="CASE_PROOF",
+                   help="the case proof ('consortium case proof') of the case this evidence is attached to: the "
+                        "report then shows the case and its ruling, verified offline too")
     r.add_argument("--json", action="store_true", help="machine-readable JSON output")
     r.set_defaults(func=_report)
 
@@ -50,7 +54,9 @@ def register(es: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from consortium.report.content import build_report
+    from consortium.evidence.case_bundle import load_case_bundle
+    from consortium.evidence.case_verify import verify_case
+    from consortium.report.content import NotInCase, build_report
     from consortium.report.html import render_html
     from consortium.report.pdf import render_pdf
 
@@ -74,9 +80,25 @@ def _report(args: argparse.Namespace) -> int:
         else:
             print(f"NOT VERIFIED: {exc.message}\n  ({exc.code}); no report written")
         return EXIT_NOT_VERIFIED
-    report = build_report(result, genesis, file_name=Path(args.file).name, file_size=size,
-                          proof_name=Path(args.proof).name, genesis_name=Path(args.genesis).name,
-                          generated_ms=time.time_ns() // 1_000_000)
+    case = None
+    if args.case_proof:
+        try:
+            case = verify_case(genesis, load_case_bundle(_read_proof(args.case_proof)))
+        except UnsupportedBundle as exc:
+            raise CliError(str(exc)) from None
+        except NotVerified as exc:
+            if args.json:
+                emit(args, {"verified": False, "code": exc.code, "reason": f"the case proof: {exc.message}", "written": []})
+            else:
+                print(f"NOT VERIFIED: the case proof {args.case_proof}: {exc.message}\n  ({exc.code}); no report written")
+            return EXIT_NOT_VERIFIED
+    try:
+        report = build_report(result, genesis, file_name=Path(args.file).name, file_size=size,
+                              proof_name=Path(args.proof).name, genesis_name=Path(args.genesis).name,
+                              generated_ms=time.time_ns() // 1_000_000, case=case,
+                              case_proof_name=Path(args.case_proof).name if args.case_proof else "")
+    except NotInCase as exc:
+        raise CliError(str(exc)) from None
     written = []
     if args.out:
         _write(Path(args.out), render_pdf(report))

@@ -9,14 +9,17 @@ pages can be checked without a browser.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+from cryptography import x509
 
 from consortium.consensus.quorum import quorum_size
 from consortium.encoding.canonical import Value
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence.verify import iso_time
 from consortium.execution.genesis import EVIDENCE_ADDRESS, EVIDENCE_NAME
-from consortium.execution.governance import GOVERNANCE_ADDRESS, GOVERNANCE_NAME
+from consortium.execution.governance import GOVERNANCE_ADDRESS, GOVERNANCE_NAME, GovernanceState
 from consortium.execution.keys import name_address
 from consortium.ledger.block import Block, BlockHeader, commit_seal_payload
 from consortium.ledger.receipt import Receipt, ReceiptStatus
@@ -244,9 +247,28 @@ class ExplorerData:
     def network(self) -> dict[str, Any]:
         info = self.api.node_info()
         sealers = [to_hex(s) for s in self.api.sealers()]
+        observers = [to_hex(s) for s in self.api.observers()]
+        orgs, node_org = self.organizations()
+        for org in orgs:
+            org["sealers"] = [s for s in sealers if node_org.get(s) == org["name"]]
+            org["observers"] = [s for s in observers if node_org.get(s) == org["name"]]
         return {"node": info, "sealers": sealers, "quorum": quorum_size(len(sealers)) if sealers else 0,
-                "observers": [to_hex(s) for s in self.api.observers()], "peers": self.api.peers(),
+                "observers": observers, "peers": self.api.peers(), "organizations": orgs, "node_org": node_org,
                 "consensus": self.api.consensus_status(), "sync": self.api.sync_status()}
+
+    def organizations(self) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Member organizations (``gv/orgs``, in joining order) with their CA's subject and SHA-256 fingerprint,
+        and which organization each node belongs to (``gv/node_orgs``), from the head state. A chain whose genesis
+        lists no organizations has neither (one CA): empty."""
+        gov = GovernanceState(self.ledger.state_reader().get)
+        orgs = []
+        for name, der in gov.organizations():
+            try:
+                subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+            except ValueError:
+                subject = "(a CA certificate this node cannot read)"
+            orgs.append({"name": name, "ca_subject": subject, "ca_sha256": to_hex(hashlib.sha256(der).digest())})
+        return orgs, {to_hex(n): o for n, o in gov.node_orgs()}
 
 
 def _evidence_hash(tx: Transaction) -> str:
