@@ -109,7 +109,7 @@ def test_reply_der_fuzz_never_breaks_the_page(live_chain, verifier_js) -> None:
     genesis, file_hash = live_chain.genesis.read_text(), bytes.fromhex(live_chain.evidence_hash[2:])
     reply = from_hex(doc["anchor"]["reply"])
     cases = []
-    for mask, start, stride in ((0x04, 0, 3), (0x80, 1, 7), (0x01, 2, 11)):  # ~750 of the ~4,300 (suite time)
+    for mask, start, stride in ((0x04, 0, 5), (0x80, 1, 11), (0x01, 2, 23)):  # ~470 of the ~4,300 (suite time)
         for i in range(start, len(reply), stride):
             der = bytearray(reply)
             der[i] ^= mask
