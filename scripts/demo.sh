@@ -138,6 +138,10 @@ cli evidence notarize-batch "$STATEMENTS" --gateway "http://127.0.0.1:$GW" --cas
     --manifest "$WORK/statements.manifest.json" --wait 60
 ITEM="$STATEMENTS/statement-042.txt"
 
+CASE_PROOF="$WORK/$CASE.proof.json"
+step "writing the case proof: opening, parties, evidence, Carol's registration by the committee, the ruling"
+cli case proof "$CASE" --evidence-proof "$PROOF" --out "$CASE_PROOF"
+
 step "stopping the chain and the gateway: from here on, nothing is running"
 "$SCRIPTS/stop_all.sh" "$DIR"
 trap - EXIT
@@ -169,6 +173,9 @@ cli evidence verifier-page --out "$WORK/verify.html" --genesis "$GENESIS"
 cli evidence report "$EVIDENCE" --proof "$PROOF" --genesis "$GENESIS" --out "$WORK/report.pdf" --html "$WORK/report.html" >/dev/null
 echo "report: $WORK/report.pdf (and report.html)"
 
+step "verifying the whole case offline, with the evidence file, trusting only the genesis file"
+cli case verify "$CASE_PROOF" --genesis "$GENESIS" --evidence "$EVIDENCE" || fail "the case proof did not verify"
+
 # --- 6. summary ------------------------------------------------------------------------------------
 step "summary"
 cat <<EOF
@@ -182,5 +189,6 @@ cat <<EOF
   verifier     $WORK/verify.html  (open it in a browser, drop in the file and the proof: offline)
   report       $WORK/report.pdf, $WORK/report.html
   explorer     http://127.0.0.1:$RPC/explorer/  (on every node's RPC port while the chain runs: scripts/start_all.sh $DIR)
+  case proof   $CASE_PROOF: the whole case VERIFIED offline (exit 0)
   took         $((SECONDS - START)) s
 EOF

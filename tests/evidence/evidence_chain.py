@@ -125,6 +125,9 @@ class EvidenceChain:
     def state_key(self, contract: bytes, key: Value) -> bytes:
         return storage_prefix(contract) + canonical.encode(key)
 
+    def anchor(self, number: int) -> dict[str, Any] | None:
+        return None  # this chain has no time-stamping authority
+
     def node_info(self) -> dict[str, Any]:
         g = self.genesis
         return {"chainId": g.chain_id, "groupId": g.group_id, "genesisHash": to_hex(g.hash())}

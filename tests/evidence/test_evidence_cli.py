@@ -34,10 +34,15 @@ def verify_args(files, *, doc=None, proof=None, genesis=None) -> list[str]:
 def test_verified_prints_hash_block_time_submitter_and_cosigner(cli, files) -> None:
     code, out, _ = cli(*verify_args(files))
     assert code == 0
-    assert out.startswith("VERIFIED  contract.pdf")
+    assert out.startswith("VERIFIED: contract.pdf is the evidence this proof is about.")
     assert "0x" + hashlib.sha256(DOC).hexdigest() in out
-    assert "2023-11-14T22:13:21.000Z" in out and "0x" + ALICE.address.hex() in out
-    assert "0x" + BOB.address.hex() in out and "COMPLETE" in out
+    assert ("The file existed unchanged no later than block 1, sealed at 2023-11-14T22:13:21.000Z (UTC, the "
+            "block timestamp, set by the sealers) by 4 of the 4 sealers") in out
+    assert f"It was notarized by 0x{ALICE.address.hex()}, whose key signed" in out
+    assert f"Co-signed by 0x{BOB.address.hex()} (block 2," in out and "has co-signed (status COMPLETE)" in out
+    assert "The submitter recorded with it — file name: contract.pdf" in out
+    assert "Not proven: that what the submitter recorded is true" in out
+    assert "No time-stamping authority's token is in this proof" in out
 
 
 def test_verified_as_json(cli, files) -> None:
@@ -162,3 +167,12 @@ def test_progress_bar_only_on_a_terminal_for_large_files(tmp_path: Path) -> None
     small.write_bytes(b"x")
     hash_file_with_progress(small, term2 := Terminal())
     assert term2.getvalue() == ""
+
+
+def test_every_refusal_tells_the_reader_what_to_do(cli, files) -> None:
+    from consortium.cli.evidence_report import WHAT_TO_DO
+    from consortium.evidence.errors import CODES
+
+    assert set(WHAT_TO_DO) == set(CODES)
+    code, out, _ = cli(*verify_args(files, genesis=files["other_genesis"]))
+    assert code == 1 and "What to do: Use the genesis.toml of the chain the proof comes from" in out

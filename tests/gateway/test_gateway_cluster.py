@@ -298,7 +298,7 @@ def test_every_proof_verifies_offline_after_the_chain_stops(env: Env) -> None:
     genesis_file = env.cluster.root / "node0" / "genesis.toml"
     for path, proof in env.cli_files:
         r = cli("evidence", "verify", str(path), "--proof", str(proof), "--genesis", str(genesis_file))
-        assert r.stdout.startswith(f"VERIFIED  {path.name}") and "gateway batch" in r.stdout and "(salted)" in r.stdout
+        assert r.stdout.startswith(f"VERIFIED: {path.name}") and "gateway batch" in r.stdout and "(salted)" in r.stdout
         assert "case id" in r.stdout and "C-7" in r.stdout
         edited = path.with_name(path.name + ".edited")
         edited.write_bytes(path.read_bytes() + b" ")

@@ -111,7 +111,7 @@ def test_a_bundle_without_an_anchor_still_verifies_and_says_so(tmp_path: Path, a
     assert main(["evidence", "verify", str(tmp_path / "doc.bin"), "--proof", str(tmp_path / "doc.proof.json"),
                  "--genesis", str(tmp_path / "genesis.toml")]) == 0
     out = capsys.readouterr().out
-    assert "VERIFIED" in out and "rests on the sealers" in out and "no later than" not in out
+    assert "VERIFIED" in out and "rests on the sealers" in out and "time-stamping authority " not in out.replace("No time-stamping authority", "")
 
 
 def test_the_command_line_reports_the_tsa_time(tmp_path: Path, anchored: AnchoredChain, tsa: TsaFiles, capsys) -> None:

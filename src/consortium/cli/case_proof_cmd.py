@@ -20,6 +20,7 @@ from consortium.cli.common import add_rpc, client, emit
 from consortium.cli.errors import CliError
 from consortium.cli.evidence_cmd import EXIT_NOT_VERIFIED, EXIT_VERIFIED, read_genesis, verified_json, write_atomically
 from consortium.cli.evidence_ref import hash_of, read_opening
+from consortium.cli.evidence_report import print_not_verified
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence import NotVerified, UnsupportedBundle
 from consortium.evidence.bundle import MAX_BUNDLE_BYTES
@@ -96,7 +97,7 @@ def _verify(args: argparse.Namespace) -> int:
         if args.json:
             emit(args, {"verified": False, "code": exc.code, "reason": exc.message})
         else:
-            print(f"NOT VERIFIED: {exc.message}\n  ({exc.code})")
+            print_not_verified(exc.code, exc.message)
         return EXIT_NOT_VERIFIED
     doc = case_json(result)
     if args.json:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import mimetypes
 import os
-import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +38,7 @@ from consortium.cli import batch_cmd
 from consortium.cli.common import add_key, add_rpc, client, emit, load_account, rpc_url
 from consortium.cli.errors import CliError
 from consortium.cli.evidence_ref import add_evidence_ref, hash_of, json_opening, not_found_hint, resolve
+from consortium.cli.evidence_report import print_not_verified, print_verified
 from consortium.client import ClientError, RpcCallError, SyncClient
 from consortium.crypto.suite import ADDRESS_SIZE
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
@@ -376,8 +376,7 @@ def _not_verified(args: argparse.Namespace, code: str, reason: str) -> int:
     if args.json:
         emit(args, {"verified": False, "code": code, "reason": reason})
     else:
-        print(f"NOT VERIFIED: {reason}")
-        print(f"  ({code})")
+        print_not_verified(code, reason)
     return EXIT_NOT_VERIFIED
 
 
@@ -385,6 +384,8 @@ def verified_json(result: VerifiedEvidence) -> dict[str, Any]:
     return {
         "verified": True,
         "hash": None if result.evidence_hash is None else to_hex(result.evidence_hash),
+        "key": to_hex(result.key),
+        "mode": result.mode,
         "block": result.block_number,
         "blockHash": to_hex(result.block_hash),
         "time": result.time_iso,
@@ -394,6 +395,7 @@ def verified_json(result: VerifiedEvidence) -> dict[str, Any]:
         "metadata": value_to_json(result.metadata),
         "cosigners": [{"address": to_hex(c.signer), "block": c.block, "time": iso_time(c.timestamp),
                        "transaction": to_hex(c.tx)} for c in result.cosignatures],
+        "signers": [to_hex(a) for a in result.signers],
         "pending": [to_hex(a) for a in result.pending],
         "status": result.status,
         "recordBlock": result.state_block,
@@ -402,6 +404,7 @@ def verified_json(result: VerifiedEvidence) -> dict[str, Any]:
         "genesisHash": to_hex(result.genesis_hash),
         "sealers": result.sealers,
         "quorum": result.quorum,
+        "sealedBy": [to_hex(s) for s in result.sealed_by],
         "timeAnchor": _anchor_json(result),
     }
 
@@ -423,39 +426,8 @@ def _print_verified(args: argparse.Namespace, result: VerifiedEvidence) -> None:
     doc = verified_json(result)
     if args.json:
         emit(args, doc)
-        return
-    print(f"VERIFIED  {Path(args.file).name}")
-    rows: list[tuple[str, Any]] = [
-        ("sha-256", doc["hash"]),
-        ("block", f"{doc['block']}  ({doc['blockHash']})"),
-        ("time", f"{doc['time']}  (UTC, block timestamp, set by the sealers)"),
-    ]
-    anchor = doc["timeAnchor"]
-    if anchor is not None:
-        rows.append(("anchored", f"existed no later than {anchor['existedNoLaterThan']} "
-                                 f"(time-stamping authority {anchor['tsa']})"))
-        rows.append(("", f"RFC 3161 token serial {anchor['serial']}, TSA time {anchor['tsaTime']} "
-                         f"± {anchor['accuracyMs']} ms, policy {anchor['policy']}, checkpoint of blocks "
-                         f"{anchor['checkpoint'][0]}-{anchor['checkpoint'][1]}, TSA trusted per {anchor['trustedBy']}"))
     else:
-        rows.append(("anchored", "no time-stamp token in this proof: its time rests on the sealers alone"))
-    rows.append(("submitter", doc["submitter"]))
-    for i, c in enumerate(doc["cosigners"]):
-        rows.append(("co-signers" if i == 0 else "", f"{c['address']}  (block {c['block']}, {c['time']})"))
-    if not doc["cosigners"]:
-        rows.append(("co-signers", "none"))
-    if doc["pending"]:
-        rows.append(("pending", ", ".join(doc["pending"])))
-    rows += [
-        ("status", f"{doc['status']} (record as of block {doc['recordBlock']})"),
-        ("transaction", doc["transaction"]),
-        ("chain", f"{doc['chainId']}/{doc['groupId']}  genesis {doc['genesisHash']}"),
-        ("sealed by", f"at least {doc['quorum']} of {doc['sealers']} sealers in every block relied on"),
-    ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"  {key:<{width}}  {value}")
-    sys.stdout.flush()
+        print_verified(Path(args.file).name, doc)
 
 
 # --- sign / show / hash / arbitrators -------------------------------------------------------------
