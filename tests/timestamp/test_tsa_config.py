@@ -92,3 +92,13 @@ def test_chain_new_writes_tsas_into_genesis(tmp_path, tsa: TsaFiles, capsys) -> 
     assert g.tsas == (TrustedTsa("National TSA", tsa.ca_der, "1.2.3"),)
     assert main(["chain", "new", "--nodes", "1", "--dir", str(tmp_path / "d"), "--tsa", "x=/nonexistent.pem"]) != 0
     assert "cannot read /nonexistent.pem" in capsys.readouterr().err
+
+
+def test_gov_propose_parses_tsa_params(tsa: TsaFiles) -> None:
+    from consortium.cli.errors import CliError
+    from consortium.cli.gov_cmd import parse_params
+
+    assert parse_params("add_tsa", ["National TSA", str(tsa.dir / "ca.crt"), ""]) == ["National TSA", tsa.ca_der, ""]
+    assert parse_params("remove_tsa", ["National TSA"]) == ["National TSA"]
+    with pytest.raises(CliError, match="cannot read"):
+        parse_params("add_tsa", ["x", "/nonexistent.pem", ""])

@@ -18,6 +18,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "register_arbitrator": ("address",), "unregister_arbitrator": ("address",),
     "add_member": ("address", "int"), "remove_member": ("address",), "set_threshold": ("int",),
     "add_org": ("org", "ca_cert_file"), "remove_org": ("org",),
+    "add_tsa": ("name", "tsa_ca_file", "policy"), "remove_tsa": ("name",),
 }
 OPTIONAL: dict[str, tuple[str, ...]] = {
     # chains of organizations: the observer's organization; a revocation by one member's CA
@@ -74,8 +75,10 @@ def parse_params(kind: str, raw: list[str]) -> list[Any]:
                 out.append(from_hex(text, size=32, what="node id"))
             elif what == "address":
                 out.append(from_hex(text, size=20, what="address"))
-            elif what in ("key", "org"):
+            elif what in ("key", "org", "name", "policy"):  # policy: a TSA policy OID, or "" for any
                 out.append(text)
+            elif what == "tsa_ca_file":  # the CA certificate a TSA's tokens chain to, on chain as DER
+                out.append(_pem_certificate(text))
             elif what == "ca_cert_file":
                 out.append(_org_ca_der(text))
             elif what == "serial":  # on chain as big-endian bytes (serials reach 160 bits)
@@ -98,6 +101,17 @@ def _org_ca_der(path: str) -> bytes:
     except CertificateError as exc:
         raise ValueError(str(exc)) from None
     return cert_der(cert)
+
+
+def _pem_certificate(path: str) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        with open(path, "rb") as f:
+            return x509.load_pem_x509_certificate(f.read()).public_bytes(Encoding.DER)
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def parse_serial(text: str) -> int:
