@@ -229,6 +229,18 @@ class Cluster:
         eventually(lambda: all(self.height(i) >= at_least for i in live), timeout=timeout,
                    what=f"nodes {live} to reach height {at_least}")
 
+    def push_blocks(self, count: int, via: int = 0, *, timeout: float = 30) -> int:
+        """Make at least ``count`` more blocks: an idle chain seals none (no empty blocks), so a test
+        that needs the chain to move sends transactions, one after another. Returns the last block."""
+        c = self.client(via)
+        key = KeyPair(os.urandom(32))
+        block = c.block_number()
+        for n in range(count):
+            tx = c.build(key, "evidence", "notarize", evidence_args(f"push-{key.address.hex()}-{n}"))
+            c.send_transaction(tx)
+            block = c.wait_receipt(tx.hash, timeout=timeout)["blockNumber"]
+        return block
+
     def log_tail(self, i: int, lines: int = 40) -> str:
         try:
             return "\n".join((self.nodes[i].dir / "node.log").read_text(errors="replace").splitlines()[-lines:])

@@ -115,6 +115,7 @@ def test_txpool_refuses_replayed_reused_and_out_of_window_transactions(cluster: 
     assert err.value.code == APPLICATION_CODES["block_limit_too_far"], err.value
 
     # None of the refused transactions reaches the chain, even after a few more blocks.
+    cluster.push_blocks(2, via=1)
     cluster.wait_heights([1], head + 2, timeout=30)
     for refused in (reused, second, expired, too_far):
         assert c.receipt(refused.hash) is None
@@ -175,6 +176,7 @@ def test_node_restarted_after_sigterm_resumes_at_its_height_and_takes_part_again
     tx = c.build(KeyPair(b"\x0b" * 32), "evidence", "notarize", evidence_args("while-node2-is-down"))
     c.send_transaction(tx)
     committed_at = c.wait_receipt(tx.hash, timeout=30)["blockNumber"]
+    cluster.push_blocks(2)
     cluster.wait_heights(live, max(before + 2, committed_at))
 
     cluster.start()
@@ -188,6 +190,7 @@ def test_node_restarted_after_sigterm_resumes_at_its_height_and_takes_part_again
     restarted_at = cluster.height(victim)
 
     def proposed_again() -> bool:
+        cluster.push_blocks(1, via=victim)  # leaders rotate per height; an idle chain seals nothing
         top = cluster.height(victim)
         return any(h["proposer"] == vid for h in cluster.headers(victim, top, start=restarted_at + 1))
 

@@ -88,6 +88,7 @@ def test_membership_changes_on_a_live_cluster(tmp_path) -> None:
         wait_for(lambda: all(len(rpc(cluster, i, "getSealerList")) == 5 for i in range(5)), what="5 sealers everywhere")
         assert rpc(cluster, new, "getNodeInfo")["role"] == "sealer"
         start = rpc(cluster, 0, "getBlockNumber")
+        cluster.push_blocks(6)  # an idle chain seals no blocks
         wait_for(lambda: rpc(cluster, 0, "getBlockNumber") >= start + 6, what="blocks under the new sealer set")
         proposers = set()
         for n in range(start + 1, start + 7):
@@ -101,6 +102,7 @@ def test_membership_changes_on_a_live_cluster(tmp_path) -> None:
         govern(cluster, admins, "remove_node", [bytes.fromhex(ids[3][2:])])
         wait_for(lambda: ids[3] not in rpc(cluster, 0, "getSealerList"), what="sealer removal")
         after = rpc(cluster, 0, "getBlockNumber") + 1
+        cluster.push_blocks(4)
         wait_for(lambda: rpc(cluster, 0, "getBlockNumber") >= after + 3, what="blocks without the removed sealer")
         for n in range(after, after + 3):
             assert ids[3] not in rpc(cluster, 0, "getBlockByNumber", n)["sealerList"]

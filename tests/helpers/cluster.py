@@ -77,6 +77,20 @@ class Cluster:
             if pid is not None and _alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
+    def push_blocks(self, count: int, via: int = 0, timeout: float = 30.0) -> None:
+        """Make at least ``count`` more blocks: an idle chain seals none, so send transactions one by one."""
+        import hashlib
+
+        from consortium.client import SyncClient
+        from consortium.crypto.suite import KeyPair
+
+        key = KeyPair(os.urandom(32))
+        with SyncClient(self.rpc_url(via), timeout=timeout) as c:
+            for n in range(count):
+                digest = hashlib.sha256(key.public_key + n.to_bytes(4, "big")).digest()
+                receipt = c.transact(key, "evidence", "notarize", [digest, {"case_id": "push", "file_name": "p", "size": n}, []])
+                assert receipt["status"] == 0, receipt
+
     def wait_height(self, height: int, timeout: float = 60.0, nodes: list[int] | None = None) -> None:
         from consortium.client import SyncClient
 

@@ -91,6 +91,22 @@ def test_metrics_cover_what_the_dashboard_and_the_alerts_use(setup) -> None:
         eventually(lambda i=i: get(ops_url(ops, i, "/readyz"))[0] == 200, timeout=30, what=f"node{i} ready")
 
 
+def test_an_idle_chain_seals_no_blocks_changes_no_views_and_stays_quiet(setup) -> None:
+    cluster, _, _ = setup
+    notarize(cluster, 1, "before-idle", [0])
+    eventually(lambda: len({cluster.height(i) for i in ALL}) == 1, timeout=20, what="all nodes at one height")
+    heights = [cluster.height(i) for i in ALL]
+    views = [cluster.client(i).request("getConsensusStatus")["counters"]["view_changes_started"] for i in ALL]
+    log_sizes = [len((cluster.nodes[i].dir / "node.log").read_text().splitlines()) for i in ALL]
+    time.sleep(7)  # more than two view timeouts (3 s each): an idle chain once sealed ~7 empty blocks here
+    assert [cluster.height(i) for i in ALL] == heights
+    assert [cluster.client(i).request("getConsensusStatus")["counters"]["view_changes_started"] for i in ALL] == views
+    assert [len((cluster.nodes[i].dir / "node.log").read_text().splitlines()) for i in ALL] == log_sizes
+    # A transaction still commits at once (every timer restarts when it reaches the pools).
+    notarize(cluster, 1, "after-idle", [3])
+    assert max(cluster.height(i) for i in ALL) == heights[0] + 1
+
+
 def test_prometheus_sees_the_height_advance_on_every_node(setup) -> None:
     cluster, ops, prom = setup
     eventually(lambda: len(prom.query("consortium_consensus_latest_block_height")) == 4, timeout=30,

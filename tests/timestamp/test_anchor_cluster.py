@@ -78,6 +78,7 @@ def test_anchoring_under_load_offline_proof_and_a_tsa_outage(tmp_path: Path, tsa
         # The TSA goes down: commits go on, anchoring waits, and says so.
         server.stop()
         before = cluster.height(0)
+        cluster.push_blocks(3)  # an idle chain seals no blocks, and anchoring has nothing to do then
         eventually(lambda: anchorer.request("getAnchorStatus")["failures"] >= 1, timeout=30, what="a failed round")
         cluster.wait_heights(range(4), before + 3, timeout=30)
         status = anchorer.request("getAnchorStatus")

@@ -89,7 +89,7 @@ class ConsensusDriver:
         send: Callable[[bytes | None, bytes], None],
         *,
         max_txs_per_block: int,
-        empty_block_interval_s: float = 1.0,
+        empty_block_interval_s: float | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         queue_size: int = 10_000,
     ) -> None:
@@ -139,7 +139,8 @@ class ConsensusDriver:
         while True:
             event = await self.queue.get()
             if isinstance(event, _Tick):
-                self.core.tick()
+                if not self._idle():
+                    self.core.tick()
                 if self._deferred is not None:
                     await self._maybe_propose_deferred()
             elif isinstance(event, _PeerMessage):
@@ -180,7 +181,7 @@ class ConsensusDriver:
         feedback: list[LocalEvent] = []
         for request in rd.requests:
             if isinstance(request, ProposalRequest):
-                if len(self.txpool) == 0 and self.empty_interval > 0:
+                if len(self.txpool) == 0 and request.view == 0 and (self.empty_interval is None or self.empty_interval > 0):
                     self._deferred, self._deferred_since = request, time.monotonic()
                     continue
                 proposal = await self._propose(request)
@@ -194,6 +195,18 @@ class ConsensusDriver:
                 feedback.append(committed)
         return feedback
 
+    def _idle(self) -> bool:
+        """Nothing to decide, so the view timer pauses (no empty blocks while idle, as FISCO BCOS v3).
+
+        With no pending transaction and no view change under way, a leader has nothing to seal
+        and a replica nothing to wait for: letting the view time out would only rotate leaders
+        and seal empty blocks (~60 MB and 170,000 log lines a day). A transaction anywhere is
+        gossiped to every pool within milliseconds, which restarts every timer, so a leader that
+        then fails to propose is still replaced by a view change; a view above 0 must move, so its
+        new leader seals even an empty block. ``empty_block_interval_s`` set restores the old way.
+        """
+        return self.empty_interval is None and len(self.txpool) == 0 and self.core.status().view_active
+
     # -- proposals ----------------------------------------------------------------------------
     async def _maybe_propose_deferred(self) -> None:
         request = self._deferred
@@ -202,7 +215,8 @@ class ConsensusDriver:
         if request.height != self.ledger.height + 1:
             self._deferred = None  # the chain moved on (sync); the core will ask again
             return
-        if len(self.txpool) == 0 and time.monotonic() - self._deferred_since < self.empty_interval:
+        if len(self.txpool) == 0 and (self.empty_interval is None
+                                      or time.monotonic() - self._deferred_since < self.empty_interval):
             return
         self._deferred = None
         proposal = await self._propose(request)

@@ -120,9 +120,8 @@ class Node:
         self.driver = ConsensusDriver(
             self.core, self.ledger, self.txpool, self.votes, self._send,
             max_txs_per_block=genesis.max_txs_per_block,
-            # A leader with an empty pool waits this long before proposing an empty block;
-            # it must stay well inside the view timeout or idle chains would change views.
-            empty_block_interval_s=min(1.0, timeout_ms / 3000),
+            # No empty blocks while idle: the leader seals when it has transactions or when the
+            # view must move (ConsensusDriver._idle).
         )
         self.sync = BlockSync(self.ledger, self._send, self.driver.deliver_synced)
         self.gossip = TxGossip(self._send)
@@ -199,7 +198,6 @@ class Node:
             log.info("consensus timeout set to %d ms by governance", timeout_ms)
         self._timeout_ms = timeout_ms
         self.core.set_view_timeout(_ticks(timeout_ms), max_ticks=_ticks(self.config.max_view_timeout_ms))
-        self.driver.empty_interval = min(1.0, timeout_ms / 3000)
 
     def _check_expiry(self, members: object) -> None:
         """Certificates expiring within 30 days: logged at start, when membership changes, and hourly."""
