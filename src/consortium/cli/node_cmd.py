@@ -41,6 +41,88 @@ def register(sub: argparse._SubParsersAction) -> None:
     org_cmd.register_node_new(ns)
     org_cmd.register_node_join(ns)
 
+    backup = ns.add_parser(
+        "backup", help="write a consistent, checksummed backup of a RUNNING node (ledger, vote state, config)",
+        description="Ask the running node (over DATA_DIR/admin.sock) for a backup: a LevelDB snapshot of its "
+                    "ledger (and anchors), its vote state, config, genesis and certificates, in one tar file "
+                    "with a SHA-256 manifest. The node keeps running and committing. The private key is not "
+                    "included: keep it in your key storage; restore takes it with --key.")
+    backup.add_argument("--config", required=True, help="the running node's config.toml")
+    backup.add_argument("--out", required=True, help="backup file to write (e.g. node0-2026-11-30.backup)")
+    backup.add_argument("--json", action="store_true", help="machine-readable output (errors too, on stderr)")
+    backup.add_argument("--timeout", type=float, default=3600, metavar="SECONDS", help="give up after (default 3600)")
+    backup.set_defaults(func=_backup)
+
+    restore = ns.add_parser(
+        "restore", help="check a backup and lay it out as a node folder (then start the node: it syncs)",
+        description="Verify every checksum of BACKUP, lay it out in DIR (a new or empty folder) with the node's "
+                    "key from --key, and check that the key matches the certificate and the ledger copy ends "
+                    "at the block the manifest names. Start the node afterwards; it syncs what was committed "
+                    "since the backup. Never run it while the original node (same key) runs.")
+    restore.add_argument("backup", help="a file written by 'consortium node backup'")
+    restore.add_argument("--dir", required=True, help="node folder to create (must not exist, or be empty)")
+    restore.add_argument("--key", required=True, help="the node's private key file (node.key) from your key storage")
+    restore.add_argument("--json", action="store_true", help="machine-readable output (errors too, on stderr)")
+    restore.set_defaults(func=_restore)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    import json
+
+    import aiohttp
+
+    from consortium.node.config import load_config
+    from consortium.ops.backup import SOCKET_NAME
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    sock = config.data_dir / SOCKET_NAME
+    if not sock.exists():
+        raise CliError(f"node {config.name} does not seem to run: no admin socket at {sock} "
+                       "(backups are taken from a running node; a stopped node's folder can be copied as it is)")
+    out = Path(args.out).resolve()
+
+    async def ask() -> tuple[int, dict]:
+        connector = aiohttp.UnixConnector(path=str(sock))
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=args.timeout)) as s:
+            async with s.post("http://node/backup", json={"out": str(out)}) as r:
+                return r.status, await r.json(content_type=None)
+
+    try:
+        status, doc = asyncio.run(ask())
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+        raise CliError(f"cannot reach node {config.name} at {sock}: {exc.__class__.__name__} {exc}") from None
+    if status != 200:
+        raise CliError(f"backup failed: {doc.get('error', status)}")
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        print(f"backup of {doc['node']} at block {doc['height']} ({doc['headHash'][:14]}…) written to {doc['file']}")
+        print(f"  {doc['bytes']} bytes, sha256 {doc['sha256']}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    import json
+
+    from consortium.ops.backup import BackupError, restore_backup
+    from consortium.storage.kv import StorageError
+
+    try:
+        info = restore_backup(Path(args.backup), Path(args.dir), Path(args.key))
+    except (BackupError, StorageError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot restore into {args.dir}: {exc.strerror or exc} ({exc.filename})") from None
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"restored {info['node']} at block {info['height']} (backup of {info['created']}) into {info['dir']}")
+        print(f"  start it: consortium node start --config {info['dir']}/config.toml  (it syncs the newer blocks)")
+    return 0
+
 
 def _start(args: argparse.Namespace) -> int:
     from consortium.chain.ledger import BlockRejected
@@ -100,6 +182,9 @@ async def _serve(node, logs) -> int:
     cfg = node.config
     rpc = RpcServer(api.dispatcher, cfg.rpc.host, cfg.rpc.port, ws_handler=api.hub.handle)
     mount(rpc.app, api, dispatcher=api.dispatcher, genesis_path=cfg.genesis_path)  # read-only web UI
+    from consortium.ops.admin import AdminServer
+
+    admin = AdminServer(node)
     ops = None
     if cfg.ops.port:
         from consortium.ops.metrics import NodeMetrics
@@ -113,6 +198,7 @@ async def _serve(node, logs) -> int:
             try:
                 if ops is not None:  # before RPC: probes see the node start (503 until it is ready)
                     await ops.start()
+                await admin.start()
                 try:
                     await rpc.start()
                 except OSError as exc:
@@ -124,6 +210,7 @@ async def _serve(node, logs) -> int:
                 await stop.wait()
             finally:
                 await rpc.close()
+                await admin.close()
                 if ops is not None:
                     await ops.close()
     except (Exception, BaseExceptionGroup) as exc:  # noqa: B902 - every failure ends in one explained line
