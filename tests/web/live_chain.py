@@ -158,6 +158,7 @@ def _flow(cluster: Cluster, root: Path, tsa: TsaFiles, server: TsaServer) -> Liv
             wait_for(lambda c=c: removed not in c.request("getSealerList"), f"node{i} to drop the removed sealer")
     with SyncClient(rpc) as c:
         after = c.block_number()
+    cluster.push_blocks(2)  # an idle chain seals no blocks
     cluster.wait_height(after + 2, nodes=[0, 1, 2])
 
     with SyncClient(cluster.rpc_url(ANCHOR_NODE)) as c:

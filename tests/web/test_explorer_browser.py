@@ -33,6 +33,9 @@ def test_explorer_pages_against_a_running_chain(live_chain, open_page, tmp_path)
     page.goto(base + "/")
     page.wait_for_selector("#live.ok", timeout=15_000)
     loaded = int(text(page, "#head"))
+    nudge = live_chain.root / "receipt.txt"  # an idle chain seals no blocks: commit one after the page loaded
+    nudge.write_bytes(b"delivery receipt\n")
+    cli("evidence", "notarize", str(nudge), "--json", key=live_chain.root / "alice.json", rpc=live_chain.url(1))
     page.wait_for_function("n => Number(document.getElementById('head').textContent) > n", arg=loaded, timeout=30_000)
     newest = int(page.locator("#blocks tbody tr").first.get_attribute("data-number"))
     assert newest > loaded
