@@ -76,11 +76,13 @@ def make_backup(node: Any, out: Path) -> dict[str, Any]:
         stage = Path(tmp) / "stage"
         data = stage / "data"
         data.mkdir(parents=True)
+        # The vote state first, then the ledger: votes are never for a height above the ledger copy's
+        # next one (a node refuses to start with vote state ahead of its ledger); older is just stale.
+        state = node.votes.load()
         keys = node.ledger.kv.snapshot_copy(data / "ledger")
         anchoring = getattr(node, "anchoring", None)
         if anchoring is not None:
             anchoring.store.kv.snapshot_copy(data / Path(anchoring.store.kv.path).name)
-        state = node.votes.load()
         if state is not None:
             votes = VoteStore(data, suite)
             votes.save(state)
