@@ -623,6 +623,19 @@ async def _at(when: float, probe: Any) -> Any:
     return probe()
 
 
+def client_loop_factory(name: str) -> Any:
+    """uvloop for the load generator unless asked otherwise (or not installed): the client shares
+    the two cores with the nodes, so every microsecond it spends is one the chain cannot."""
+    if name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log("uvloop is not installed: the client runs asyncio's loop")
+            return None
+        return uvloop.new_event_loop
+    return None
+
+
 def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
 
@@ -651,6 +664,9 @@ def main() -> int:
     ap.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy-venv/bin/py-spy")
     ap.add_argument("--profile-out", type=Path, default=Path(tempfile.gettempdir()) / "cluster_bench_profile.json")
     ap.add_argument("--keep", action="store_true", help="keep the chain folder (node logs)")
+    ap.add_argument("--client-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                    help="the load generator's event loop (its CPU shares the machine with the nodes; "
+                         "the nodes run uvloop unless CONSORTIUM_EVENT_LOOP=asyncio)")
     args = ap.parse_args()
 
     cores = os.cpu_count() or 1
@@ -672,7 +688,8 @@ def main() -> int:
         cluster.build()
         cluster.start()
         log(f"cluster of {args.nodes} up in {tmp} (pids {cluster.pids})")
-        asyncio.run(run_load(cluster, args, result))
+        with asyncio.Runner(loop_factory=client_loop_factory(args.client_loop)) as runner:
+            runner.run(run_load(cluster, args, result))
     finally:
         survivors = cluster.stop()
         if survivors:
@@ -696,6 +713,7 @@ def main() -> int:
             result[f"{name}_p99_s"] = result[name]["p99_latency_s"]
             result[name]["fraction_of_bound"] = round(result[name]["committed_tps"] / bound, 4)
     result.update({
+        "client_loop": args.client_loop, "node_loop": os.environ.get("CONSORTIUM_EVENT_LOOP") or "uvloop",
         "cores": cores, "ed25519_verify_per_s": round(verifies), "verify_bound_tps": round(bound),
         "target_tps": 2000, "target_p99_s": 1.0, "target_node_cpu_ms_per_tx": 0.8,
 
