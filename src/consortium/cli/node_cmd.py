@@ -155,9 +155,10 @@ def _start(args: argparse.Namespace) -> int:
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's event loop where it is installed (a dependency on Linux and macOS), else asyncio's.
 
-    A node spends much of its CPU in the event loop itself — sockets, TLS records, HTTP
-    requests, callbacks — and uvloop (libuv, the loop under Node.js) does that work in C:
-    measured on the 4-node cluster it cut node CPU per committed transaction (performance.md).
+    A node spends part of its CPU in the event loop itself — sockets, TLS records, HTTP
+    requests, callbacks — and uvloop (libuv, the loop under Node.js) does that work in C. On the
+    4-node cluster it measured 0.95 against 0.99 ms of node CPU per committed transaction and
+    5 % more throughput (performance.md): a small gain, within the shared machine's noise.
     Nothing in the node depends on which loop runs it. ``CONSORTIUM_EVENT_LOOP=asyncio`` runs
     asyncio's own loop (to compare, or to rule the loop out when chasing a problem).
     """
