@@ -624,8 +624,9 @@ async def _at(when: float, probe: Any) -> Any:
 
 
 def client_loop_factory(name: str) -> Any:
-    """uvloop for the load generator unless asked otherwise (or not installed): the client shares
-    the two cores with the nodes, so every microsecond it spends is one the chain cannot."""
+    """The load generator's loop: asyncio's (default), or uvloop if installed (``--client-loop uvloop``):
+    the client shares the two cores with the nodes, so every microsecond it spends is one the chain
+    cannot. The nodes run asyncio's loop (uvloop was tried: performance.md, issue-14 second round)."""
     if name == "uvloop":
         try:
             import uvloop
@@ -664,9 +665,8 @@ def main() -> int:
     ap.add_argument("--py-spy", default=shutil.which("py-spy") or "/tmp/pyspy-venv/bin/py-spy")
     ap.add_argument("--profile-out", type=Path, default=Path(tempfile.gettempdir()) / "cluster_bench_profile.json")
     ap.add_argument("--keep", action="store_true", help="keep the chain folder (node logs)")
-    ap.add_argument("--client-loop", choices=("uvloop", "asyncio"), default="uvloop",
-                    help="the load generator's event loop (its CPU shares the machine with the nodes; "
-                         "the nodes run uvloop unless CONSORTIUM_EVENT_LOOP=asyncio)")
+    ap.add_argument("--client-loop", choices=("uvloop", "asyncio"), default="asyncio",
+                    help="the load generator's event loop (its CPU shares the machine with the nodes)")
     args = ap.parse_args()
 
     cores = os.cpu_count() or 1
@@ -713,7 +713,7 @@ def main() -> int:
             result[f"{name}_p99_s"] = result[name]["p99_latency_s"]
             result[name]["fraction_of_bound"] = round(result[name]["committed_tps"] / bound, 4)
     result.update({
-        "client_loop": args.client_loop, "node_loop": os.environ.get("CONSORTIUM_EVENT_LOOP") or "uvloop",
+        "client_loop": args.client_loop, "node_loop": "asyncio",
         "cores": cores, "ed25519_verify_per_s": round(verifies), "verify_bound_tps": round(bound),
         "target_tps": 2000, "target_p99_s": 1.0, "target_node_cpu_ms_per_tx": 0.8,
 

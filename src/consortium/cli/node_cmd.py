@@ -11,9 +11,7 @@ import argparse
 import asyncio
 import errno
 import logging
-import os
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 from consortium.cli import org_cmd
@@ -148,27 +146,7 @@ def _start(args: argparse.Namespace) -> int:
         node = Node(config, genesis)
     except (StorageError, BlockRejected, ConfigError, OSError, ValueError) as exc:
         return _fatal(exc, config, starting=True)
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        return runner.run(_serve(node, logs))
-
-
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (a dependency on Linux and macOS), else asyncio's.
-
-    A node spends part of its CPU in the event loop itself — sockets, TLS records, HTTP
-    requests, callbacks — and uvloop (libuv, the loop under Node.js) does that work in C. On the
-    4-node cluster it measured 0.95 against 0.99 ms of node CPU per committed transaction and
-    5 % more throughput (performance.md): a small gain, within the shared machine's noise.
-    Nothing in the node depends on which loop runs it. ``CONSORTIUM_EVENT_LOOP=asyncio`` runs
-    asyncio's own loop (to compare, or to rule the loop out when chasing a problem).
-    """
-    if os.environ.get("CONSORTIUM_EVENT_LOOP", "").lower() == "asyncio":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
+    return asyncio.run(_serve(node, logs))
 
 
 def _fatal(exc: BaseException, config, *, starting: bool = False) -> int:
