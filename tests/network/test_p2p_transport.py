@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tests.helpers.cluster import free_port_block
 from tests.network.netkit import Inbox, Pki, eventually, local
 
 from consortium.network import FrameTooLarge, NetworkError, PeerAddress, QueuePolicy, Transport
@@ -265,3 +266,23 @@ async def test_port_in_use_is_a_clear_error(pki: Pki, transports) -> None:
     b = transports(pki.config(pki.node(), listen_port=a.listen_port), Inbox())
     with pytest.raises(NetworkError, match=f"cannot listen for peers on 127.0.0.1:{a.listen_port}"):
         await b.start()
+
+
+async def test_a_peer_named_by_id_that_connected_first_is_not_redialed(pki: Pki, transports) -> None:
+    """A dials B by id before B listens; B comes up and dials A. When A's backoff ends it must
+    not dial B again (that only replaced the healthy connection: log churn on an idle chain)."""
+    a_files, b_files = pki.node(), pki.node()
+    port = free_port_block(1)
+    a = transports(pki.config(a_files, peers=(PeerAddress("127.0.0.1", port, b_files.node_id),)), Inbox())
+    await a.start()
+    await asyncio.sleep(0.3)  # A's dials to the silent port fail and back off
+    b = transports(pki.config(b_files, listen_port=port,
+                              peers=(PeerAddress("127.0.0.1", a.listen_port, a_files.node_id),)), Inbox())
+    await b.start()
+    async with asyncio.timeout(10):
+        await a.wait_for_peers(1)
+        await b.wait_for_peers(1)
+    first = b.peers()[0].local_addr
+    await asyncio.sleep(0.8)  # several of A's reconnect periods (at most 0.2 s each)
+    assert [p.local_addr for p in b.peers()] == [first]
+    assert all(t.stats["duplicate"] + t.stats["replaced"] == 0 for t in (a, b))

@@ -290,7 +290,9 @@ class Transport:
     async def _dial_loop(self, addr: PeerAddress) -> None:
         attempt = 0
         while self._state == _RUNNING:
-            known = self._addr_ids.get(addr)
+            # A peer named by id needs no dial while any connection to it is open, even one it
+            # dialed: redialing it later would only replace that healthy connection (churn).
+            known = addr.node_id if addr.node_id is not None else self._addr_ids.get(addr)
             existing = self._conns.get(known) if known is not None else None
             if existing is not None:
                 await existing.closed.wait()
