@@ -23,6 +23,7 @@ import asyncio
 import logging
 import os
 import random
+import socket
 import ssl
 from collections import Counter
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from consortium.network.errors import (
 )
 from consortium.network.frames import encode_frame, read_frame
 from consortium.network.hello import BOOT_ID_SIZE, MAX_HELLO_BYTES, Hello, check_peer_hello
+from consortium.network.listener import Listener
 from consortium.network.membership import Membership
 from consortium.network.peer import OnMessage, PeerConnection, PeerInfo, short_id
 from consortium.network.send_queue import QueueOverflow
@@ -73,7 +75,7 @@ class Transport:
         self._dialers: dict[PeerAddress, asyncio.Task[None]] = {}
         self._addr_ids: dict[PeerAddress, bytes] = {}
         self._open = 0
-        self._server: asyncio.Server | None = None
+        self._listener: Listener | None = None
         self._state = _NEW
         self._closed = asyncio.Event()
         self._changed = asyncio.Event()
@@ -90,8 +92,7 @@ class Transport:
         cfg = self._cfg
         self._load_contexts()
         try:
-            self._server = await asyncio.start_server(self._on_inbound, cfg.listen_host, cfg.listen_port,
-                                                      reuse_address=True)
+            self._listener = await Listener.open(cfg.listen_host, cfg.listen_port, self._on_accepted)
         except OSError as exc:
             raise NetworkError(f"cannot listen for peers on {cfg.listen_host}:{cfg.listen_port}: "
                                f"{exc.strerror or exc} (is another node using p2p.port?)") from None
@@ -109,8 +110,8 @@ class Transport:
             await self._closed.wait()
             return
         self._state = _CLOSING
-        if self._server is not None:
-            self._server.close()
+        if self._listener is not None:
+            await self._listener.close()
         conns = list(self._conns.values())
         for conn in conns:
             conn.close("transport closing", flush=True)
@@ -122,12 +123,6 @@ class Transport:
             task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=half)
-        if self._server is not None:
-            try:
-                async with asyncio.timeout(half):
-                    await self._server.wait_closed()
-            except TimeoutError:
-                pass
         self._state = _CLOSED
         self._closed.set()
         self._notify()
@@ -135,9 +130,9 @@ class Transport:
 
     @property
     def listen_port(self) -> int:
-        if self._server is None or not self._server.sockets:
+        if self._listener is None or not self._listener.sockets:
             raise RuntimeError("transport is not listening")
-        return int(self._server.sockets[0].getsockname()[1])
+        return int(self._listener.sockets[0].getsockname()[1])
 
     @property
     def node_id(self) -> bytes:
@@ -252,40 +247,56 @@ class Transport:
 
     # -- connections -------------------------------------------------------------------------
 
-    def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Server callback. Deliberately not a coroutine: the connection runs in a task we
-        own and track, not in one asyncio's server creates and we could not cancel cleanly."""
+    def _on_accepted(self, sock: socket.socket, where: str) -> None:
+        """Listener callback: admit in a task we own and track. ``pending`` holds the socket until
+        ``_inbound`` takes it, so a task cancelled before it ever ran still closes it."""
         if self._state != _RUNNING:
-            writer.transport.abort()
+            sock.close()
             return
-        self._track(asyncio.get_running_loop().create_task(self._inbound(reader, writer), name="p2p-inbound"))
+        pending = [sock]
+        task = asyncio.get_running_loop().create_task(self._inbound(pending, where), name="p2p-inbound")
+        task.add_done_callback(lambda _t: [s.close() for s in pending])
+        self._track(task)
 
-    async def _inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        where = _fmt_addr(writer.get_extra_info("peername"))
+    async def _inbound(self, pending: list[socket.socket], where: str) -> None:
+        sock = pending.pop()
         if self._state != _RUNNING or self._open >= self._cfg.max_connections:
             self.stats["refused.limit"] += 1
             log.warning("refused connection from %s: %s", where,
                         "transport closing" if self._state != _RUNNING else "too many connections")
-            writer.transport.abort()
+            sock.close()
             return
         self._open += 1
         try:
+            writer: asyncio.StreamWriter | None = None
             try:
                 async with asyncio.timeout(self._cfg.handshake_timeout_s):
-                    assert self._server_ctx is not None  # set by start(), before anything is accepted
-                    await writer.start_tls(self._server_ctx, ssl_handshake_timeout=self._cfg.handshake_timeout_s)
-
+                    reader, writer = await self._wrap_accepted(sock)
                     conn = await self._admit(reader, writer, outbound=False, where=where)
             except asyncio.CancelledError:
-                writer.transport.abort()
+                if writer is not None:
+                    writer.transport.abort()
                 raise
             except Exception as exc:
                 self._refused(exc, where, inbound=True)
-                writer.transport.abort()
+                if writer is not None:
+                    writer.transport.abort()
                 return
             await self._serve(conn, where)
         finally:
             self._open -= 1
+
+    async def _wrap_accepted(self, sock: socket.socket) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """TLS from the first byte (step 1), with the server context of the moment, as
+        ``asyncio.open_connection`` builds a stream pair. The loop owns ``sock`` from here on,
+        closing it itself if the handshake fails."""
+        assert self._server_ctx is not None  # set by start(), before anything is accepted
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        protocol = asyncio.StreamReaderProtocol(reader)
+        transport, _ = await loop.connect_accepted_socket(
+            lambda: protocol, sock, ssl=self._server_ctx, ssl_handshake_timeout=self._cfg.handshake_timeout_s)
+        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
     async def _dial_loop(self, addr: PeerAddress) -> None:
         attempt = 0
@@ -480,8 +491,3 @@ async def _wait_events(events: list[asyncio.Event], timeout: float) -> None:
     except TimeoutError:
         pass
 
-
-def _fmt_addr(value: object) -> str:
-    if isinstance(value, tuple) and len(value) >= 2:
-        return f"{value[0]}:{value[1]}"
-    return "?"
