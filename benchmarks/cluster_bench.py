@@ -67,6 +67,7 @@ import nacl.signing
 from consortium.crypto.suite import KeyPair
 from consortium.encoding.hexbytes import from_hex, to_hex
 from consortium.ledger.transaction import Transaction
+from consortium.node.event_loop import loop_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
@@ -626,7 +627,7 @@ async def _at(when: float, probe: Any) -> Any:
 def client_loop_factory(name: str) -> Any:
     """The load generator's loop: asyncio's (default), or uvloop if installed (``--client-loop uvloop``):
     the client shares the two cores with the nodes, so every microsecond it spends is one the chain
-    cannot. The nodes run asyncio's loop (uvloop was tried: performance.md, issue-14 second round)."""
+    cannot. The nodes run asyncio's loop unless CONSORTIUM_EVENT_LOOP=uvloop (consortium.node.event_loop)."""
     if name == "uvloop":
         try:
             import uvloop
@@ -713,7 +714,7 @@ def main() -> int:
             result[f"{name}_p99_s"] = result[name]["p99_latency_s"]
             result[name]["fraction_of_bound"] = round(result[name]["committed_tps"] / bound, 4)
     result.update({
-        "client_loop": args.client_loop, "node_loop": "asyncio",
+        "client_loop": args.client_loop, "node_loop": loop_name(),
         "cores": cores, "ed25519_verify_per_s": round(verifies), "verify_bound_tps": round(bound),
         "target_tps": 2000, "target_p99_s": 1.0, "target_node_cpu_ms_per_tx": 0.8,
 

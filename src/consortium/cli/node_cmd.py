@@ -127,6 +127,7 @@ def _restore(args: argparse.Namespace) -> int:
 def _start(args: argparse.Namespace) -> int:
     from consortium.chain.ledger import BlockRejected
     from consortium.node.config import load_config
+    from consortium.node.event_loop import loop_factory, loop_name
     from consortium.node.genesis import load_genesis
     from consortium.node.runtime import Node
     from consortium.ops.logs import NodeLogging
@@ -135,7 +136,8 @@ def _start(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         genesis = load_genesis(config.genesis_path)
-    except ConfigError as exc:
+        factory, loop = loop_factory(), loop_name()
+    except (ConfigError, ValueError) as exc:
         raise CliError(str(exc)) from None
     try:
         logs = NodeLogging(config.name, config.log, level_override=args.log_level, format_override=args.log_format,
@@ -146,7 +148,9 @@ def _start(args: argparse.Namespace) -> int:
         node = Node(config, genesis)
     except (StorageError, BlockRejected, ConfigError, OSError, ValueError) as exc:
         return _fatal(exc, config, starting=True)
-    return asyncio.run(_serve(node, logs))
+    log.info("event loop: %s", loop)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_serve(node, logs))
 
 
 def _fatal(exc: BaseException, config, *, starting: bool = False) -> int:

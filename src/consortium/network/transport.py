@@ -255,7 +255,7 @@ class Transport:
             return
         pending = [sock]
         task = asyncio.get_running_loop().create_task(self._inbound(pending, where), name="p2p-inbound")
-        task.add_done_callback(lambda _t: [s.close() for s in pending])
+        task.add_done_callback(lambda _t: _close_all(pending))
         self._track(task)
 
     async def _inbound(self, pending: list[socket.socket], where: str) -> None:
@@ -480,6 +480,11 @@ class Transport:
     def _notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+
+def _close_all(socks: list[socket.socket]) -> None:
+    for sock in socks:
+        sock.close()
 
 
 async def _wait_events(events: list[asyncio.Event], timeout: float) -> None:
