@@ -126,6 +126,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     from consortium.chain.ledger import BlockRejected
+    from consortium.node import gc_tuning
     from consortium.node.config import load_config
     from consortium.node.event_loop import loop_factory, loop_name
     from consortium.node.genesis import load_genesis
@@ -148,7 +149,11 @@ def _start(args: argparse.Namespace) -> int:
         node = Node(config, genesis)
     except (StorageError, BlockRejected, ConfigError, OSError, ValueError) as exc:
         return _fatal(exc, config, starting=True)
-    log.info("event loop: %s", loop)
+    try:
+        collector = gc_tuning.tune()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    log.info("event loop: %s; garbage collector: %s", loop, collector)
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(_serve(node, logs))
 
