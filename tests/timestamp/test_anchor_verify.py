@@ -52,8 +52,12 @@ class AnchoredChain(EvidenceChain):
         return NodeRpcApi.anchor(self, number)  # type: ignore[arg-type]
 
     @property
-    def node(self) -> AnchoredChain:  # NodeRpcApi.anchor reads self.node.anchoring
+    def node(self) -> AnchoredChain:  # NodeRpcApi.anchor reads self.node.anchor_store
         return self
+
+    @property
+    def anchor_store(self) -> AnchorStore:
+        return self.anchoring.store
 
     def close(self) -> None:
         self.anchoring.store.close()

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_rpc(bshow)
     bshow.set_defaults(func=_block_show)
 
-    status = sub.add_parser("status", help="height, view, sealers, peers and sync state of a node")
+    status = sub.add_parser("status", help="height, view, sealers, peers, sync and time-anchoring state of a node")
     add_rpc(status)
     status.set_defaults(func=_status)
 
@@ -79,6 +79,7 @@ def _status(args: argparse.Namespace) -> int:
             "peers": c.request("getPeers"),
             "sync": c.request("getSyncStatus"),
             "pending": c.request("getPendingTxSize"),
+            "anchoring": c.request("getAnchorStatus"),
         }
     rows = [
         ("node", doc["node"].get("nodeId")),
@@ -91,6 +92,7 @@ def _status(args: argparse.Namespace) -> int:
         ("peers", len(doc["peers"])),
         ("pending txs", doc["pending"]),
         ("sync", doc["sync"]),
+        ("anchoring", anchoring_text(doc["anchoring"])),
         *(("certificate", w) for w in doc["node"].get("certificateWarnings", [])),
     ]
     quorum = doc["consensus"].get("quorum")
@@ -102,3 +104,22 @@ def _status(args: argparse.Namespace) -> int:
         rows.insert(5, ("quorum", text))
     emit(args, doc, rows)
     return 0
+
+
+def anchoring_text(a: dict) -> str:
+    """One line on RFC 3161 time anchoring (getAnchorStatus): how far, how late, and whether the TSA answers."""
+    lag = f"lag {a['pendingBlocks']} block{'s' if a['pendingBlocks'] != 1 else ''}"
+    last = ""
+    if a.get("anchoredTo"):
+        cp = a.get("lastCheckpoint") or {}
+        last = (f"blocks {cp.get('first', '?')}-{a['anchoredTo']} time-stamped {a.get('lastTime') or '(time unknown)'}"
+                f" by {a.get('lastTsa') or '(a TSA no longer trusted)'}")
+    if a.get("failures"):
+        return (f"DELAYED since {a.get('failingSince') or '?'}: {a['failures']} failed round(s), {lag}"
+                f"{'; last anchored ' + last if last else ''}; last error: {a.get('lastError', '')}")
+    if a.get("enabled"):
+        return f"ok, {lag}; last anchored {last}" if last else f"on, nothing anchored yet ({lag})"
+    trusted = ", ".join(a.get("trustedTsas") or []) or "none"
+    if last:
+        return f"off on this node (anchors shared by peers: {lag}; last {last})"
+    return f"off (no [anchor] on this node and no anchor from a peer; trusted TSAs: {trusted})"

@@ -20,7 +20,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -48,10 +49,26 @@ ANCHORS_DIR = "anchors"
 _KEY = b"a"
 """``"a" || last block (8 bytes, big-endian)`` -> the encoded Anchor whose checkpoint ends there."""
 MIN_RETRY_S = 2.0
+MAX_OVERLAP = 16
+"""How many later-ending anchors :meth:`AnchorStore.covering` looks past (overlapping ranges of several anchorers)."""
+
+
+# Why one TSA request failed (the ``reason`` label of consortium_anchor_tsa_failures_total).
+TIMEOUT = "timeout"
+UNREACHABLE = "unreachable"
+HTTP_ERROR = "http_error"
+NO_TRUSTED_TSA = "no_trusted_tsa"
 
 
 class TsaUnavailable(Exception):
     """No configured TSA gave a usable token this round; the message lists why, per URL."""
+
+
+class TsaHttpError(TimestampError):
+    """The TSA answered with an HTTP status other than 200."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(MALFORMED, message)
 
 
 class AnchorStore:
@@ -67,17 +84,30 @@ class AnchorStore:
     def put(self, anchor: Anchor) -> None:
         self.kv.put(_KEY + anchor.checkpoint.last.to_bytes(8, "big"), anchor.encode())
 
+    def get(self, last: int) -> Anchor | None:
+        """The anchor whose checkpoint ends at block ``last``."""
+        raw = self.kv.get(_KEY + last.to_bytes(8, "big"))
+        return None if raw is None else Anchor.decode(raw)
+
     def last(self) -> Anchor | None:
         for _, raw in self.kv.iterate(_KEY, reverse=True):
             return Anchor.decode(raw)
         return None
 
     def covering(self, number: int) -> Anchor | None:
+        """The anchor ending soonest at or after ``number`` that covers it.
+
+        Checkpoints of one anchoring node tile the chain, so that is the first one looked at; anchors
+        shared by several anchoring nodes may overlap, so a few more are looked at before giving up.
+        """
         if number < 1:
             return None
-        for _, raw in self.kv.iterate(_KEY, start=_KEY + number.to_bytes(8, "big")):
+        for i, (_, raw) in enumerate(self.kv.iterate(_KEY, start=_KEY + number.to_bytes(8, "big"))):
             anchor = Anchor.decode(raw)
-            return anchor if anchor.checkpoint.covers(number) else None
+            if anchor.checkpoint.covers(number):
+                return anchor
+            if i >= MAX_OVERLAP:
+                break
         return None
 
     def count(self) -> int:
@@ -89,17 +119,69 @@ class AnchorStore:
 
 @dataclass
 class AnchorStatus:
-    """What ``getAnchorStatus`` reports; plain fields, updated by the service only."""
+    """What ``getAnchorStatus``, ``consortium status`` and the metrics report: plain fields, updated by the
+    anchoring service and by anchors received from peers, read by RPC and Prometheus."""
 
     anchored_to: int = 0
     """Highest block covered by a stored anchor."""
+    last_first: int = 0
+    """First block of that anchor's checkpoint."""
     last_tsa: str = ""
     last_time: str = ""
     """The last token's TSA time (ISO 8601, UTC)."""
+    last_timestamp: float = 0.0
+    """The same as Unix seconds (0 when none)."""
     last_error: str = ""
     failures: int = 0
     """Consecutive rounds in which no TSA gave a usable token."""
+    failing_since: str = ""
+    """When the first of those rounds failed (ISO 8601, UTC; empty while anchoring works)."""
     anchors: int = 0
+    """Anchors stored beside this node's ledger (fetched or received)."""
+    fetched: int = 0
+    """Anchors this node obtained from a TSA since it started."""
+    tsa_failures: dict[str, int] = field(default_factory=dict)
+    """Failed TSA requests since start, by reason (TIMEOUT, UNREACHABLE, HTTP_ERROR, a TimestampError kind …)."""
+
+    @classmethod
+    def load(cls, store: AnchorStore, trusted: Callable[[], Sequence[TrustedTsa]]) -> AnchorStatus:
+        """The status a restarted node reports before its next anchor: that of the last stored anchor."""
+        status = cls()
+        last = store.last()
+        if last is None:
+            return status
+        status.anchors = store.count()
+        try:
+            token = parse_response(last.reply)
+            v = verify_token(token, last.checkpoint.imprint, tuple(trusted()))
+            status.note(last, v)
+        except TimestampError:  # its TSA has since been removed: the range still counts, the name is unknown
+            status.anchored_to, status.last_first = last.checkpoint.last, last.checkpoint.first
+        return status
+
+    def note(self, anchor: Anchor, v: VerifiedTimestamp) -> None:
+        """A verified anchor is stored: it becomes the last one if it reaches further."""
+        if anchor.checkpoint.last >= self.anchored_to:
+            self.anchored_to, self.last_first, self.last_tsa = anchor.checkpoint.last, anchor.checkpoint.first, v.tsa
+            self.last_time = _iso(v.gen_time)
+            self.last_timestamp = v.gen_time.timestamp()
+
+    def failed(self, reasons: Sequence[str]) -> None:
+        for reason in reasons:
+            self.tsa_failures[reason] = self.tsa_failures.get(reason, 0) + 1
+
+    def to_json(self, height: int) -> dict[str, object]:
+        return {
+            "height": height, "anchoredTo": self.anchored_to, "pendingBlocks": max(0, height - self.anchored_to),
+            "anchors": self.anchors, "lastCheckpoint": {"first": self.last_first, "last": self.anchored_to}
+            if self.anchored_to else None, "lastTsa": self.last_tsa, "lastTime": self.last_time,
+            "failures": self.failures, "failingSince": self.failing_since, "lastError": self.last_error,
+            "fetched": self.fetched, "tsaFailures": dict(sorted(self.tsa_failures.items())),
+        }
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def fetch_reply(session: aiohttp.ClientSession, url: str, request_der: bytes, timeout_s: float) -> bytes:
@@ -108,7 +190,7 @@ async def fetch_reply(session: aiohttp.ClientSession, url: str, request_der: byt
         async with session.post(url, data=request_der,
                                 headers={"Content-Type": "application/timestamp-query"}) as resp:
             if resp.status != 200:
-                raise TimestampError(MALFORMED, f"HTTP {resp.status} {resp.reason}")
+                raise TsaHttpError(f"HTTP {resp.status} {resp.reason}")
             declared = resp.content_length
             if declared is not None and declared > MAX_RESPONSE_BYTES:
                 raise TimestampError(MALFORMED, f"the reply would be {declared} bytes; at most {MAX_RESPONSE_BYTES}")
@@ -122,16 +204,14 @@ async def fetch_reply(session: aiohttp.ClientSession, url: str, request_der: byt
 
 class AnchorService:
     def __init__(self, settings: AnchorSettings, ledger: Ledger, store: AnchorStore,
-                 trusted: Callable[[], Sequence[TrustedTsa]]) -> None:
+                 trusted: Callable[[], Sequence[TrustedTsa]], status: AnchorStatus | None = None) -> None:
         self.settings = settings
         self.ledger = ledger
         self.store = store
         self.trusted = trusted
-        self.status = AnchorStatus()
-        last = store.last()
-        if last is not None:
-            self.status.anchored_to = last.checkpoint.last
-            self.status.anchors = store.count()
+        self.status = status if status is not None else AnchorStatus.load(store, trusted)
+        self.stored_callbacks: list[Callable[[Anchor], None]] = []
+        """Called with each anchor this node fetched, once stored (the node shares it with its peers)."""
 
     async def run(self) -> None:
         """Forever: anchor what is new, then wait an interval (or less, backing off, after a failure)."""
@@ -141,6 +221,8 @@ class AnchorService:
                 try:
                     await self.anchor_once(session)
                 except Exception as exc:  # noqa: BLE001 - anchoring must never take the node down
+                    if not self.status.failures:
+                        self.status.failing_since = _iso(datetime.now(UTC))
                     self.status.failures += 1
                     self.status.last_error = str(exc)[:2000]
                     delay = min(float(self.settings.interval_s), MIN_RETRY_S * 2 ** min(self.status.failures - 1, 10))
@@ -153,6 +235,7 @@ class AnchorService:
 
     async def anchor_once(self, session: aiohttp.ClientSession) -> Anchor | None:
         """One round: a checkpoint over the unanchored blocks and a token over it, stored; None if nothing is new."""
+        # After the furthest stored anchor, this node's or one a peer shared: the consortium needs one token a period.
         first = self.status.anchored_to + 1
         height = self.ledger.height
         if height < first:
@@ -161,9 +244,10 @@ class AnchorService:
         checkpoint = await asyncio.to_thread(self._checkpoint, first, last)
         tsas = tuple(self.trusted())
         if not tsas:
+            self.status.failed([NO_TRUSTED_TSA])
             raise TsaUnavailable("the chain trusts no time-stamping authority (genesis has no [[tsa]])")
         request = build_request(checkpoint.encode())
-        errors = []
+        errors, reasons = [], []
         for url in self.settings.tsa_urls:
             started = time.monotonic()
             try:
@@ -172,17 +256,22 @@ class AnchorService:
                 verified = verify_token(token, checkpoint.imprint, tsas, nonce=request.nonce)
             except TimestampError as exc:
                 errors.append(f"{url}: {exc.message}")
+                reasons.append(HTTP_ERROR if isinstance(exc, TsaHttpError) else exc.kind.replace("-", "_"))
                 continue
             except TimeoutError:
                 errors.append(f"{url}: no answer within {self.settings.timeout_s} s")
+                reasons.append(TIMEOUT)
                 continue
             except (aiohttp.ClientError, OSError, ValueError) as exc:
                 errors.append(f"{url}: {type(exc).__name__}: {exc}"[:300])
+                reasons.append(UNREACHABLE)
                 continue
+            self.status.failed(reasons)
             anchor = Anchor(checkpoint, token.der)
             await asyncio.to_thread(self.store.put, anchor)
             self._stored(anchor, verified, url, time.monotonic() - started)
             return anchor
+        self.status.failed(reasons)
         raise TsaUnavailable("; ".join(errors))
 
     def _checkpoint(self, first: int, last: int) -> Checkpoint:
@@ -199,12 +288,15 @@ class AnchorService:
         cp = anchor.checkpoint
         s = self.status
         if s.failures:
-            log.info("anchoring resumed after %d failed round(s)", s.failures)
-        s.anchored_to, s.last_tsa, s.failures, s.last_error = cp.last, v.tsa, 0, ""
-        s.last_time = v.gen_time.isoformat().replace("+00:00", "Z")
+            log.info("anchoring resumed after %d failed round(s) since %s", s.failures, s.failing_since)
+        s.failures, s.last_error, s.failing_since = 0, "", ""
+        s.note(anchor, v)
         s.anchors += 1
+        s.fetched += 1
+        for callback in self.stored_callbacks:
+            callback(anchor)
         log.info("anchored blocks %d-%d: %s time-stamped checkpoint %s at %s (%s, %.2f s)", cp.first, cp.last, v.tsa,
-                 cp.imprint.hex()[:16], s.last_time, url, seconds)
+                 cp.imprint.hex()[:16], _iso(v.gen_time), url, seconds)
 
     # -- what proof builders ask ---------------------------------------------------------------
     def proof(self, number: int) -> tuple[Anchor, ListProof] | None:

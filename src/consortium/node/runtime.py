@@ -34,7 +34,7 @@ from consortium.network.envelope import Envelope, MessageKind
 from consortium.network.errors import NetworkError
 from consortium.network.transport import Transport
 from consortium.node import admission, wire
-from consortium.node.anchoring import AnchorService, AnchorStore
+from consortium.node.anchoring import AnchorService, AnchorStatus, AnchorStore
 from consortium.node.config import NodeConfig
 from consortium.node.driver import ConsensusDriver
 from consortium.node.genesis import Genesis, GenesisError
@@ -139,10 +139,13 @@ class Node:
         self._timeout_ms: int | None = None
         self._apply_governance(None)
         self.bad_messages = 0
+        # Every node keeps time anchors beside its ledger: its own (with [anchor]) and those peers share.
+        self.anchor_store = AnchorStore.open(config.data_dir)
+        self.anchor_status = AnchorStatus.load(self.anchor_store, self.trusted_tsas)
         self.anchoring: AnchorService | None = None
         if config.anchor is not None:
-            self.anchoring = AnchorService(config.anchor, self.ledger, AnchorStore.open(config.data_dir),
-                                           self.trusted_tsas)
+            self.anchoring = AnchorService(config.anchor, self.ledger, self.anchor_store, self.trusted_tsas,
+                                           self.anchor_status)
 
     def governance(self, version: int | None = None) -> governance.GovernanceState:
         return governance.GovernanceState(self.ledger.state_reader(version).get)
@@ -311,8 +314,7 @@ class Node:
                         task.cancel()
         finally:
             await self.transport.close()
-            if self.anchoring is not None:
-                self.anchoring.store.close()
+            self.anchor_store.close()
             self.votes.close()
             self.ledger.kv.close()
             log.info("stopped at height %d", self.ledger.height)

@@ -80,9 +80,9 @@ def make_backup(node: Any, out: Path) -> dict[str, Any]:
         # next one (a node refuses to start with vote state ahead of its ledger); older is just stale.
         state = node.votes.load()
         keys = node.ledger.kv.snapshot_copy(data / "ledger")
-        anchoring = getattr(node, "anchoring", None)
-        if anchoring is not None:
-            anchoring.store.kv.snapshot_copy(data / Path(anchoring.store.kv.path).name)
+        anchors = getattr(node, "anchor_store", None)  # every node keeps the anchors it fetched or received
+        if anchors is not None:
+            anchors.kv.snapshot_copy(data / Path(anchors.kv.path).name)
         if state is not None:
             votes = VoteStore(data, suite)
             votes.save(state)

@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 from consortium import __version__
 from consortium.ledger.block import Block
 from consortium.node.runtime import Node
+from consortium.ops.anchor_metrics import AnchorCollector
 
 NS = "consortium"
 _DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -123,6 +124,7 @@ class NodeMetrics:
     def __init__(self, node: Node) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(NodeCollector(node))
+        self.registry.register(AnchorCollector(node))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)

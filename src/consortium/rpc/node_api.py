@@ -13,6 +13,7 @@ from consortium.encoding.hexbytes import to_hex
 from consortium.execution import BlockContext, ContractRecord, Executor
 from consortium.execution.keys import code_key, contract_key, storage_prefix
 from consortium.ledger.transaction import Transaction
+from consortium.node.anchoring import anchor_proof
 from consortium.node.runtime import Node
 from consortium.rpc.methods import CallFailed, build_dispatcher
 from consortium.rpc.subscriptions import SubscriptionHub
@@ -117,8 +118,7 @@ class NodeRpcApi:
         }
 
     def anchor(self, number: int) -> dict[str, Any] | None:
-        service = self.node.anchoring
-        found = service.proof(number) if service is not None else None
+        found = anchor_proof(self.ledger, self.node.anchor_store, number)
         if found is None:
             return None
         anchor, path = found
@@ -128,17 +128,12 @@ class NodeRpcApi:
 
     def anchor_status(self) -> dict[str, Any]:
         service = self.node.anchoring
-        height = self.ledger.height
-        if service is None:
-            return {"enabled": False, "height": height,
-                    "trustedTsas": [t.name for t in self.node.trusted_tsas()]}
-        s = service.status
-        return {
-            "enabled": True, "height": height, "anchoredTo": s.anchored_to, "pendingBlocks": height - s.anchored_to,
-            "anchors": s.anchors, "lastTsa": s.last_tsa, "lastTime": s.last_time, "failures": s.failures,
-            "lastError": s.last_error, "intervalS": service.settings.interval_s,
-            "trustedTsas": [t.name for t in self.node.trusted_tsas()],
-        }
+        doc: dict[str, Any] = {"enabled": service is not None, **self.node.anchor_status.to_json(self.ledger.height)}
+        if service is not None:
+            doc["intervalS"] = service.settings.interval_s
+            doc["tsaUrls"] = list(service.settings.tsa_urls)
+        doc["trustedTsas"] = [t.name for t in self.node.trusted_tsas()]
+        return doc
 
     def state_key(self, contract: bytes, key: Value) -> bytes:
         return storage_prefix(contract) + canonical.encode(key)
