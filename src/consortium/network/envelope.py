@@ -29,6 +29,8 @@ class MessageKind(IntEnum):
     BLOCK_REQUEST = 3
     BLOCK_RESPONSE = 4
     STATUS = 5
+    ANCHOR = 6
+    ANCHOR_REQUEST = 7
 
 
 @dataclass(frozen=True)

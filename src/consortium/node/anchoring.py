@@ -89,6 +89,15 @@ class AnchorStore:
         raw = self.kv.get(_KEY + last.to_bytes(8, "big"))
         return None if raw is None else Anchor.decode(raw)
 
+    def raw_from(self, start: int, count: int) -> list[bytes]:
+        """Up to ``count`` encoded anchors ending at or after block ``start``, in order (what a peer asks for)."""
+        out: list[bytes] = []
+        for _, raw in self.kv.iterate(_KEY, start=_KEY + start.to_bytes(8, "big")):
+            if len(out) >= count:
+                break
+            out.append(raw)
+        return out
+
     def last(self) -> Anchor | None:
         for _, raw in self.kv.iterate(_KEY, reverse=True):
             return Anchor.decode(raw)
@@ -142,6 +151,8 @@ class AnchorStatus:
     """Anchors this node obtained from a TSA since it started."""
     tsa_failures: dict[str, int] = field(default_factory=dict)
     """Failed TSA requests since start, by reason (TIMEOUT, UNREACHABLE, HTTP_ERROR, a TimestampError kind …)."""
+    from_peers: dict[str, int] = field(default_factory=dict)
+    """Anchors peers sent since start, by outcome (node/anchor_exchange.py: accepted, duplicate, ahead, or why refused)."""
 
     @classmethod
     def load(cls, store: AnchorStore, trusted: Callable[[], Sequence[TrustedTsa]]) -> AnchorStatus:
@@ -177,6 +188,7 @@ class AnchorStatus:
             if self.anchored_to else None, "lastTsa": self.last_tsa, "lastTime": self.last_time,
             "failures": self.failures, "failingSince": self.failing_since, "lastError": self.last_error,
             "fetched": self.fetched, "tsaFailures": dict(sorted(self.tsa_failures.items())),
+            "fromPeers": dict(sorted(self.from_peers.items())),
         }
 
 

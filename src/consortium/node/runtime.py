@@ -34,6 +34,7 @@ from consortium.network.envelope import Envelope, MessageKind
 from consortium.network.errors import NetworkError
 from consortium.network.transport import Transport
 from consortium.node import admission, wire
+from consortium.node.anchor_exchange import AnchorExchange
 from consortium.node.anchoring import AnchorService, AnchorStatus, AnchorStore
 from consortium.node.config import NodeConfig
 from consortium.node.driver import ConsensusDriver
@@ -146,13 +147,18 @@ class Node:
         if config.anchor is not None:
             self.anchoring = AnchorService(config.anchor, self.ledger, self.anchor_store, self.trusted_tsas,
                                            self.anchor_status)
+        self.anchor_exchange = AnchorExchange(self.ledger, self.anchor_store, self.anchor_status, self.trusted_tsas,
+                                              self._send, lambda: [p.node_id for p in self.transport.peers()])
+        if self.anchoring is not None:
+            self.anchoring.stored_callbacks.append(self.anchor_exchange.share)
 
     def governance(self, version: int | None = None) -> governance.GovernanceState:
         return governance.GovernanceState(self.ledger.state_reader(version).get)
 
-    def trusted_tsas(self) -> tuple[TrustedTsa, ...]:
-        """The time-stamping authorities whose tokens anchor this chain: governance's list, else genesis's."""
-        entries = self.governance().tsa_entries()
+    def trusted_tsas(self, version: int | None = None) -> tuple[TrustedTsa, ...]:
+        """The time-stamping authorities whose tokens anchor this chain (in the state after block ``version``,
+        default the latest): governance's list, else genesis's."""
+        entries = self.governance(version).tsa_entries()
         if entries is None:
             return self.genesis.tsas
         out = []
@@ -239,6 +245,10 @@ class Node:
                 self.sync.on_request(peer, env.body)
             elif env.kind == MessageKind.BLOCK_RESPONSE:
                 self.sync.on_response(peer, env.body)
+            elif env.kind == MessageKind.ANCHOR:
+                self.anchor_exchange.on_anchor(peer, env.body)
+            elif env.kind == MessageKind.ANCHOR_REQUEST:
+                self.anchor_exchange.on_request(peer, env.body)
         except (NetworkError, ConsensusError, wire.WireError, ValueError) as exc:
             self.bad_messages += 1
             log.warning("dropping a malformed message from %s: %s", peer.hex()[:12], exc)
@@ -297,6 +307,7 @@ class Node:
                     tg.create_task(self.sync.run(), name="sync"),
                     tg.create_task(self.gossip.run(), name="gossip"),
                     tg.create_task(self.liveness.run(), name="liveness"),
+                    tg.create_task(self.anchor_exchange.run(), name="anchor-exchange"),
                 ]
                 self.tasks = tasks
                 if self.anchoring is not None:

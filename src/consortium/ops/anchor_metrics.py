@@ -47,3 +47,8 @@ class AnchorCollector(Collector):
         for reason, count in sorted(s.tsa_failures.items()):
             failures.add_metric([reason], count)
         yield failures
+        shared = CounterMetricFamily(f"{NS}_peer_anchors", "Anchors received from peers since start, by outcome "
+                                     "(accepted, duplicate, ahead, or why refused).", labels=["outcome"])
+        for outcome, count in sorted(s.from_peers.items()):
+            shared.add_metric([outcome], count)
+        yield shared
