@@ -244,3 +244,50 @@ def test_any_edit_of_the_anchor_is_a_typed_refusal_or_harmless(anchored: Anchore
                                                                                          good.tsa)
 
     edit()
+
+
+def test_a_time_policy_refuses_a_late_or_missing_anchor(tmp_path: Path, anchored: AnchoredChain, capsys) -> None:
+    """--max-anchor-lag / --require-anchor: a court's policy on top of the proof. The test chain's block times are
+    its genesis's (years ago), so its token, fetched now, is years late: refused under a day's policy, accepted
+    under a long one; a proof without a token is refused when one is required."""
+    (tmp_path / "doc.pdf").write_bytes(DOC)
+    (tmp_path / "doc.proof.json").write_text(anchored.bundle(DOC).dumps())
+    (tmp_path / "genesis.toml").write_text(anchored.genesis.to_toml())
+    args = ["evidence", "verify", str(tmp_path / "doc.pdf"), "--proof", str(tmp_path / "doc.proof.json"),
+            "--genesis", str(tmp_path / "genesis.toml")]
+    block_time = datetime.fromtimestamp(verify(anchored, anchored.bundle(DOC)).timestamp_ms / 1000, UTC)
+    lag = datetime.now(UTC) - block_time
+    assert lag > timedelta(days=2)
+
+    assert main([*args, "--max-anchor-lag", "1d"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("NOT VERIFIED: the time-stamp (Test TSA A) says") and "the policy allows at most 1 d" in out
+    assert "(anchor-too-late)" in out and "What to do:" in out
+    assert main([*args, "--max-anchor-lag", "86400", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["code"] == "anchor-too-late"
+
+    allowed = f"{lag.days + 2}d"
+    assert main([*args, "--max-anchor-lag", allowed]) == 0
+    out = capsys.readouterr().out
+    assert "VERIFIED" in out and f"Policy met: the time-stamp is {lag.days} d" in out and "your policy allows" in out
+    assert main([*args, "--max-anchor-lag", allowed, "--json"]) == 0
+    policy = json.loads(capsys.readouterr().out)["policy"]
+    assert policy["maxAnchorLagS"] == (lag.days + 2) * 86400 and policy["requireAnchor"] is True
+    assert abs(policy["anchorLagMs"] - lag.total_seconds() * 1000) < 600_000
+    assert main([*args, "--require-anchor"]) == 0 and "Policy met" in capsys.readouterr().out
+
+    anchored.notarize(ALICE, b"not yet anchored")
+    (tmp_path / "new.bin").write_bytes(b"not yet anchored")
+    (tmp_path / "new.proof.json").write_text(anchored.bundle(b"not yet anchored").dumps())
+    plain = ["evidence", "verify", str(tmp_path / "new.bin"), "--proof", str(tmp_path / "new.proof.json"),
+             "--genesis", str(tmp_path / "genesis.toml")]
+    assert main(plain) == 0
+    capsys.readouterr()
+    for policy_args in (["--require-anchor"], ["--max-anchor-lag", "10m"]):
+        assert main([*plain, *policy_args]) == 1
+        assert "(no-anchor)" in capsys.readouterr().out
+    for bad in ("ten minutes", "10w", "-5m", ""):
+        with pytest.raises(SystemExit) as exc:
+            main([*args, f"--max-anchor-lag={bad}"])
+        assert exc.value.code == 2
+        assert "expected a duration such as 90s, 10m, 2h or 1d" in capsys.readouterr().err

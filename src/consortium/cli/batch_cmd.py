@@ -308,7 +308,7 @@ def is_item_proof(raw: bytes) -> bool:
 
 def verify_item(args: argparse.Namespace, genesis: Genesis, raw: bytes) -> int:
     """``evidence verify FILE --proof ITEM_PROOF``: the item step, then the batch exactly like a notarization."""
-    from consortium.cli.evidence_cmd import _not_verified, _print_verified, verified_json
+    from consortium.cli.evidence_cmd import _not_verified, _print_verified, apply_policy, verified_json
     from consortium.cli.evidence_ref import hash_of
     from consortium.evidence.item_bundle import load_item_bundle
 
@@ -321,12 +321,16 @@ def verify_item(args: argparse.Namespace, genesis: Genesis, raw: bytes) -> int:
     except NotVerified as exc:
         return _not_verified(args, exc.code, exc.message)
     shown = _as_file_result(result, digest, bundle)
+    try:
+        policy = apply_policy(args, shown)  # --max-anchor-lag / --require-anchor
+    except NotVerified as exc:
+        return _not_verified(args, exc.code, exc.message)
     item_doc = {"commitment": to_hex(result.item.commitment), "index": result.index, "batchSize": result.batch_size,
                 "batchRoot": to_hex(result.root), "metadata": dict(result.item.metadata)}
     if args.json:
-        emit(args, {**verified_json(shown), "item": item_doc})
+        emit(args, {**verified_json(shown), **policy, "item": item_doc})
         return 0
-    _print_verified(args, shown)
+    _print_verified(args, shown, policy)
     rows: list[tuple[str, Any]] = [("batch", f"item {result.index + 1} of {result.batch_size} in gateway batch {item_doc['batchRoot']}"),
             ("commitment", f"{item_doc['commitment']} ({shown.mode})")]
     rows += [(name.replace("_", " "), value) for name, value in sorted(result.item.metadata.items())]

@@ -52,6 +52,7 @@ from consortium.evidence import (
     load_bundle,
     verify_bundle,
 )
+from consortium.evidence.anchor import TimePolicy, describe
 from consortium.evidence.build import fetch_bundle
 from consortium.evidence.bundle import MAX_BUNDLE_BYTES
 from consortium.evidence.commitment import SALT_SIZE, Opening, opening_file_text
@@ -116,6 +117,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="fetch the proof from this node instead (it is verified all the same)")
     v.add_argument("--salt", metavar="0xSALT", help="with --rpc: the salt FILE was notarized with (default: a public hash)")
     v.add_argument("--genesis", required=True, help="the chain's genesis.toml: the only thing trusted")
+    v.add_argument("--max-anchor-lag", type=duration, metavar="DURATION",
+                   help="your policy: NOT VERIFIED (anchor-too-late) unless a time-stamp token dates the block at "
+                        "most DURATION after its own time, e.g. 90s, 10m, 2h, 1d (implies --require-anchor)")
+    v.add_argument("--require-anchor", action="store_true",
+                   help="your policy: NOT VERIFIED (no-anchor) if the proof has no time-stamp token")
     v.add_argument("--json", action="store_true", help="machine-readable JSON output")
     v.set_defaults(func=_verify)
 
@@ -331,12 +337,33 @@ def _verify(args: argparse.Namespace) -> int:
             salt = _salt(args)
             bundle = _fetch_live(args.rpc, Opening(digest, salt))
         result = verify_bundle(genesis, bundle, digest)
+        policy = apply_policy(args, result)
     except UnsupportedBundle as exc:
         raise CliError(str(exc)) from None
     except NotVerified as exc:
         return _not_verified(args, exc.code, exc.message)
-    _print_verified(args, result)
+    _print_verified(args, result, policy)
     return EXIT_VERIFIED
+
+
+def duration(text: str) -> timedelta:
+    """``--max-anchor-lag``: seconds, or a number with s, m, h or d."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit() or int(number) > 10**7:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 10m, 2h or 1d, got {text!r}")
+    return timedelta(seconds=int(number) * units[unit])
+
+
+def apply_policy(args: argparse.Namespace, result: VerifiedEvidence) -> dict[str, Any]:
+    """The reader's time policy (raises NotVerified); what to add to the output when one was given."""
+    policy = TimePolicy(getattr(args, "max_anchor_lag", None), getattr(args, "require_anchor", False))
+    lag = policy.check(result.anchor, result.block_number, result.timestamp_ms)
+    if not policy.active:
+        return {}
+    return {"policy": {"requireAnchor": True, "maxAnchorLagS": None if policy.max_lag is None
+                       else int(policy.max_lag.total_seconds()),
+                       "anchorLagMs": None if lag is None else lag // timedelta(milliseconds=1)}}
 
 
 def _read_proof(path: str) -> bytes:
@@ -422,12 +449,18 @@ def _anchor_json(result: VerifiedEvidence) -> dict[str, Any] | None:
             "checkpoint": [a.first, a.last], "trustedBy": a.trust}
 
 
-def _print_verified(args: argparse.Namespace, result: VerifiedEvidence) -> None:
-    doc = verified_json(result)
+def _print_verified(args: argparse.Namespace, result: VerifiedEvidence, policy: dict[str, Any] | None = None) -> None:
+    doc = {**verified_json(result), **(policy or {})}
     if args.json:
         emit(args, doc)
-    else:
-        print_verified(Path(args.file).name, doc)
+        return
+    print_verified(Path(args.file).name, doc)
+    if policy:
+        p = policy["policy"]
+        lag = timedelta(milliseconds=p["anchorLagMs"])
+        allowed = "" if p["maxAnchorLagS"] is None else \
+            f", within the {describe(timedelta(seconds=p['maxAnchorLagS']))} your policy allows"
+        print(f"  Policy met: the time-stamp is {describe(lag)} after the block time{allowed}.")
 
 
 # --- sign / show / hash / arbitrators -------------------------------------------------------------

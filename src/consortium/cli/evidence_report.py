@@ -43,6 +43,11 @@ WHAT_TO_DO = {
                            "time-stamped by one of the chain's authorities.",
     E.TIMESTAMP_INVALID: "The time-stamp token's signature or certificate does not verify: it was forged or "
                          "damaged. Ask for a fresh proof.",
+    E.ANCHOR_TOO_LATE: "The proof verifies, but its time-stamp came later than your policy allows after the "
+                       "block's time: weigh the block time as the sealers' word only, or ask for a proof whose "
+                       "time-stamp was taken sooner (another member's node may hold one).",
+    E.NO_ANCHOR: "The proof verifies, but carries no time-stamp token and your policy requires one: ask for a "
+                 "proof built from a node that holds the chain's time anchors ('consortium evidence proof').",
     E.NOT_NOTARIZED: "The node has no record of this file: it was never notarized there, or it was notarized "
                      "privately (give the salt with --salt, or verify with its proof file).",
 }

@@ -22,7 +22,7 @@ against the certified state root of the record's block.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consortium.crypto.suite import CryptoSuite
@@ -40,6 +40,8 @@ from consortium.encoding.canonical import DecodeError
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence.errors import (
     ANCHOR_MISMATCH,
+    ANCHOR_TOO_LATE,
+    NO_ANCHOR,
     TIMESTAMP_INVALID,
     TIMESTAMP_OTHER_HASH,
     TIMESTAMP_UNTRUSTED,
@@ -163,3 +165,52 @@ def verify_anchor(anchor: BundleAnchor, header: BlockHeader, block_hash: bytes, 
         code = {OTHER_HASH: TIMESTAMP_OTHER_HASH, OTHER_TSA: TIMESTAMP_UNTRUSTED}.get(exc.kind, TIMESTAMP_INVALID)
         raise NotVerified(code, f"the time-stamp token does not anchor this proof: {exc.message}") from None
     return VerifiedAnchor(timestamp=v, first=cp.first, last=cp.last, trust=trust)
+
+
+@dataclass(frozen=True)
+class TimePolicy:
+    """A reader's policy on top of verification (``evidence verify --max-anchor-lag / --require-anchor``).
+
+    Verification proves "existed no later than the TSA's time". How much later than the block's own
+    (sealer-set) time that bound may be is a matter of judgement, not of proof: a court may refuse a
+    token dated long after its block, since a history forged by a retired quorum can be time-stamped
+    only when it is forged (design.md §14.1). ``max_lag`` implies that an anchor is required.
+    """
+
+    max_lag: timedelta | None = None
+    require_anchor: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.max_lag is not None or self.require_anchor
+
+    def check(self, anchor: VerifiedAnchor | None, block: int, block_time_ms: int) -> timedelta | None:
+        """Raise NotVerified if the policy refuses; else the anchor's lag behind the block time (None: no anchor)."""
+        if anchor is None:
+            if self.active:
+                raise NotVerified(NO_ANCHOR, "the proof carries no time-stamp token, so its time rests on the sealers "
+                                             "alone, and the policy requires one")
+            return None
+        block_time = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=block_time_ms)
+        lag = anchor.latest - block_time
+        if self.max_lag is not None and lag > self.max_lag:
+            raise NotVerified(ANCHOR_TOO_LATE, f"the time-stamp ({anchor.tsa}) says the proof existed no later than "
+                                               f"{anchor.latest.isoformat()}, {describe(lag)} after block {block}'s "
+                                               f"time {block_time.isoformat()} (set by the sealers); the policy allows "
+                                               f"at most {describe(self.max_lag)}: the block may have been made, or "
+                                               "re-made, later than it claims")
+        return lag
+
+
+def describe(d: timedelta) -> str:
+    """A duration for people: 42 s, 17 min 3 s, 5 h 2 min, 3 d 4 h."""
+    s = int(d.total_seconds())
+    if s < 0:
+        return "-" + describe(-d)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min" + (f" {s % 60} s" if s % 60 else "")
+    if s < 86400:
+        return f"{s // 3600} h" + (f" {s % 3600 // 60} min" if s % 3600 // 60 else "")
+    return f"{s // 86400} d" + (f" {s % 86400 // 3600} h" if s % 86400 // 3600 else "")

@@ -51,13 +51,17 @@ TIMESTAMP_UNTRUSTED = "timestamp-untrusted-tsa"
 """The RFC 3161 token is signed by a time-stamping authority the chain does not trust (genesis/governance)."""
 TIMESTAMP_INVALID = "timestamp-invalid"
 """The RFC 3161 token claims a trusted TSA but its signature, certificate chain or policy does not verify."""
+ANCHOR_TOO_LATE = "anchor-too-late"
+"""Verifier policy (``--max-anchor-lag``): the time-stamp is later than the block's time by more than allowed."""
+NO_ANCHOR = "no-anchor"
+"""Verifier policy (``--require-anchor``, ``--max-anchor-lag``): the proof has no time-stamp token."""
 
 NO_OPENING = "no-opening"
 """The proof names evidence by its on-chain key only (inside a case proof): it proves a record, not a file."""
 
 CODES = (NO_OPENING, FILE_CHANGED, MALFORMED_PROOF, ANOTHER_CHAIN, NOT_A_NOTARIZATION, TRANSACTION_FAILED, PROOF_ALTERED,
          SEALER_SET, TOO_FEW_SIGNATURES, INVALID_SIGNATURE, NOT_NOTARIZED, INVALID_CALL, CONTRADICTS_SIGNED,
-         ANCHOR_MISMATCH, TIMESTAMP_OTHER_HASH, TIMESTAMP_UNTRUSTED, TIMESTAMP_INVALID)
+         ANCHOR_MISMATCH, TIMESTAMP_OTHER_HASH, TIMESTAMP_UNTRUSTED, TIMESTAMP_INVALID, ANCHOR_TOO_LATE, NO_ANCHOR)
 
 
 class NotVerified(Exception):
