@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 import aiohttp
@@ -175,3 +176,15 @@ def test_random_and_mutated_anchor_bodies_never_raise(ex: Exchange, data: st.Dat
         decode_anchor_request(body)
     except WireError:
         pass
+
+
+def test_protocol_md_anchor_request_examples_are_the_bytes_sent() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    body, envelope = re.search(r"`ANCHOR_REQUEST\(1, 16\)` is the body `([0-9a-f ]+)` in the envelope `([0-9a-f ]+)`",
+                               doc).groups()
+    assert bytes.fromhex(body) == encode_anchor_request(1, 16)
+    assert bytes.fromhex(envelope) == Envelope(MessageKind.ANCHOR_REQUEST, encode_anchor_request(1, 16)).encode()
+    later = re.search(r"`ANCHOR_REQUEST\(300, 16\)` is `([0-9a-f ]+)`", doc).group(1)
+    assert bytes.fromhex(later) == encode_anchor_request(300, 16)
+    assert "| 6 ANCHOR |" in doc and "| 7 ANCHOR_REQUEST |" in doc
+    assert (MessageKind.ANCHOR, MessageKind.ANCHOR_REQUEST) == (6, 7)
