@@ -21,4 +21,5 @@ def unstarted_node(root: Path, index: int = 0) -> Iterator[Node]:
     try:
         yield node
     finally:
+        node.anchor_store.close()
         node.ledger.kv.close()
