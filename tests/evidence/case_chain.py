@@ -24,8 +24,8 @@ PHOTO = b"\x89PNG... a photo of six broken chairs"
 RULING = b"Case CASE-2026-0042: Bob refunds 6 chairs (EUR 270) to Alice within 14 days.\n"
 
 
-def committee_genesis(threshold: int = 2) -> Genesis:
-    return dataclasses.replace(make_genesis(), committee=(CommitteeMember(ADMIN.address), CommitteeMember(MEMBER.address)),
+def committee_genesis(threshold: int = 2, base: Genesis | None = None) -> Genesis:
+    return dataclasses.replace(base or make_genesis(), committee=(CommitteeMember(ADMIN.address), CommitteeMember(MEMBER.address)),
                                committee_threshold=threshold)
 
 
@@ -48,8 +48,8 @@ def gov(chain: InstantNode, key: KeyPair, method: str, args: list[Any]) -> None:
 
 
 def run_case(path: Path, *, threshold: int = 2, rule: bool = True, executor: Any = None,
-             before_rule: Callable[[InstantNode], None] | None = None) -> CaseChain:
-    chain = InstantNode(path, committee_genesis(threshold), executor=executor)
+             before_rule: Callable[[InstantNode], None] | None = None, base: Genesis | None = None) -> CaseChain:
+    chain = InstantNode(path, committee_genesis(threshold, base), executor=executor)
     chain.produce([])  # block 1: nothing, so the registration below executes after a certified state
     gov(chain, ADMIN, "propose", ["register_arbitrator", [ARBITER.address], 1000])
     if threshold > 1:

@@ -69,7 +69,9 @@ class EvidenceChain:
         writes.update(governance.genesis_writes(governance.GovernanceGenesis(
             committee=tuple((m.address, m.weight) for m in g.committee), threshold=g.committee_threshold,
             sealers=g.sealer_ids, deployers=tuple(g.administrators),
-            config={"tx_count_limit": g.max_txs_per_block, "consensus_timeout_ms": g.view_timeout_ms})))
+            config={"tx_count_limit": g.max_txs_per_block, "consensus_timeout_ms": g.view_timeout_ms},
+            organizations=tuple((o.name, o.ca_cert) for o in g.organizations),
+            node_orgs=tuple((s.node_id, s.org) for s in g.sealers if s.org))))
         self.ledger.ensure_genesis(timestamp=g.timestamp_ms, sealers=g.sealer_ids, writes=writes)
         self.dispatcher = build_dispatcher(self)  # type: ignore[arg-type]
         self._nonce = itertools.count(1)

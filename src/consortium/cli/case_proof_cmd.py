@@ -18,9 +18,16 @@ from typing import Any
 
 from consortium.cli.common import add_rpc, client, emit
 from consortium.cli.errors import CliError
-from consortium.cli.evidence_cmd import EXIT_NOT_VERIFIED, EXIT_VERIFIED, read_genesis, verified_json, write_atomically
+from consortium.cli.evidence_cmd import (
+    EXIT_NOT_VERIFIED,
+    EXIT_VERIFIED,
+    certifiers_json,
+    read_genesis,
+    verified_json,
+    write_atomically,
+)
 from consortium.cli.evidence_ref import hash_of, read_opening
-from consortium.cli.evidence_report import print_not_verified
+from consortium.cli.evidence_report import certifiers_phrase, print_not_verified
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence import NotVerified, UnsupportedBundle
 from consortium.evidence.bundle import MAX_BUNDLE_BYTES
@@ -113,7 +120,7 @@ def case_json(r: VerifiedCase) -> dict[str, Any]:
         "verified": True, "case": r.case_id, "status": r.status,
         "parties": [to_hex(p) for p in r.parties], "arbitrator": to_hex(r.arbitrator),
         "opened": {"by": to_hex(r.opened_by), "block": r.opened_block, "time": iso_time(r.opened_timestamp),
-                   "transaction": to_hex(r.opened_transaction)},
+                   "transaction": to_hex(r.opened_transaction), **certifiers_json(r.opening_certified, r.organized)},
         "registration": {"proposal": reg.proposal, "executedAt": reg.executed_at, "threshold": reg.threshold,
                          "committeeFrom": reg.committee_from,
                          "approvals": [{"member": to_hex(a), "weight": w} for a, w in reg.approvals],
@@ -123,7 +130,8 @@ def case_json(r: VerifiedCase) -> dict[str, Any]:
                          "evidence": verified_json(a.evidence)} for a in r.attachments],
         "ruling": None if r.ruling is None else {
             "hash": to_hex(r.ruling.hash), "summary": r.ruling.summary, "block": r.ruling.block,
-            "time": iso_time(r.ruling.timestamp), "transaction": to_hex(r.ruling.transaction)},
+            "time": iso_time(r.ruling.timestamp), "transaction": to_hex(r.ruling.transaction),
+            **certifiers_json(r.ruling_certified, r.organized)},
         "recordBlock": r.state_block, "chainId": r.chain_id, "groupId": r.group_id,
         "genesisHash": to_hex(r.genesis_hash), "sealers": r.sealers, "quorum": r.quorum,
     }
@@ -134,7 +142,9 @@ def print_case(r: VerifiedCase) -> None:
     reg = r.registration
     who = "a party" if r.opened_by in r.parties else "the arbitrator"
     print(f"VERIFIED  case {r.case_id}: {'closed with a ruling' if r.ruling else 'open, no ruling yet'}")
-    print(f"  Opened in block {r.opened_block} ({iso_time(r.opened_timestamp)}) by {to_hex(r.opened_by)} ({who}).")
+    opened = certifiers_json(r.opening_certified, r.organized)
+    print(f"  Opened in block {r.opened_block} ({iso_time(r.opened_timestamp)}) by {to_hex(r.opened_by)} ({who}); "
+          f"the block is sealed by {len(r.opening_certified)} of its {r.sealers} sealers{certifiers_phrase(opened)}.")
     print(f"  Parties:    {', '.join(to_hex(p) for p in r.parties)}")
     approvers = ", ".join(f"{to_hex(a)} (weight {w})" for a, w in reg.approvals)
     print(f"  Arbitrator: {to_hex(r.arbitrator)}, registered by the committee: proposal #{reg.proposal}, executed in "
@@ -151,8 +161,10 @@ def print_case(r: VerifiedCase) -> None:
               f"notarized in block {e.block_number} ({e.time_iso}) by {to_hex(e.submitter)} "
               f"[{e.mode}], co-signed by {cos}; status {e.status}.")
     if r.ruling is not None:
+        ruled = certifiers_json(r.ruling_certified, r.organized)
         print(f"  Ruling:     \"{r.ruling.summary}\" (document SHA-256 {to_hex(r.ruling.hash)}), signed by the "
-              f"arbitrator in block {r.ruling.block} ({iso_time(r.ruling.timestamp)}).")
+              f"arbitrator in block {r.ruling.block} ({iso_time(r.ruling.timestamp)}), sealed by "
+              f"{len(r.ruling_certified)} sealers{certifiers_phrase(ruled)}.")
     print(f"  Sealed by at least {r.quorum} of {r.sealers} sealers in every block relied on; chain "
           f"{r.chain_id}/{r.group_id}, genesis {to_hex(r.genesis_hash)}.")
     sys.stdout.flush()

@@ -432,8 +432,17 @@ def verified_json(result: VerifiedEvidence) -> dict[str, Any]:
         "sealers": result.sealers,
         "quorum": result.quorum,
         "sealedBy": [to_hex(s) for s in result.sealed_by],
+        **certifiers_json(tuple(zip(result.sealed_by, result.sealed_orgs, strict=True)), result.organized),
         "timeAnchor": _anchor_json(result),
     }
+
+
+def certifiers_json(certified: tuple[tuple[bytes, str | None], ...], organized: bool) -> dict[str, Any]:
+    """``certifiedBy``: each sealing node with its organization as proven (null: not proven, or a chain whose
+    genesis names no organizations); ``organizations``: the distinct proven ones, in seal order."""
+    orgs = list(dict.fromkeys(o for _, o in certified if o is not None))
+    return {"certifiedBy": [{"node": to_hex(n), "organization": o} for n, o in certified],
+            "organizations": orgs if organized else None}
 
 
 def _utc(t: datetime) -> str:

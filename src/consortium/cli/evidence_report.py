@@ -57,14 +57,37 @@ def _short(hex_text: str) -> str:
     return hex_text[:10] + "…" + hex_text[-4:] if len(hex_text) > 16 else hex_text
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def certifiers_phrase(doc: dict[str, Any]) -> str:
+    """Who sealed a block, from ``certifiedBy``/``organizations`` (evidence_cmd.certifiers_json): the member
+    organizations whose sealers did (as proven from the genesis file and certified sealer-set changes), and
+    the node ids; a sealer whose organization the proof does not establish is said to be so, never guessed."""
+    certified = doc.get("certifiedBy") or []
+    if doc.get("organizations") is None:  # a chain whose genesis names no organizations: node ids only
+        nodes = ", ".join(_short(c["node"]) for c in certified)
+        return f" ({nodes})" if nodes else ""
+    orgs = list(doc["organizations"])
+    unproven = [c["node"] for c in certified if c["organization"] is None]
+    parts = []
+    if orgs:
+        parts.append(f"organization{'s' if len(orgs) > 1 else ''} {_and(orgs)}")
+    if unproven:
+        parts.append(f"{len(unproven)} sealer{'s' if len(unproven) > 1 else ''} whose organization is not proven "
+                     "by this proof")
+    nodes = ", ".join(f"{_short(c['node'])} {c['organization'] or 'organization not proven'}" for c in certified)
+    return f", of {' and '.join(parts)} ({nodes})" if parts else ""
+
+
 def verified_sentences(name: str, doc: dict[str, Any]) -> list[str]:
     """The plain-language account of a verified proof, one fact per line."""
     lines = []
     sealed = len(doc.get("sealedBy") or []) or doc["quorum"]
-    sealers = ", ".join(_short(s) for s in (doc.get("sealedBy") or []))
     lines.append(f"The file existed unchanged no later than block {doc['block']:,}, sealed at {doc['time']} (UTC, "
                  f"the block timestamp, set by the sealers) by {sealed} of the {doc['sealers']} sealers"
-                 + (f" ({sealers})." if sealers else "."))
+                 f"{certifiers_phrase(doc)}.")
     anchor = doc.get("timeAnchor")
     if anchor is not None:
         lines.append(f"It existed no later than {anchor['existedNoLaterThan']} (time-stamping authority "

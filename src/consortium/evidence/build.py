@@ -174,5 +174,21 @@ def sealer_changes(request: Request, needed: list[int]) -> list[dict[str, Any]]:
             raise ProofUnavailable(f"getSealerSetProof({h}) returned an unreadable sealer set: {exc}") from None
         if new is None or tuple(to_hex(s) for s in new) != sealers(h + 1):
             raise ProofUnavailable(f"block {h + 1} is sealed by a set other than the one block {h}'s state installs")
-        changes.append({"header": answer["blockHeader"], "value": value, "proof": answer.get("proof")})
+        change = {"header": answer["blockHeader"], "value": value, "proof": answer.get("proof")}
+        orgs = _node_orgs(request, h)
+        if orgs is not None:
+            change["organizations"] = orgs
+        changes.append(change)
     return changes
+
+
+def _node_orgs(request: Request, number: int) -> dict[str, Any] | None:
+    """``gv/node_orgs`` after block ``number``, proven, so the verifier can name the new sealers'
+    organizations; None on a chain without organizations, or a node that predates them."""
+    try:
+        answer = request("getGovernanceProof", "node_orgs", number)
+    except Exception:  # noqa: BLE001 - an older node refuses the key: the proof then names no organizations
+        return None
+    if not isinstance(answer, dict) or answer.get("value") is None:
+        return None
+    return {"value": answer["value"], "proof": answer.get("proof")}

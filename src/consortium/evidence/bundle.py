@@ -14,7 +14,10 @@ only the envelope. The format (docs/protocol.md §11)::
                        "receipt": "0x…", "receiptProof": "0x…"},
       "cosignatures": [{same shape}, …],             one per co-signature in the record, in its order
       "record": {"header": i, "value": "0x…", "proof": "0x…"},
-      "sealerChanges": [{"header": "0x…", "value": "0x…", "proof": "0x…"}, …],
+      "sealerChanges": [{"header": "0x…", "value": "0x…", "proof": "0x…",
+                         "organizations": {"value": "0x…" | null, "proof": "0x…"}}, …],
+                                                    ("organizations", optional: gv/node_orgs in the
+                                                    same state, naming the new sealers' organizations)
       "anchor": {"checkpoint": "0x…", "proof": "0x…", "reply": "0x…"}   optional: RFC 3161 time anchor
     }
 
@@ -67,6 +70,8 @@ MAX_HEADER_BYTES = 64 * 1024
 """A header with 256 sealers and 256 seals is about 25 KB."""
 MAX_PROOF_BYTES = 64 * 1024
 MAX_RECEIPT_BYTES = 256 * 1024
+MAX_NODE_ORGS_BYTES = 256 * 1024
+"""gv/node_orgs: every sealer and observer on chain with its organization's name."""
 
 _COMMON_KEYS = {"type", "version", "chainId", "groupId", "genesisHash", "headers", "notarization", "cosignatures",
                 "record", "sealerChanges"}
@@ -112,15 +117,29 @@ class RecordInclusion:
 
 
 @dataclass(frozen=True)
+class NodeOrgsProof:
+    """``gv/node_orgs`` (node id -> organization; None: absent) proven in a sealer-set change's state."""
+
+    value: bytes | None
+    proof: StateProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {"value": None if self.value is None else to_hex(self.value), "proof": to_hex(self.proof.encode())}
+
+
+@dataclass(frozen=True)
 class SealerSetChange:
     """A certified header whose state holds a new sealer set (in force from ``header.number + 1``)."""
 
     header: BlockHeader
     value: bytes
     proof: StateProof
+    organizations: NodeOrgsProof | None = None
+    """Optional: which organization each node belongs to, in the same state (chains of organizations)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"header": to_hex(self.header.encode()), "value": to_hex(self.value), "proof": to_hex(self.proof.encode())}
+        return {"header": to_hex(self.header.encode()), "value": to_hex(self.value), "proof": to_hex(self.proof.encode()),
+                **({"organizations": self.organizations.to_json()} if self.organizations is not None else {})}
 
 
 @dataclass(frozen=True)
@@ -343,11 +362,18 @@ def _record(value: Any, count: int) -> RecordInclusion:
 
 
 def _change(value: Any, what: str) -> SealerSetChange:
-    obj = _exact_keys(value, {"header", "value", "proof"}, what)
+    obj = _exact_keys(value, {"header", "value", "proof"}, what, optional=frozenset({"organizations"}))
+    orgs = None
+    if "organizations" in obj:
+        o = _exact_keys(obj["organizations"], {"value", "proof"}, f"{what}.organizations")
+        orgs = NodeOrgsProof(None if o["value"] is None else _hex(o["value"], f"{what}.organizations.value",
+                                                                   max_size=MAX_NODE_ORGS_BYTES),
+                             _state_proof(o["proof"], f"{what}.organizations.proof"))
     return SealerSetChange(
         header=_header(obj["header"], f"{what}.header"),
         value=_hex(obj["value"], f"{what}.value", max_size=MAX_RECORD_BYTES),
         proof=_state_proof(obj["proof"], f"{what}.proof"),
+        organizations=orgs,
     )
 
 

@@ -44,11 +44,13 @@ from consortium.evidence.errors import (
 from consortium.evidence.sealer_sets import SEALER_SET_RULE, SealerSetRule, build_schedule, check_sealers
 from consortium.evidence.verify import (
     VerifiedEvidence,
+    certified_by,
     check_anchor,
     check_certificate,
     check_inclusion,
     check_receipt,
     check_transaction_signature,
+    genesis_orgs,
     verify_record,
 )
 from consortium.execution.genesis import EVIDENCE_ADDRESS
@@ -121,6 +123,12 @@ class VerifiedCase:
     genesis_hash: bytes
     sealers: int
     quorum: int
+    opening_certified: tuple[tuple[bytes, str | None], ...] = ()
+    """(sealer, organization or None if not proven) of each commit seal on the opening block."""
+    ruling_certified: tuple[tuple[bytes, str | None], ...] = ()
+    """The same for the ruling block (empty without a ruling)."""
+    organized: bool = False
+    """The genesis file lists member organizations."""
 
 
 def _value(entry: StateEntry, what: str) -> Value:
@@ -293,7 +301,8 @@ def verify_case(
                                             "attachment in this case proof: changed, or not part of the case")
 
     # 6. Sealer sets, certificates, signatures -------------------------------------------------------
-    schedule = build_schedule(genesis.sealer_ids, bundle.sealer_changes, chain=chain, rule=sealer_rule, suite=suite)
+    schedule = build_schedule(genesis.sealer_ids, bundle.sealer_changes, chain=chain, rule=sealer_rule, suite=suite,
+                              genesis_orgs=genesis_orgs(genesis))
     for header in headers:
         check_sealers(header, schedule)
     for header in (*schedule.certified, *headers):
@@ -312,6 +321,9 @@ def verify_case(
         status=str(expected["status"]), attachments=tuple(results), ruling=ruling, registration=registration,
         state_block=case_header.number, chain_id=genesis.chain_id, group_id=genesis.group_id,
         genesis_hash=bundle.genesis_hash, sealers=len(opened.sealers), quorum=quorum_size(len(opened.sealers)),
+        opening_certified=certified_by(opened, schedule),
+        ruling_certified=certified_by(ruled_header, schedule) if ruled_header is not None else (),
+        organized=bool(genesis.organizations),
     )
 
 

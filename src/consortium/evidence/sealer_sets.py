@@ -11,6 +11,12 @@ The verifier walks them in ascending block order from genesis. Each change
 header must name, and (in the signature phase) be certified by, the set in force
 before it, so trust runs unbroken from genesis to every block the proof uses.
 
+Which organization a sealer belongs to comes from the same two sources: the
+genesis file's ``org`` of each genesis sealer, and, for the set a change installs,
+``gv/node_orgs`` proven under the same certified state root when the change carries
+it (``organizations``). A sealer neither names is reported as "organization not
+proven", never guessed.
+
 What this cannot rule out (as for every light client anchored at genesis): a
 quorum of a set that *was* in force signing a history in which it was never
 replaced. Sealers leaving the chain must destroy their keys; the proof is as
@@ -19,8 +25,8 @@ strong as "no quorum of any past or present sealer set ever signed a lie".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from consortium.crypto.suite import CryptoSuite
 from consortium.encoding import canonical
@@ -28,7 +34,7 @@ from consortium.encoding.canonical import DecodeError, field_bytes
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence.bundle import SealerSetChange
 from consortium.evidence.errors import ANOTHER_CHAIN, PROOF_ALTERED, SEALER_SET, NotVerified
-from consortium.execution.governance import KEY_SEALERS, NODE_ID_SIZE
+from consortium.execution.governance import KEY_NODE_ORGS, KEY_SEALERS, NODE_ID_SIZE
 from consortium.ledger.block import MAX_SEALERS, BlockHeader
 from consortium.state import InvalidStateProof, verify_proof
 
@@ -50,6 +56,24 @@ def decode_sealer_set(value: bytes) -> tuple[bytes, ...]:
     return tuple(field_bytes(i, "sealer node id", size=NODE_ID_SIZE) for i in items)
 
 
+def decode_node_orgs(value: bytes | None) -> dict[bytes, str]:
+    """``gv/node_orgs``: ``[[node id, organization], …]``; absent reads as no node's organization recorded."""
+    if value is None:
+        return {}
+    items = canonical.decode(value)
+    if not isinstance(items, list):
+        raise DecodeError("gv/node_orgs is a list of [node id, organization] pairs")
+    out: dict[bytes, str] = {}
+    for item in items:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], str) and 0 < len(item[1]) <= 64):
+            raise DecodeError("gv/node_orgs is a list of [node id, organization name] pairs")
+        node = field_bytes(item[0], "node id", size=NODE_ID_SIZE)
+        if node in out:
+            raise DecodeError("gv/node_orgs lists a node twice")
+        out[node] = item[1]
+    return out
+
+
 SEALER_SET_RULE: SealerSetRule | None = SealerSetRule(KEY_SEALERS, decode_sealer_set)
 """Governance's rule; None would mean a chain whose sealer set never changes."""
 
@@ -61,14 +85,29 @@ class SealerSchedule:
     epochs: tuple[tuple[int, tuple[bytes, ...]], ...]
     certified: tuple[BlockHeader, ...]
     """Change headers whose commit certificates the signature phase must still check, in order."""
+    orgs: tuple[Mapping[bytes, str] | None, ...] = field(default=())
+    """Per epoch: node id -> organization as proven for it (genesis, or the change's gv/node_orgs);
+    None where the change carried no organizations (then only genesis sealers' are known)."""
 
-    def at(self, number: int) -> tuple[bytes, ...]:
-        current = self.epochs[0][1]
-        for start, sealers in self.epochs:
+    def _epoch(self, number: int) -> int:
+        index = 0
+        for i, (start, _) in enumerate(self.epochs):
             if start > number:
                 break
-            current = sealers
-        return current
+            index = i
+        return index
+
+    def at(self, number: int) -> tuple[bytes, ...]:
+        return self.epochs[self._epoch(number)][1]
+
+    def org_of(self, number: int, node: bytes) -> str | None:
+        """The organization of sealer ``node`` at block ``number``, as proven; None if not proven."""
+        if not self.orgs:
+            return None
+        proven = self.orgs[self._epoch(number)]
+        if proven is None:  # the change did not carry them: genesis sealers keep the genesis file's names
+            proven = self.orgs[0] or {}
+        return proven.get(node)
 
 
 def build_schedule(
@@ -78,9 +117,12 @@ def build_schedule(
     chain: tuple[str, str],
     rule: SealerSetRule | None,
     suite: CryptoSuite,
+    genesis_orgs: Mapping[bytes, str] | None = None,
 ) -> SealerSchedule:
-    """Walk ``changes`` from genesis; every check here is cheap (hashing only, no signatures)."""
+    """Walk ``changes`` from genesis; every check here is cheap (hashing only, no signatures).
+    ``genesis_orgs``: each genesis sealer's organization, as the genesis file names it."""
     epochs: list[tuple[int, tuple[bytes, ...]]] = [(0, genesis_sealers)]
+    orgs: list[Mapping[bytes, str] | None] = [dict(genesis_orgs or {})]
     if changes and rule is None:
         raise NotVerified(SEALER_SET, "the proof lists sealer-set changes, but this verifier was given no rule "
                                       "for reading them (a chain whose sealer set never changes)")
@@ -112,7 +154,26 @@ def build_schedule(
             raise NotVerified(PROOF_ALTERED, f"sealer-set change at block {header.number}: "
                                              "the new set is empty or lists a sealer twice")
         epochs.append((header.number + 1, new))
-    return SealerSchedule(tuple(epochs), tuple(c.header for c in changes))
+        orgs.append(_proven_orgs(change, suite))
+    return SealerSchedule(tuple(epochs), tuple(c.header for c in changes), tuple(orgs))
+
+
+def _proven_orgs(change: SealerSetChange, suite: CryptoSuite) -> dict[bytes, str] | None:
+    """The change's ``gv/node_orgs``, proven under the same state root as its sealer set; None if not carried."""
+    carried = change.organizations
+    if carried is None:
+        return None
+    number = change.header.number
+    try:
+        verify_proof(change.header.state_root, KEY_NODE_ORGS, carried.value, carried.proof, suite)
+    except InvalidStateProof as exc:
+        raise NotVerified(PROOF_ALTERED, f"sealer-set change at block {number}: the organizations' state proof does "
+                                         f"not lead to the block's state root ({exc})") from None
+    try:
+        return decode_node_orgs(carried.value)
+    except ValueError as exc:
+        raise NotVerified(PROOF_ALTERED, f"sealer-set change at block {number}: unreadable organizations "
+                                         f"({exc})") from None
 
 
 def check_sealers(header: BlockHeader, schedule: SealerSchedule) -> None:

@@ -66,7 +66,13 @@ from consortium.evidence.errors import (
     NotVerified,
 )
 from consortium.evidence.record import Cosignature, record_key
-from consortium.evidence.sealer_sets import SEALER_SET_RULE, SealerSetRule, build_schedule, check_sealers
+from consortium.evidence.sealer_sets import (
+    SEALER_SET_RULE,
+    SealerSchedule,
+    SealerSetRule,
+    build_schedule,
+    check_sealers,
+)
 from consortium.ledger.block import BlockHeader, commit_seal_payload
 from consortium.ledger.merkle import InvalidListProof, verify_inclusion
 from consortium.ledger.receipt import ReceiptStatus
@@ -105,6 +111,11 @@ class VerifiedEvidence:
     quorum: int
     sealed_by: tuple[bytes, ...] = ()
     """Node ids of the sealers whose commit seals on the notarization block verify."""
+    sealed_orgs: tuple[str | None, ...] = ()
+    """The organization of each of ``sealed_by`` as proven (genesis file, or the organizations a certified
+    sealer-set change carries); None: not proven. All None on a chain whose genesis names no organizations."""
+    organized: bool = False
+    """The genesis file lists member organizations (a chain of organizations)."""
     bundle_version: int = 2
     anchor: VerifiedAnchor | None = None
     """The TSA's bound on the notarization block's time; None: the time rests on the sealers alone."""
@@ -121,6 +132,18 @@ def iso_time(ms: int) -> str:
     except OverflowError:
         return f"{ms} ms after the Unix epoch"
     return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def genesis_orgs(genesis: Genesis) -> dict[bytes, str]:
+    """Each genesis sealer's organization as the genesis file names it (empty for a single-CA chain)."""
+    return {s.node_id: s.org for s in genesis.sealers if s.org}
+
+
+def certified_by(header: BlockHeader, schedule: SealerSchedule) -> tuple[tuple[bytes, str | None], ...]:
+    """(node id, organization or None if not proven) of each sealer whose seal is in ``header``'s certificate
+    (called after the certificate verified)."""
+    nodes = tuple(header.sealers[s.sealer_index] for s in header.signatures)
+    return tuple((n, schedule.org_of(header.number, n)) for n in nodes)
 
 
 def check_anchor(genesis: Genesis, genesis_hash: bytes, chain_id: str, group_id: str,
@@ -229,7 +252,8 @@ def verify_record(
     _check_record(expected, bundle.record.value, record_header.number)
 
     # 4. Sealer sets -------------------------------------------------------------------------
-    schedule = build_schedule(genesis.sealer_ids, bundle.sealer_changes, chain=chain, rule=sealer_rule, suite=suite)
+    schedule = build_schedule(genesis.sealer_ids, bundle.sealer_changes, chain=chain, rule=sealer_rule, suite=suite,
+                              genesis_orgs=genesis_orgs(genesis))
     for header in headers:
         check_sealers(header, schedule)
 
@@ -246,7 +270,7 @@ def verify_record(
     if bundle.anchor is not None:
         anchor = verify_anchor(bundle.anchor, notarization_header, block_hash, genesis.tsas, record_header, suite)
 
-    sealed_by = tuple(notarization_header.sealers[s.sealer_index] for s in notarization_header.signatures)
+    certifiers = certified_by(notarization_header, schedule)
     return VerifiedEvidence(
         evidence_hash=None if isinstance(opening, Unopened) else opening.file_hash, key=key, mode=opening.mode, block_number=notarization_header.number,
         block_hash=block_hash, timestamp_ms=notarization_header.timestamp,
@@ -256,7 +280,8 @@ def verify_record(
         pending=tuple(s for s in notarize.signers if all(c.call.sender != s for c in cosigns)),
         status=str(expected["status"]), state_block=record_header.number, chain_id=genesis.chain_id,
         group_id=genesis.group_id, genesis_hash=bundle.genesis_hash, sealers=len(notarization_header.sealers),
-        quorum=quorum_size(len(notarization_header.sealers)), sealed_by=sealed_by, bundle_version=bundle.version,
+        quorum=quorum_size(len(notarization_header.sealers)), sealed_by=tuple(n for n, _ in certifiers),
+        sealed_orgs=tuple(o for _, o in certifiers), organized=bool(genesis.organizations), bundle_version=bundle.version,
         anchor=anchor,
     )
 

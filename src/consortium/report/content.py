@@ -96,12 +96,14 @@ def build_report(result: VerifiedEvidence, genesis: Genesis, *, file_name: str, 
                          ("genesis hash", to_hex(result.genesis_hash)),
                          ("certificate", f"{len(result.sealed_by) or result.quorum} valid commit seals of "
                                          f"{result.sealers} sealers (a quorum is {result.quorum})")]
-    orgs = {s.node_id: s.org for s in genesis.sealers if s.org}
+    # Organizations as the verifier proved them: the genesis file's, or a certified sealer-set change's.
+    orgs = dict(zip(result.sealed_by, result.sealed_orgs, strict=True))
+    unnamed = "organization not proven by this proof" if result.organized else "the genesis file names no organizations"
     for i, node in enumerate(result.sealed_by):
         org = orgs.get(node)
         sealed.append(("sealed by" if i == 0 else "",
-                       f"{to_hex(node)} ({f'organization {org}' if org else 'organization not named in the genesis file'})"))
-    named = sorted({orgs[n] for n in result.sealed_by if n in orgs})
+                       f"{to_hex(node)} ({f'organization {org}' if org else unnamed})"))
+    named = sorted({o for o in orgs.values() if o})
     if named:
         sealed.append(("organizations", f"{len(named)} member organizations' sealers certified it: {', '.join(named)}"))
 

@@ -558,9 +558,15 @@
     const record = {header: index(doc.record.header, "record"), value: field(doc.record, "value", 64 * KiB, "record.value"),
       proof: stateProof(field(doc.record, "proof", 64 * KiB, "record.proof"))};
     if (!Array.isArray(doc.sealerChanges) || doc.sealerChanges.length > 1024) throw malformed("sealerChanges must list 0-1024 objects");
-    const sealerChanges = doc.sealerChanges.map((c, i) => { keysExactly(c, ["header", "value", "proof"], `sealerChanges[${i}]`);
+    const sealerChanges = doc.sealerChanges.map((c, i) => { keysExactly(c, ["header", "value", "proof"], `sealerChanges[${i}]`, ["organizations"]);
+      let organizations = null;  // optional: gv/node_orgs in the same state (§11.2), checked in step 4
+      if ("organizations" in c) {
+        const o = c.organizations, w = `sealerChanges[${i}].organizations`;
+        keysExactly(o, ["value", "proof"], w);
+        organizations = {value: o.value === null ? null : field(o, "value", 256 * KiB, `${w}.value`), proof: stateProof(field(o, "proof", 64 * KiB, `${w}.proof`))};
+      }
       return {header: header(field(c, "header", 64 * KiB, `sealerChanges[${i}].header`)), value: field(c, "value", 64 * KiB, `sealerChanges[${i}].value`),
-        proof: stateProof(field(c, "proof", 64 * KiB, `sealerChanges[${i}].proof`))}; });
+        proof: stateProof(field(c, "proof", 64 * KiB, `sealerChanges[${i}].proof`)), organizations}; });
     if (used.size !== headers.length) throw malformed("a header in the proof is not used by the notarization, a co-signature or the record");
     const genesisHash = unhex(doc.genesisHash, 32, "genesisHash");
     const anchor = "anchor" in doc ? anchorMember(doc.anchor) : null;
@@ -692,6 +698,14 @@
       if (!Array.isArray(set) || set.length < 1 || set.length > 256 || !set.every((s) => bytesOf(s, 32)) || new Set(set.map(hex)).size !== set.length)
         throw new NotVerified("proof-altered", `the sealer set at block ${h.number} is not 1-256 distinct node ids`);
       inForce.push({from: BigInt(h.number) + 1n, set});
+      const o = c.organizations;  // the new sealers' organizations, if carried: proven in the same state
+      if (o) {
+        if (!stateProofHolds(h.stateRoot, ascii("gv/node_orgs"), o.value, o.proof)) throw new NotVerified("proof-altered", `sealer-set change at block ${h.number}: the organizations' state proof does not lead to its state root`);
+        let rows = [];
+        try { if (o.value !== null) rows = canonical(o.value, "organizations"); } catch (e) { throw new NotVerified("proof-altered", `sealer-set change at block ${h.number}: unreadable organizations`); }
+        if (!Array.isArray(rows) || !rows.every((r) => Array.isArray(r) && r.length === 2 && bytesOf(r[0], 32) && isText(r[1]) && chars(r[1]) >= 1 && chars(r[1]) <= 64)
+            || new Set(rows.map((r) => hex(r[0]))).size !== rows.length) throw new NotVerified("proof-altered", `sealer-set change at block ${h.number}: unreadable organizations`);
+      }
     }
     for (const h of bundle.headers) if (!sameSet(h.sealers, setAt(h.number)))
       throw new NotVerified("sealer-set-mismatch", `block ${h.number} names a sealer set other than the one in force there per the genesis file and the proof's sealer-set changes`);
