@@ -40,20 +40,27 @@ class CaseChain:
         return self.chain.genesis
 
 
-def gov(chain: InstantNode, key: KeyPair, method: str, args: list[Any]) -> None:
+def gov(chain: InstantNode, key: KeyPair, method: str, args: list[Any]) -> Any:
+    """Send one governance call in its own block; returns the call's output (a proposal id for propose)."""
     tx = chain.tx(key, method, args, to=GOVERNANCE_ADDRESS)
     chain.produce([tx])
     receipt, _ = chain.ledger.receipt(tx.hash)  # type: ignore[misc]
     assert receipt.ok, receipt.error
+    return receipt.output
 
 
 def run_case(path: Path, *, threshold: int = 2, rule: bool = True, executor: Any = None,
-             before_rule: Callable[[InstantNode], None] | None = None, base: Genesis | None = None) -> CaseChain:
+             before_rule: Callable[[InstantNode], None] | None = None, base: Genesis | None = None,
+             before_register: Callable[[InstantNode], None] | None = None, proposer: KeyPair = ADMIN,
+             voters: tuple[KeyPair, ...] | None = None, first_empty: bool = True) -> CaseChain:
     chain = InstantNode(path, committee_genesis(threshold, base), executor=executor)
-    chain.produce([])  # block 1: nothing, so the registration below executes after a certified state
-    gov(chain, ADMIN, "propose", ["register_arbitrator", [ARBITER.address], 1000])
-    if threshold > 1:
-        gov(chain, MEMBER, "vote", [1, True])
+    if first_empty:
+        chain.produce([])  # block 1: nothing, so the registration below executes after a certified state
+    if before_register is not None:
+        before_register(chain)  # e.g. committee changes
+    pid = gov(chain, proposer, "propose", ["register_arbitrator", [ARBITER.address], 1000])
+    for voter in voters if voters is not None else ((MEMBER,) if threshold > 1 else ()):
+        gov(chain, voter, "vote", [pid, True])
     chat = Opening(file_hash(CHAT), new_salt())
     photo = Opening.public(file_hash(PHOTO))
     for key, opening, signers in ((ALICE, chat, [BOB.address]), (BOB, photo, [])):

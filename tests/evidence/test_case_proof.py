@@ -60,7 +60,7 @@ def test_the_whole_case_verifies_from_genesis(case: CaseChain, doc: Doc) -> None
     assert result.ruling is not None and result.ruling.hash == file_hash(RULING)
     assert result.ruling.summary == "Bob refunds 6 chairs" and result.ruling.block > chat.block
     reg = result.registration
-    assert reg.proposal == 1 and reg.threshold == 2 and reg.committee_from == "block 2"
+    assert reg.proposal == 1 and reg.threshold == 2 and reg.committee_from == "genesis; the certified state after block 2 agrees"
     assert dict(reg.approvals) == {ADMIN.address: 1, MEMBER.address: 1}
     assert reg.registered_at == (result.opened_block, result.ruling.block)
 
@@ -199,7 +199,7 @@ def test_round_trip_and_malformed_files(case: CaseChain, doc: Doc) -> None:
     text = json.dumps(doc)
     assert load_case_bundle(text.encode()).to_json() == doc
     for data, words in ((b"", "not valid JSON"), (b"[]", "not a consortium case proof"),
-                        (json.dumps({**doc, "version": 2}).encode(), "upgrade"),
+                        (json.dumps({**doc, "version": 3}).encode(), "upgrade"),
                         (json.dumps({**doc, "extra": 1}).encode(), "unknown fields"),
                         (text[: len(text) // 2].encode(), "not valid JSON")):
         with pytest.raises((MalformedBundle, UnsupportedBundle), match=words):

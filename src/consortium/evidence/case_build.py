@@ -3,7 +3,9 @@
 Everything is found from the case record: its opening transaction, each attachment's
 transaction (``["case_ev", case_id, i]``), the ruling's; the arbitrator's registration is
 the latest executed ``register_arbitrator`` proposal for them no later than the opening,
-whose approving transactions are found in the blocks between its creation and execution.
+whose approving transactions are found in the blocks between its creation and execution;
+so are those of every committee change (add_member, remove_member, set_threshold) executed
+before it, which the verifier follows from genesis.
 Each attachment gets its own evidence bundle (build.py) — opened when the caller holds
 its opening (the salt), otherwise unopened (the record, no file).
 """
@@ -20,6 +22,7 @@ from consortium.evidence.build import Request, _add_header, fetch_bundle, sealer
 from consortium.evidence.case_bundle import CASE_BUNDLE_TYPE, CASE_BUNDLE_VERSION, CaseBundle, parse_case_bundle
 from consortium.evidence.commitment import Opening, Unopened
 from consortium.evidence.errors import EvidenceNotFound, MalformedBundle, ProofUnavailable
+from consortium.execution.committee import COMMITTEE_KINDS
 from consortium.execution.genesis import EVIDENCE_ADDRESS
 from consortium.execution.governance import GOVERNANCE_ADDRESS, GOVERNANCE_NAME
 from consortium.execution.keys import name_address
@@ -122,6 +125,9 @@ def fetch_case_bundle(request: Request, case_id: str, openings: Sequence[Opening
         },
         "evidence": evidence,
         "sealerChanges": sealer_changes(request, order),
+        "committeeChanges": [{"id": c["id"], "proposal": inc(c["proposal"]),
+                              "transactions": [inc(t) for t in c["transactions"]]}
+                             for c in registration["committeeChanges"]],
     }
     try:
         return parse_case_bundle(doc)
@@ -129,30 +135,55 @@ def fetch_case_bundle(request: Request, case_id: str, openings: Sequence[Opening
         raise ProofUnavailable(f"the node's answers do not form a case proof: {exc}") from None
 
 
-def _registration(request: Request, headers: _Headers, arbitrator: bytes, opened_block: int,
-                  state_number: int) -> dict[str, Any]:
-    """The latest executed register_arbitrator proposal for ``arbitrator`` no later than ``opened_block``."""
-    found = None
+def _proposals(request: Request) -> list[dict[str, Any]]:
+    """Every governance proposal, in id order (the node's ``list_proposals`` pages)."""
+    found: list[dict[str, Any]] = []
     start = 1
     while True:
         page = request("call", GOVERNANCE_NAME, "list_proposals", [start, 100])
         if not page:
-            break
-        for p in page:
-            params = p.get("params") or []
-            executed_at = p.get("executed_at")
-            if (p.get("kind") == "register_arbitrator" and p.get("status") == "executed"
-                    and [_bytes(x) for x in params] == [arbitrator]
-                    and isinstance(executed_at, int) and executed_at <= opened_block):
-                found = p
+            return found
+        found += [p for p in page if isinstance(p, dict)]
         start += len(page)
+
+
+def _registration(request: Request, headers: _Headers, arbitrator: bytes, opened_block: int,
+                  state_number: int) -> dict[str, Any]:
+    """The latest executed register_arbitrator proposal for ``arbitrator`` no later than ``opened_block``, and
+    the committee changes executed before it (the verifier follows the committee from genesis through them)."""
+    proposals = _proposals(request)
+    found = None
+    for p in proposals:
+        params = p.get("params") or []
+        executed_at = p.get("executed_at")
+        if (p.get("kind") == "register_arbitrator" and p.get("status") == "executed"
+                and [_bytes(x) for x in params] == [arbitrator]
+                and isinstance(executed_at, int) and executed_at <= opened_block):
+            found = p
     if found is None:
         raise EvidenceNotFound(f"no executed register_arbitrator proposal for {to_hex(arbitrator)} before block "
                                f"{opened_block}: the arbitrator's registration by the committee cannot be proven")
-    pid, created, executed_at = found["id"], found["created"], found["executed_at"]
-    proposal = _state(headers, request("getGovernanceProof", pid, state_number), "getGovernanceProof")
+    executed_at = found["executed_at"]
+    changes = sorted((p for p in proposals if p.get("kind") in COMMITTEE_KINDS and p.get("status") == "executed"
+                      and isinstance(p.get("executed_at"), int) and p["executed_at"] < executed_at),
+                     key=lambda p: (p["executed_at"], p["id"]))
+    committee_changes = [{"id": p["id"], **_passed_by(request, headers, p, state_number)} for p in changes]
+    committee = threshold = None
+    if executed_at - 1 >= 1:
+        committee = _state(headers, request("getGovernanceProof", "committee", executed_at - 1), "getGovernanceProof")
+        threshold = _state(headers, request("getGovernanceProof", "threshold", executed_at - 1), "getGovernanceProof")
+    return {"id": found["id"], **_passed_by(request, headers, found, state_number), "committee": committee,
+            "threshold": threshold, "committeeChanges": committee_changes}
+
+
+def _passed_by(request: Request, headers: _Headers, proposal: dict[str, Any], state_number: int) -> dict[str, Any]:
+    """An executed proposal's record (proven at ``state_number``) and the approving members' signed
+    transactions that passed it: its ``propose`` and their ``vote(id, true)`` calls, found in the blocks
+    from its creation to its execution."""
+    pid, created, executed_at = proposal["id"], proposal["created"], proposal["executed_at"]
+    record = _state(headers, request("getGovernanceProof", pid, state_number), "getGovernanceProof")
     targets = {to_hex(GOVERNANCE_ADDRESS), to_hex(name_address(GOVERNANCE_NAME))}
-    approvers = {_bytes(v[0]) for v in found.get("votes", []) if v[1] is True}
+    approvers = {_bytes(v[0]) for v in proposal.get("votes", []) if v[1] is True}
     transactions = []
     if executed_at - created > MAX_SCAN_BLOCKS:
         raise ProofUnavailable(f"proposal {pid} was open for more than {MAX_SCAN_BLOCKS} blocks")
@@ -163,19 +194,16 @@ def _registration(request: Request, headers: _Headers, arbitrator: bytes, opened
                 continue
             args = tx.get("args") or []
             sender = _bytes({"$bytes": tx.get("from")})
-            is_propose = (tx.get("method") == "propose" and n == created and len(args) == 3
-                          and args[0] == "register_arbitrator" and [_bytes(x) for x in args[1]] == [arbitrator])
+            is_propose = tx.get("method") == "propose" and n == created and len(args) == 3
             is_vote = tx.get("method") == "vote" and args == [pid, True]
             if (is_propose or is_vote) and sender in approvers:
                 receipt = request("getTransactionReceipt", tx["hash"])
-                if isinstance(receipt, dict) and receipt.get("status") == 0:
-                    transactions.append(_inclusion(request, headers, from_hex(tx["hash"], size=32)))
-    committee = threshold = None
-    if executed_at - 1 >= 1:
-        committee = _state(headers, request("getGovernanceProof", "committee", executed_at - 1), "getGovernanceProof")
-        threshold = _state(headers, request("getGovernanceProof", "threshold", executed_at - 1), "getGovernanceProof")
-    return {"id": pid, "proposal": proposal, "transactions": transactions, "committee": committee,
-            "threshold": threshold}
+                if not isinstance(receipt, dict) or receipt.get("status") != 0:
+                    continue
+                if is_propose and receipt.get("output") != pid:
+                    continue  # another proposal by the same member in that block
+                transactions.append(_inclusion(request, headers, from_hex(tx["hash"], size=32)))
+    return {"proposal": record, "transactions": transactions}
 
 
 def _bytes(v: Any) -> bytes | None:

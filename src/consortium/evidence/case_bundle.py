@@ -4,7 +4,7 @@ the committee, the ruling — as one JSON file that verifies offline from the ge
 The format (docs/protocol.md §13)::
 
     {
-      "type": "consortium-case-proof", "version": 1,
+      "type": "consortium-case-proof", "version": 2,
       "chainId": "chain0", "groupId": "group0", "genesisHash": "0x…", "caseId": "CASE-7",
       "headers": ["0x…", …],               certified headers, strictly ascending, each used below
       "opening": {inclusion},               open_case(case_id, parties, arbitrator)
@@ -15,8 +15,15 @@ The format (docs/protocol.md §13)::
       "registration": {"id": n, "proposal": {state}, "transactions": [{inclusion}, …],
                        "committee": {state} | null, "threshold": {state} | null},
       "evidence": [{evidence proof bundle}, …],   one per attachment, same order (§11; may be unopened)
-      "sealerChanges": [{…}, …]
+      "sealerChanges": [{…}, …],
+      "committeeChanges": [{"id": n, "proposal": {state}, "transactions": [{inclusion}, …]}, …]
     }
+
+``committeeChanges`` (version 2) are the executed add_member / remove_member / set_threshold
+proposals before the registration, each with the signed transactions that passed it, so the
+verifier follows the committee from the genesis file by signatures, as it follows the sealer
+set. Version 1 (without them) is still read; it verifies only a registration by the genesis
+committee (case_verify.py).
 
 An inclusion is as in evidence/bundle.py; a state is ``{"header": i, "value": "0x…" | null,
 "proof": "0x…"}`` (the verifier computes every state key). Parsing checks shape only and
@@ -55,14 +62,19 @@ from consortium.ledger.block import BlockHeader
 from consortium.state import StateProof
 
 CASE_BUNDLE_TYPE = "consortium-case-proof"
-CASE_BUNDLE_VERSION = 1
+CASE_BUNDLE_VERSION = 2
+"""What this code writes; it reads 1 and 2."""
+READABLE_CASE_VERSIONS = (1, 2)
+MAX_COMMITTEE_CHANGES = 64
 MAX_ATTACHMENTS = 256
 """A case proof carries at most this many attachments (each with its own evidence bundle)."""
 MAX_VOTES = 256
-MAX_CASE_HEADERS = 4 + MAX_ATTACHMENTS + MAX_VOTES + 4
+MAX_CASE_HEADERS = 2048
+"""Opening, case, registry, ruling, attachments, votes and committee changes (the 16 MiB bound applies too)."""
 
-_TOP = {"type", "version", "chainId", "groupId", "genesisHash", "caseId", "headers", "opening", "attachments",
-        "ruling", "case", "registry", "registration", "evidence", "sealerChanges"}
+_TOP_V1 = {"type", "version", "chainId", "groupId", "genesisHash", "caseId", "headers", "opening", "attachments",
+           "ruling", "case", "registry", "registration", "evidence", "sealerChanges"}
+_TOP = {1: _TOP_V1, 2: _TOP_V1 | {"committeeChanges"}}
 _REGISTRATION = {"id", "proposal", "transactions", "committee", "threshold"}
 
 
@@ -98,6 +110,20 @@ class Registration:
 
 
 @dataclass(frozen=True)
+class CommitteeChange:
+    """An executed committee-changing proposal and the signed transactions (its proposal, the approving
+    votes) that passed it; the verifier reads what it changed from the signed proposal."""
+
+    id: int
+    proposal: StateEntry
+    transactions: tuple[TxInclusion, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "proposal": self.proposal.to_json(),
+                "transactions": [t.to_json() for t in self.transactions]}
+
+
+@dataclass(frozen=True)
 class CaseBundle:
     chain_id: str
     group_id: str
@@ -112,10 +138,13 @@ class CaseBundle:
     registration: Registration
     evidence: tuple[ProofBundle, ...]
     sealer_changes: tuple[SealerSetChange, ...] = ()
+    committee_changes: tuple[CommitteeChange, ...] = ()
+    """Version 2: the committee's signed changes from genesis to the registration, in execution order."""
+    version: int = CASE_BUNDLE_VERSION
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "type": CASE_BUNDLE_TYPE, "version": CASE_BUNDLE_VERSION,
+            "type": CASE_BUNDLE_TYPE, "version": self.version,
             "chainId": self.chain_id, "groupId": self.group_id, "genesisHash": to_hex(self.genesis_hash),
             "caseId": self.case_id,
             "headers": [to_hex(h.encode()) for h in self.headers],
@@ -127,6 +156,7 @@ class CaseBundle:
             "registration": self.registration.to_json(),
             "evidence": [e.to_json() for e in self.evidence],
             "sealerChanges": [c.to_json() for c in self.sealer_changes],
+            **({"committeeChanges": [c.to_json() for c in self.committee_changes]} if self.version >= 2 else {}),
         }
 
     def dumps(self) -> str:
@@ -144,12 +174,13 @@ def parse_case_bundle(doc: Any) -> CaseBundle:
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise MalformedBundle("\"version\" must be an integer")
-    if version != CASE_BUNDLE_VERSION:
+    if version not in READABLE_CASE_VERSIONS:
         if version > CASE_BUNDLE_VERSION:
-            raise UnsupportedBundle(f"the case proof uses format version {version}; this verifier reads version "
-                                    f"{CASE_BUNDLE_VERSION}: upgrade consortium to verify it")
+            raise UnsupportedBundle(f"the case proof uses format version {version}; this verifier reads versions "
+                                    f"{READABLE_CASE_VERSIONS[0]} to {CASE_BUNDLE_VERSION}: upgrade consortium to "
+                                    "verify it")
         raise MalformedBundle(f"unknown case proof format version {version}")
-    _exact_keys(doc, _TOP, "the case proof")
+    _exact_keys(doc, _TOP[version], "the case proof")
     headers = tuple(_header(h, f"headers[{i}]") for i, h in enumerate(_list(doc["headers"], "headers", MAX_CASE_HEADERS)))
     if not headers:
         raise MalformedBundle("headers: a case proof needs at least one block header")
@@ -166,9 +197,8 @@ def parse_case_bundle(doc: Any) -> CaseBundle:
         raise MalformedBundle(f"evidence has {len(evidence)} bundles for {len(attachments)} attachments; "
                               "a case proof carries one per attachment")
     reg = _exact_keys(doc["registration"], _REGISTRATION, "registration")
-    reg_id = reg["id"]
-    if isinstance(reg_id, bool) or not isinstance(reg_id, int) or not 0 < reg_id < 2**63:
-        raise MalformedBundle("registration.id must be a positive integer (a proposal id)")
+    reg_id = _proposal_id(reg["id"], "registration.id")
+    changes = _list(doc["committeeChanges"], "committeeChanges", MAX_COMMITTEE_CHANGES) if version >= 2 else []
     bundle = CaseBundle(
         chain_id=_text(doc["chainId"], "chainId"),
         group_id=_text(doc["groupId"], "groupId"),
@@ -192,16 +222,36 @@ def parse_case_bundle(doc: Any) -> CaseBundle:
         evidence=tuple(_evidence(e, i) for i, e in enumerate(evidence)),
         sealer_changes=tuple(_change(c, f"sealerChanges[{i}]")
                              for i, c in enumerate(_list(doc["sealerChanges"], "sealerChanges", MAX_SEALER_CHANGES))),
+        committee_changes=tuple(_committee_change(c, f"committeeChanges[{i}]", n) for i, c in enumerate(changes)),
+        version=version,
     )
     used = {bundle.opening.header, bundle.case.header, *(a.header for a in bundle.attachments),
             *(r.header for r in bundle.registry), bundle.registration.proposal.header,
             *(t.header for t in bundle.registration.transactions),
-            *(s.header for s in (bundle.registration.committee, bundle.registration.threshold) if s is not None)}
+            *(s.header for s in (bundle.registration.committee, bundle.registration.threshold) if s is not None),
+            *(c.proposal.header for c in bundle.committee_changes),
+            *(t.header for c in bundle.committee_changes for t in c.transactions)}
     if bundle.ruling is not None:
         used.add(bundle.ruling.header)
     if len(used) != n:
         raise MalformedBundle("headers: every block header must be used by a transaction or a state entry")
     return bundle
+
+
+def _proposal_id(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise MalformedBundle(f"{what} must be a positive integer (a proposal id)")
+    return value
+
+
+def _committee_change(value: Any, what: str, count: int) -> CommitteeChange:
+    obj = _exact_keys(value, {"id", "proposal", "transactions"}, what)
+    return CommitteeChange(
+        id=_proposal_id(obj["id"], f"{what}.id"),
+        proposal=_state(obj["proposal"], f"{what}.proposal", count),
+        transactions=tuple(_inclusion(t, f"{what}.transactions[{i}]", count)
+                           for i, t in enumerate(_list(obj["transactions"], f"{what}.transactions", MAX_VOTES))),
+    )
 
 
 def _state(value: Any, what: str, count: int) -> StateEntry:

@@ -22,7 +22,7 @@ does for one notarization (docs/protocol.md §13.2 is the step list):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consortium.consensus.quorum import quorum_size
@@ -30,6 +30,7 @@ from consortium.crypto.suite import ADDRESS_SIZE, HASH_SIZE, CryptoSuite
 from consortium.encoding import canonical
 from consortium.encoding.canonical import Value
 from consortium.encoding.hexbytes import to_hex
+from consortium.evidence.bundle import TxInclusion
 from consortium.evidence.calls import MAX_CASE_ID, MAX_PARTIES, MAX_SUMMARY, SignedCall, addresses, signed_call
 from consortium.evidence.case_bundle import CaseBundle, StateEntry
 from consortium.evidence.commitment import Opening
@@ -37,6 +38,7 @@ from consortium.evidence.errors import (
     CONTRADICTS_SIGNED,
     FILE_CHANGED,
     INVALID_CALL,
+    MALFORMED_PROOF,
     NOT_A_NOTARIZATION,
     PROOF_ALTERED,
     NotVerified,
@@ -53,6 +55,8 @@ from consortium.evidence.verify import (
     genesis_orgs,
     verify_record,
 )
+from consortium.execution.committee import COMMITTEE_KINDS, change_committee
+from consortium.execution.errors import BadTransaction, Revert
 from consortium.execution.genesis import EVIDENCE_ADDRESS
 from consortium.execution.governance import (
     GOVERNANCE_ADDRESS,
@@ -99,7 +103,8 @@ class ArbitratorRegistration:
     """(committee member, weight) of each approving vote proven by its signed transaction."""
     threshold: int
     committee_from: str
-    """"genesis" or "block N" (the certified governance state the weights and threshold were read from)."""
+    """Where the weights and threshold come from: "genesis", or "genesis and the signed committee changes #a, #b;
+    the certified state after block N agrees" (followed by signatures, cross-checked with certified state)."""
     registered_at: tuple[int, ...]
     """Blocks after which the registry state is proven to hold the arbitrator (the opening, the ruling)."""
 
@@ -336,28 +341,25 @@ def _check_registration(genesis: Genesis, bundle: CaseBundle, arbitrator: bytes,
                         chain: tuple[str, str]) -> ArbitratorRegistration:
     reg = bundle.registration
     headers = bundle.headers
-    _prove(reg.proposal, headers, proposal_key(reg.id), f"proposal {reg.id}", suite)
-    proposal = _value(reg.proposal, f"proposal {reg.id}")
-    if not isinstance(proposal, dict):
-        raise NotVerified(PROOF_ALTERED, f"proposal {reg.id} is not a proposal record")
-    executed_at = proposal.get("executed_at")
-    created = proposal.get("created")
-    if (proposal.get("kind") != "register_arbitrator" or proposal.get("params") != [arbitrator]
-            or proposal.get("status") != "executed" or not isinstance(executed_at, int)
-            or not isinstance(created, int) or isinstance(executed_at, bool)):
+    proposal, created, executed_at = _executed_proposal(reg.id, reg.proposal, headers, suite)
+    if proposal.get("kind") != "register_arbitrator" or proposal.get("params") != [arbitrator]:
         raise NotVerified(CONTRADICTS_SIGNED, f"proposal {reg.id} is not an executed register_arbitrator of "
                                               f"{to_hex(arbitrator)}")
     if executed_at > opened_block:
         raise NotVerified(INVALID_CALL, f"the arbitrator's registration executed in block {executed_at}, after the "
                                         f"case was opened in block {opened_block}")
-    # The committee and threshold in force when it executed: genesis, or the state after the block before.
+    # The committee in force when it executed: genesis, followed through the signed committee changes.
+    weights, threshold, followed = _follow_committee(genesis, bundle, executed_at, suite, chain)
     if executed_at - 1 <= 0:
-        weights = {m.address: m.weight for m in genesis.committee}
-        threshold = genesis.committee_threshold
         committee_from = "genesis"
         if reg.committee is not None or reg.threshold is not None:
             raise NotVerified(PROOF_ALTERED, "the registration carries a committee state although genesis defines it")
     else:
+        if bundle.version < 2:
+            raise NotVerified(MALFORMED_PROOF, f"this version-1 case proof takes the committee of block "
+                                               f"{executed_at - 1} from the sealers' certified state only, which a "
+                                               "lying quorum could misstate; make a new case proof ('consortium case "
+                                               "proof'): version 2 follows the committee from genesis by signatures")
         if reg.committee is None or reg.threshold is None:
             raise NotVerified(PROOF_ALTERED, f"the registration lacks the committee state of block {executed_at - 1}")
         for entry, key, what in ((reg.committee, KEY_COMMITTEE, "the committee"),
@@ -366,47 +368,128 @@ def _check_registration(genesis: Genesis, bundle: CaseBundle, arbitrator: bytes,
             if h.number != executed_at - 1:
                 raise NotVerified(PROOF_ALTERED, f"{what} is proven at block {h.number}, not at block {executed_at - 1} "
                                                  "(the state the proposal executed against)")
-        raw_committee = _value(reg.committee, "the committee")
-        raw_threshold = _value(reg.threshold, "the committee threshold")
-        weights = _committee(raw_committee)
-        if not isinstance(raw_threshold, int) or isinstance(raw_threshold, bool):
-            raise NotVerified(PROOF_ALTERED, "the committee threshold state cannot be read")
-        threshold = raw_threshold
-        committee_from = f"block {executed_at - 1}"
-    targets = (GOVERNANCE_ADDRESS, name_address(GOVERNANCE_NAME, suite))
-    approvals: dict[bytes, int] = {}
-    for i, inc in enumerate(reg.transactions):
-        tx = inc.transaction
-        if (tx.chain_id, tx.group_id) != chain or tx.to not in targets:
-            raise NotVerified(INVALID_CALL, f"committee vote {i} is not a governance transaction of this chain")
-        header = headers[inc.header]
-        if tx.method == "propose" and len(tx.args) == 3:
-            ok = tx.args[0] == "register_arbitrator" and tx.args[1] == (arbitrator,) and header.number == created \
-                and inc.receipt.output == reg.id
-        elif tx.method == "vote" and len(tx.args) == 2:
-            ok = tx.args[0] == reg.id and tx.args[1] is True and created <= header.number <= executed_at
-        else:
-            ok = False
-        if not ok:
-            raise NotVerified(INVALID_CALL, f"committee vote {i} is not a signed approval of proposal {reg.id} "
-                                            f"(register {to_hex(arbitrator)})")
-        tx_hash = tx.hash_with(suite)
-        check_receipt(inc, tx_hash, f"committee vote {i}")
-        check_inclusion(header, inc, f"committee vote {i}", suite)
-        voter = suite.address(tx.sender)
-        if voter not in weights:
-            raise NotVerified(INVALID_CALL, f"committee vote {i} is by {to_hex(voter)}, not a committee member")
-        approvals[voter] = weights[voter]
+        certified = _committee(_value(reg.committee, "the committee"))
+        certified_threshold = _value(reg.threshold, "the committee threshold")
+        if certified != weights or certified_threshold != threshold:
+            raise NotVerified(CONTRADICTS_SIGNED, f"the committee certified at block {executed_at - 1} differs from "
+                                                  "the one the genesis file and the signed committee changes in this "
+                                                  "proof give: a change is missing from the proof, or the sealers "
+                                                  "misstate the committee")
+        changes = ", ".join(f"#{pid}" for pid in followed)
+        committee_from = (f"genesis and the signed committee changes {changes}" if followed else "genesis") + \
+            f"; the certified state after block {executed_at - 1} agrees"
+    approvals = _signed_approvals(reg.transactions, reg.id, created, executed_at, weights, headers, suite, chain,
+                                  f"proposal {reg.id} (register {to_hex(arbitrator)})",
+                                  lambda args: args[0] == "register_arbitrator" and args[1] == (arbitrator,))[0]
     if sum(approvals.values()) < threshold:
         raise NotVerified(INVALID_CALL, f"the signed approvals of proposal {reg.id} weigh {sum(approvals.values())}, "
                                         f"below the committee threshold {threshold}: the registration is not proven")
+    _check_votes_recorded(proposal, approvals, reg.id)
+    return ArbitratorRegistration(reg.id, executed_at, tuple(sorted(approvals.items())), threshold, committee_from,
+                                  registered_at)
+
+
+def _executed_proposal(pid: int, entry: StateEntry, headers: Sequence[BlockHeader],
+                       suite: CryptoSuite) -> tuple[dict[str, Value], int, int]:
+    """The proven record of proposal ``pid``, which must be executed: (record, created, executed_at)."""
+    _prove(entry, headers, proposal_key(pid), f"proposal {pid}", suite)
+    proposal = _value(entry, f"proposal {pid}")
+    if not isinstance(proposal, dict):
+        raise NotVerified(PROOF_ALTERED, f"proposal {pid} is not a proposal record")
+    executed_at = proposal.get("executed_at")
+    created = proposal.get("created")
+    if (proposal.get("status") != "executed" or not isinstance(executed_at, int) or isinstance(executed_at, bool)
+            or not isinstance(created, int) or isinstance(created, bool) or not 0 < created <= executed_at):
+        raise NotVerified(CONTRADICTS_SIGNED, f"proposal {pid} is not an executed proposal")
+    return proposal, created, executed_at
+
+
+def _follow_committee(genesis: Genesis, bundle: CaseBundle, before: int, suite: CryptoSuite,
+                      chain: tuple[str, str]) -> tuple[dict[bytes, int], int, tuple[int, ...]]:
+    """The committee (weights) and threshold in force after the committee changes executed before block
+    ``before``: from the genesis file, through each change the committee in force signed (its proposal and
+    approving votes reaching the threshold), applied by the contract's own rules (execution/committee.py)."""
+    weights = {m.address: m.weight for m in genesis.committee}
+    threshold = genesis.committee_threshold
+    last = 0
+    followed: list[int] = []
+    for change in bundle.committee_changes:
+        pid = change.id
+        proposal, created, executed_at = _executed_proposal(pid, change.proposal, bundle.headers, suite)
+        if executed_at <= last or executed_at >= before:
+            raise NotVerified(PROOF_ALTERED, f"committee change #{pid} executed in block {executed_at}: committee "
+                                             "changes must be in ascending blocks, each before the registration "
+                                             f"(block {before}), one per block")
+        last = executed_at
+        approvals, propose = _signed_approvals(change.transactions, pid, created, executed_at, weights, bundle.headers,
+                                               suite, chain, f"committee change #{pid}",
+                                               lambda args: args[0] in COMMITTEE_KINDS)
+        if propose is None:
+            raise NotVerified(INVALID_CALL, f"committee change #{pid}: the proof lacks its signed proposal, so what "
+                                            "it changed is not proven")
+        kind, params = propose.args[0], propose.args[1]
+        assert isinstance(kind, str) and isinstance(params, tuple)  # checked by the accept function above
+        if proposal.get("kind") != kind or proposal.get("params") != list(params):
+            raise NotVerified(CONTRADICTS_SIGNED, f"committee change #{pid}: the certified proposal differs from the "
+                                                  f"signed {kind} proposal")
+        if sum(approvals.values()) < threshold:
+            raise NotVerified(INVALID_CALL, f"committee change #{pid} ({kind}): the signed approvals weigh "
+                                            f"{sum(approvals.values())}, below the threshold {threshold} of the "
+                                            "committee in force: it is not proven to have passed")
+        _check_votes_recorded(proposal, approvals, pid)
+        try:
+            weights, threshold = change_committee(weights, threshold, kind, list(params))
+        except (BadTransaction, Revert) as exc:
+            raise NotVerified(INVALID_CALL, f"committee change #{pid} ({kind}) could not have executed: "
+                                            f"{exc}") from None
+        followed.append(pid)
+    return weights, threshold, tuple(followed)
+
+
+def _signed_approvals(transactions: Sequence[TxInclusion], pid: int, created: int, executed_at: int,
+                      weights: dict[bytes, int], headers: Sequence[BlockHeader], suite: CryptoSuite,
+                      chain: tuple[str, str], what: str,
+                      accept: Callable[[tuple[Value, ...]], bool]) -> tuple[dict[bytes, int], Transaction | None]:
+    """Committee members' signed approvals of proposal ``pid``: its ``propose`` (in block ``created``, receipt
+    output ``pid``, args accepted by ``accept``, not expired when it executed) and ``vote(pid, true)`` calls in
+    blocks ``[created, executed_at]``. Returns (member -> weight, the propose transaction if carried); a
+    signer who is not a member of ``weights`` adds nothing (the contract counts only current members)."""
+    targets = (GOVERNANCE_ADDRESS, name_address(GOVERNANCE_NAME, suite))
+    approvals: dict[bytes, int] = {}
+    propose: Transaction | None = None
+    for i, inc in enumerate(transactions):
+        tx = inc.transaction
+        if (tx.chain_id, tx.group_id) != chain or tx.to not in targets:
+            raise NotVerified(INVALID_CALL, f"{what}: vote {i} is not a governance transaction of this chain")
+        header = headers[inc.header]
+        if tx.method == "propose" and len(tx.args) == 3:
+            expires = tx.args[2]
+            ok = (header.number == created and inc.receipt.output == pid and isinstance(tx.args[1], tuple)
+                  and isinstance(expires, int) and not isinstance(expires, bool) and executed_at <= expires
+                  and propose is None and accept(tx.args))
+            if ok:
+                propose = tx
+        elif tx.method == "vote" and len(tx.args) == 2:
+            ok = tx.args[0] == pid and tx.args[1] is True and created <= header.number <= executed_at
+        else:
+            ok = False
+        if not ok:
+            raise NotVerified(INVALID_CALL, f"{what}: vote {i} is not a signed approval of proposal {pid}")
+        tx_hash = tx.hash_with(suite)
+        check_receipt(inc, tx_hash, f"{what}: vote {i}")
+        check_inclusion(header, inc, f"{what}: vote {i}", suite)
+        voter = suite.address(tx.sender)
+        if voter in weights:
+            approvals[voter] = weights[voter]
+    return approvals, propose
+
+
+def _check_votes_recorded(proposal: dict[str, Value], approvals: dict[bytes, int], pid: int) -> None:
     votes = proposal.get("votes")
     recorded = {v[0] for v in (votes if isinstance(votes, list) else [])
                 if isinstance(v, list) and len(v) == 2 and isinstance(v[0], bytes) and v[1] is True}
     if not set(approvals) <= recorded:
-        raise NotVerified(CONTRADICTS_SIGNED, f"proposal {reg.id}'s record does not list every signed approval")
-    return ArbitratorRegistration(reg.id, executed_at, tuple(sorted(approvals.items())), threshold, committee_from,
-                                  registered_at)
+        raise NotVerified(CONTRADICTS_SIGNED, f"proposal {pid}'s record does not list every signed approval")
 
 
 def _committee(value: Value) -> dict[bytes, int]:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from consortium.crypto.suite import ADDRESS_SIZE, DEFAULT_SUITE, CryptoSuite
 from consortium.encoding import canonical
 from consortium.encoding.canonical import Value
+from consortium.execution.committee import COMMITTEE_KINDS, change_committee
 from consortium.execution.errors import BadTransaction, PermissionDenied, Revert
 from consortium.execution.keys import name_address, name_key, storage_prefix
 from consortium.execution.members import MembershipRules, MemberView, RecentProposers
@@ -481,33 +482,8 @@ class GovernanceContract:
                 if address not in registry:
                     raise Revert(f"0x{address.hex()} is not a registered arbitrator")
                 put(self.arbitrators_key, [a for a in registry if a != address])
-        elif kind in ("add_member", "remove_member", "set_threshold"):
-            committee = dict(r.committee())
-            threshold = r.threshold()
-            if kind == "add_member":
-                if len(params) != 2:
-                    raise BadTransaction("add_member takes two params: address, weight (1-1000)")
-                member, weight = _addr(kind, params[:1]), params[1]
-                if isinstance(weight, bool) or not isinstance(weight, int) or not 1 <= weight <= 1000:
-                    raise BadTransaction("add_member takes two params: address, weight (1-1000)")
-                if member in committee:
-                    raise Revert(f"0x{member.hex()} is already a committee member")
-                committee[member] = weight
-            elif kind == "remove_member":
-                address = _addr(kind, params)
-                if address not in committee:
-                    raise Revert(f"0x{address.hex()} is not a committee member")
-                if len(committee) == 1:
-                    raise Revert("refused: removing the last committee member would leave no one to govern")
-                del committee[address]
-            else:
-                new = params[0] if len(params) == 1 else None
-                if isinstance(new, bool) or not isinstance(new, int) or new < 1:
-                    raise BadTransaction("set_threshold takes one param: weight (a positive weight)")
-                threshold = new
-            total = sum(committee.values())
-            if threshold > total:
-                raise Revert(f"refused: the threshold {threshold} would exceed the committee's total weight {total}")
+        elif kind in COMMITTEE_KINDS:
+            committee, threshold = change_committee(dict(r.committee()), r.threshold(), kind, params)
             put(KEY_COMMITTEE, sorted([a, w] for a, w in committee.items()))
             put(KEY_THRESHOLD, threshold)
         elif kind == "add_tsa":
