@@ -136,3 +136,37 @@ def test_case_verify_names_the_organizations_that_sealed_the_opening_and_the_rul
     out = capsys.readouterr().out
     assert "the block is sealed by 4 of its 4 sealers, of organizations bank, customers, arbitration and notary" in out
     assert "sealed by 4 sealers, of organizations bank, customers, arbitration and notary" in out.split("Ruling:")[1]
+
+
+def test_gov_show_state_prints_the_organizations_in_words(tmp_path, cli) -> None:
+    """``consortium gov show state`` against a real RPC server: members with their CA fingerprints, each node
+    with its organization and role, joins; --json keeps the typed gv/ values."""
+    import hashlib
+
+    from tests.evidence.rpc_node import InstantNode
+
+    genesis = organized_genesis()
+    node = InstantNode(tmp_path / "db", genesis)
+    try:
+        node.produce([node.tx(ADMIN, "propose", ["add_observer", [NEW.public_key, "notary"], 100],
+                              to=GOVERNANCE_ADDRESS)])
+        node.produce([node.tx(NEW, "join", [node.ledger.height], to=GOVERNANCE_ADDRESS)])
+        with node.serve() as url:
+            code, out, err = cli("gov", "show", "state", "--rpc", url)
+            assert code == 0, err
+            code, raw, err = cli("gov", "show", "state", "--rpc", url, "--json")
+            assert code == 0, err
+    finally:
+        node.close()
+    lines = out.splitlines()
+    bank_ca = hashlib.sha256(genesis.organizations[0].ca_cert).hexdigest()[:16]
+    assert any(line.startswith("organizations") and f"bank (CA certificate SHA-256 {bank_ca}…)" in line
+               for line in lines)
+    assert sum(1 for line in lines if "(CA certificate SHA-256" in line) == 4
+    assert any(line.startswith("nodes") for line in lines)
+    assert f"{to_hex(SEALERS[0].public_key)} of bank (sealer)" in out
+    assert f"{to_hex(NEW.public_key)} of notary (observer)" in out
+    assert any(line.startswith("joined") and f"{to_hex(NEW.public_key)} at block 2" in line for line in lines)
+    assert "$bytes" not in out
+    doc = json.loads(raw)
+    assert [o[0] for o in doc["orgs"]] == list(ORGS) and len(doc["node_orgs"]) == 5 and len(doc["joins"]) == 1

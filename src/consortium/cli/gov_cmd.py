@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 from typing import Any
 
-from consortium.cli.common import add_key, add_rpc, client, emit, load_account, receipt_table
+from consortium.cli.common import add_key, add_rpc, client, emit, human, load_account, receipt_table
 from consortium.cli.errors import CliError
 from consortium.encoding.hexbytes import HexError, from_hex
 from consortium.execution.governance import CONFIG_LIMITS, GOVERNANCE_ADDRESS, KINDS
@@ -171,16 +172,50 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+STATE_ITEMS = ("committee", "threshold", "sealers", "observers", "revoked", "deployers", "senders", "config")
+ORG_ITEMS = ("orgs", "node_orgs", "joins", "revoked_certs")
+"""Present on chains of organizations only (a genesis that lists them)."""
+
+
 def _show(args: argparse.Namespace) -> int:
     with client(args) as c:
         if args.id == "state":
-            doc = {name: c.call(GOVERNANCE_ADDRESS, name) for name in
-                   ("committee", "threshold", "sealers", "observers", "revoked", "deployers", "senders", "config")}
-        else:
-            try:
-                pid = int(args.id)
-            except ValueError:
-                raise CliError("give a proposal id or 'state'") from None
-            doc = c.call(GOVERNANCE_ADDRESS, "get_proposal", [pid])
+            doc = {name: c.call(GOVERNANCE_ADDRESS, name) for name in STATE_ITEMS}
+            for name in ORG_ITEMS:
+                value = c.call(GOVERNANCE_ADDRESS, name)
+                if value is not None:
+                    doc[name] = value
+            emit(args, doc, state_table(doc))
+            return 0
+        try:
+            pid = int(args.id)
+        except ValueError:
+            raise CliError("give a proposal id or 'state'") from None
+        doc = c.call(GOVERNANCE_ADDRESS, "get_proposal", [pid])
     emit(args, doc, [(k, v) for k, v in doc.items()])
     return 0
+
+
+def state_table(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``gov show state`` for people: the gv/ entries, and the organizations in words — each member with
+    its CA certificate's fingerprint, each node with its organization and role, joins, revocations."""
+    rows: list[tuple[str, Any]] = [(k, v) for k, v in doc.items() if k not in ORG_ITEMS]
+    d = human({k: doc[k] for k in ORG_ITEMS if k in doc})
+    sealers, observers = human(doc.get("sealers") or []), human(doc.get("observers") or [])
+
+    def listed(label: str, lines: list[str]) -> None:
+        rows.extend((label if i == 0 else "", line) for i, line in enumerate(lines))
+
+    if "orgs" in d:
+        listed("organizations", [f"{name} (CA certificate SHA-256 {hashlib.sha256(from_hex(der)).hexdigest()[:16]}…)"
+                                 for name, der in d["orgs"]] or ["none"])
+    if "node_orgs" in d:
+        role = {**{n: "observer" for n in observers}, **{n: "sealer" for n in sealers}}
+        listed("nodes", [f"{node} of {org} ({role.get(node, 'not on chain')})" for node, org in d["node_orgs"]]
+               or ["none"])
+    if "joins" in d:
+        listed("joined", [f"{node} at block {block}" for node, block in d["joins"]] or ["none"])
+    if "revoked_certs" in d:
+        listed("revoked certificates", [f"{org}: serial 0x{serial[2:].upper()}" for org, serial in d["revoked_certs"]]
+               or ["none"])
+    return rows
