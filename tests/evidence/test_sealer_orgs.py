@@ -136,6 +136,8 @@ def test_case_verify_names_the_organizations_that_sealed_the_opening_and_the_rul
     out = capsys.readouterr().out
     assert "the block is sealed by 4 of its 4 sealers, of organizations bank, customers, arbitration and notary" in out
     assert "sealed by 4 sealers, of organizations bank, customers, arbitration and notary" in out.split("Ruling:")[1]
+    assert "], sealed by 4 sealers, of organizations bank, customers, arbitration and notary (" in \
+        out.split("Evidence 1:")[1]
 
 
 def test_gov_show_state_prints_the_organizations_in_words(tmp_path, cli) -> None:

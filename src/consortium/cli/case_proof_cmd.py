@@ -157,9 +157,11 @@ def print_case(r: VerifiedCase) -> None:
         what = (f"file {a.file} (matches)" if a.file else "the file is not given" if e.evidence_hash is not None
                 else "a record only (its salt is not in this proof)")
         cos = ", ".join(f"{to_hex(c.signer)} (block {c.block})" for c in e.cosignatures) or "nobody"
+        sealed = certifiers_json(tuple(zip(e.sealed_by, e.sealed_orgs, strict=True)), e.organized)
         print(f"  Evidence {a.index + 1}: {to_hex(a.key)}: {what}; attached by {to_hex(a.by)} in block {a.block}; "
               f"notarized in block {e.block_number} ({e.time_iso}) by {to_hex(e.submitter)} "
-              f"[{e.mode}], co-signed by {cos}; status {e.status}.")
+              f"[{e.mode}], sealed by {len(e.sealed_by)} sealers{certifiers_phrase(sealed)}; co-signed by {cos}; "
+              f"status {e.status}.")
     if r.ruling is not None:
         ruled = certifiers_json(r.ruling_certified, r.organized)
         print(f"  Ruling:     \"{r.ruling.summary}\" (document SHA-256 {to_hex(r.ruling.hash)}), signed by the "
