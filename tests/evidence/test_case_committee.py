@@ -157,3 +157,26 @@ def test_a_committee_change_signed_by_an_invented_member_is_refused(tmp_path: Pa
     assert refused.code == E.INVALID_CALL
     assert "committee change #1 (set_threshold): the signed approvals weigh 0, below the threshold 2" in \
         refused.message
+
+
+def test_a_forged_vote_on_a_committee_change_is_refused(tmp_path: Path) -> None:
+    """The sealers include a vote 'from' MEMBER that MEMBER never signed: it passes add_member(MALLORY, 5), and
+    MALLORY alone registers the arbitrator. Certified, consistent state — refused on the vote's signature."""
+    import dataclasses
+
+    from consortium.execution.governance import GOVERNANCE_ADDRESS
+
+    def before(chain) -> None:
+        pid = gov(chain, ADMIN, "propose", ["add_member", [MALLORY.address, 5], 1000])
+        honest = chain.tx(MEMBER, "vote", [pid, True], to=GOVERNANCE_ADDRESS)
+        chain.produce([dataclasses.replace(honest, signature=MALLORY.sign(honest.hash))], check_signatures=False)
+
+    c = run_case(tmp_path / "db", threshold=2, before_register=before, proposer=MALLORY, voters=())
+    try:
+        bundle = fetch_case_bundle(c.chain.request, CASE_ID, [c.chat])
+    finally:
+        c.chain.close()
+    assert [(ch.id, len(ch.transactions)) for ch in bundle.committee_changes] == [(1, 2)]
+    with pytest.raises(NotVerified) as info:
+        verify_case(c.genesis, bundle)
+    assert info.value.code == E.INVALID_SIGNATURE and "committee change #1: vote 1" in info.value.message

@@ -315,6 +315,8 @@ def verify_case(
     signed: list[tuple[Transaction, str]] = [(opening_tx, "case opening")]
     signed += [(inc.transaction, f"attachment {i}") for i, inc in enumerate(bundle.attachments)]
     signed += [(inc.transaction, f"committee vote {i}") for i, inc in enumerate(bundle.registration.transactions)]
+    signed += [(inc.transaction, f"committee change #{c.id}: vote {i}") for c in bundle.committee_changes
+               for i, inc in enumerate(c.transactions)]
     if bundle.ruling is not None:
         signed.append((bundle.ruling.transaction, "ruling"))
     for tx, what in signed:
