@@ -207,6 +207,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         # Sample CPU at the window's edges and RSS every second.
         profiler = None
         rss: list[float] = []
+        rss_t: list[float] = []
+        memory: list[dict[str, Any]] = []  # the gateway's caches every 10 s, to tell filling caches from a leak
         cpu0: dict[str, float] = {}
         status0: dict[str, Any] = {}
         while time.time() < window_end:
@@ -223,6 +225,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             r = rss_mb(gateway.pid)
             if r is not None:
                 rss.append(r)
+                rss_t.append(now - window_start)
+            if len(rss) % 10 == 1:
+                st = gateway.status()
+                memory.append({"t": round(now - window_start, 1), "rss_mb": r, **st.get("memory", {}),
+                               "log_items": st["nextSeq"], "open_items": st["openItems"]})
             time.sleep(1.0)
         cpu1 = {"gateway": cpu_seconds(gateway.pid) or 0.0, "nodes": sum(cpu_seconds(p) or 0.0 for p in cluster.pids)}
         status1 = gateway.status()
@@ -264,7 +271,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "gateway_cpu_cores": round((cpu1["gateway"] - cpu0["gateway"]) / args.seconds, 2),
             "nodes_cpu_cores": round((cpu1["nodes"] - cpu0["nodes"]) / args.seconds, 2),
             "gateway_rss_mb": {"start": rss[0] if rss else None, "peak": max(rss) if rss else None,
-                               "end": rss[-1] if rss else None, "every_10s": rss[::10]},
+                               "end": rss[-1] if rss else None, "every_10s": rss[::10],
+                               "slope_mb_per_s": rss_slopes(rss_t, rss)},
+            "gateway_memory_every_10s": memory,
             "overloaded_503": sum(o["overloaded"] for o in outs),
             "refused": sum(o["refused"] for o in outs),
             "group_commits_in_window": status1["groupCommits"] - status0.get("groupCommits", 0),
@@ -283,6 +292,22 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         survivors = cluster.stop()
         if survivors:
             log(f"killed surviving node pids {survivors}")
+
+
+def rss_slopes(t: list[float], rss: list[float]) -> dict[str, float | None]:
+    """Least-squares RSS growth (MiB/s) over the whole run, its second half and its last 60 s: flat memory
+    means the later slopes are ~0 once the bounded caches have filled."""
+    def slope(lo: float) -> float | None:
+        pts = [(x, y) for x, y in zip(t, rss, strict=True) if x >= lo]
+        if len(pts) < 10:
+            return None
+        mx = sum(x for x, _ in pts) / len(pts)
+        my = sum(y for _, y in pts) / len(pts)
+        var = sum((x - mx) ** 2 for x, _ in pts)
+        return round(sum((x - mx) * (y - my) for x, y in pts) / var, 4) if var else None
+
+    end = t[-1] if t else 0.0
+    return {"all": slope(float("-inf")), "second_half": slope(end / 2), "last_60s": slope(end - 60)}
 
 
 def verify_sample(cluster: Cluster, docs: list[str]) -> int:

@@ -10,7 +10,11 @@
   a courier: the bundle is verified like any other), store it, and wake proof waiters.
   An unanswered transaction is re-sent as is (the pool and chain drop duplicates); one
   whose ``block_limit`` passed without a receipt can never commit, so it is signed again
-  with a fresh nonce — never before, so a batch is never on chain twice.
+  with a fresh nonce — never before, so a batch is never on chain twice. The block limit is
+  ``BLOCK_LIMIT_MARGIN`` ahead, or less on a chain whose ``block_limit_window`` is smaller.
+
+Counters here (sealed, committed, failed, signed again, resent, node errors) and the
+acknowledgement times of open items feed the gateway's Prometheus metrics (gateway/metrics.py).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -42,6 +47,8 @@ log = logging.getLogger("consortium.gateway.anchor")
 POLL_S = 0.1
 RESEND_S = 5.0
 RETRY_FAILED_S = 10.0
+ACK_GRAIN_S = 0.01
+"""Items acknowledged within this long of each other share one acknowledgement time (bounded bookkeeping)."""
 
 
 @dataclass
@@ -57,10 +64,20 @@ class Flight:
     retry_at: float = 0.0
 
 
+@dataclass(frozen=True)
+class Acked:
+    """Items ``first .. end-1`` were acknowledged at ``at`` (monotonic): for time-to-proof."""
+
+    first: int
+    end: int
+    at: float
+
+
 class Anchor:
     def __init__(self, store: GatewayStore, io: Executor, client: Client, key: KeyPair, *, node_rpc: str,
                  interval_s: float, max_items: int, max_inflight: int,
-                 on_commit: Callable[[BatchRecord, BatchTree, bytes], None]) -> None:
+                 on_commit: Callable[[BatchRecord, BatchTree, bytes], None],
+                 on_proof_times: Callable[[list[tuple[float, int]]], None] | None = None) -> None:
         self.store = store
         self._io = io
         self.client = client
@@ -70,6 +87,7 @@ class Anchor:
         self.max_items = max_items
         self.max_inflight = max_inflight
         self._on_commit = on_commit
+        self._on_proof_times = on_proof_times
         self.unsealed: list[bytes] = []
         """Encodings of durable items not yet in a batch, from seq ``unsealed_first`` on."""
         self.unsealed_first = store.sealed_end
@@ -79,8 +97,18 @@ class Anchor:
         self.height = 0
         self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="gateway-proof")
         self._sync_client: SyncClient | None = None
+        self._margin: int | None = None
+        self.acked: deque[Acked] = deque()
+        """Acknowledgement times of items not yet in a committed batch, in log order (not kept across restarts)."""
+        self.sealed_batches = 0
         self.committed_batches = 0
         self.committed_items = 0
+        self.failed_batches = 0
+        self.failed_items = 0
+        self.signed_again: dict[str, int] = {"block_limit": 0, "refused": 0}
+        self.resent = 0
+        self.node_errors = 0
+        self.last_commit_at = 0.0
         self.last_error = ""
 
     # -- intake side ------------------------------------------------------------------------------
@@ -88,6 +116,12 @@ class Anchor:
         if first != self.unsealed_first + len(self.unsealed):
             raise RuntimeError(f"items {first}.. arrived out of order (expected {self.unsealed_first + len(self.unsealed)})")
         self.unsealed.extend(encodings)
+        now = time.monotonic()
+        last = self.acked[-1] if self.acked else None
+        if last is not None and last.end == first and now - last.at < ACK_GRAIN_S:
+            self.acked[-1] = Acked(last.first, first + len(encodings), last.at)  # one group commit, one entry
+        else:
+            self.acked.append(Acked(first, first + len(encodings), now))
         if len(self.unsealed) >= self.max_items:
             self._full.set()
 
@@ -95,6 +129,32 @@ class Anchor:
     def open_items(self) -> int:
         """Durable items not yet in a committed batch (what the memory bound counts)."""
         return len(self.unsealed) + sum(f.record.count for f in self.flights.values())
+
+    def oldest_open_age(self) -> float:
+        """Seconds since the oldest item still waiting for its proof was acknowledged (0: none waits)."""
+        return time.monotonic() - self.acked[0].at if self.acked else 0.0
+
+    def _take_acked(self, first: int, end: int) -> list[tuple[float, int]]:
+        """Forget the acknowledgement times of items ``first .. end-1``; return them as (time, items) pairs.
+
+        Batches usually become final in log order, but not always (a batch signed again commits
+        after the next one), so the range is cut out wherever it lies. The list is short: one
+        entry per acknowledgement moment (see :meth:`add_durable`).
+        """
+        kept: deque[Acked] = deque()
+        taken: list[tuple[float, int]] = []
+        for a in self.acked:
+            lo, hi = max(a.first, first), min(a.end, end)
+            if hi <= lo:
+                kept.append(a)
+                continue
+            taken.append((a.at, hi - lo))
+            if a.first < lo:
+                kept.append(Acked(a.first, lo, a.at))
+            if hi < a.end:
+                kept.append(Acked(hi, a.end, a.at))
+        self.acked = kept
+        return taken
 
     def flight_of(self, seq: int) -> Flight | None:
         for flight in self.flights.values():
@@ -113,6 +173,11 @@ class Anchor:
             self.flights[record.first] = Flight(record, tree, Transaction.decode(record.tx), now)
         self.unsealed_first = self.store.sealed_end
         count = self.store.next_seq - self.unsealed_first
+        # Their acknowledgement times died with the process: time-to-proof counts from now.
+        self.acked.extend(Acked(f.record.first, f.record.end, now) for f in sorted(self.flights.values(),
+                                                                                   key=lambda f: f.record.first))
+        if count:
+            self.acked.append(Acked(self.unsealed_first, self.store.next_seq, now))
         self.unsealed = self.store.items(self.unsealed_first, count) if count else []
         if self.flights or self.unsealed:
             log.info("recovered %d open batch(es) to track and %d acknowledged item(s) to seal",
@@ -133,6 +198,7 @@ class Anchor:
                 try:
                     waiting -= await self._seal_one(waiting)
                 except ClientError as exc:
+                    self.node_errors += 1
                     self._note_error(f"cannot reach the node to sign a batch: {exc}")
                     await asyncio.sleep(1.0)
                     break
@@ -149,6 +215,7 @@ class Anchor:
         self.unsealed_first += len(take)
         flight = Flight(record, tree, tx, time.monotonic())
         self.flights[first] = flight
+        self.sealed_batches += 1
         log.debug("sealed batch %d: %d items, root %s", first, len(take), to_hex(tree.root))
         await self._send(flight)
         return len(take)
@@ -156,10 +223,13 @@ class Anchor:
     async def _sign(self, root: bytes, count: int) -> Transaction:
         if self._chain is None:
             self._chain = await self.client.chain_ids()
+        if self._margin is None:
+            window = int(await self.client.request("getSystemConfigByKey", "block_limit_window"))
+            self._margin = max(1, min(BLOCK_LIMIT_MARGIN, window - 2))  # the head may move before the node checks
         if not self.height:
             self.height = await self.client.block_number()
         chain_id, group_id = self._chain
-        return Transaction(chain_id, group_id, secrets.randbits(63), self.height + BLOCK_LIMIT_MARGIN, b"",
+        return Transaction(chain_id, group_id, secrets.randbits(63), self.height + self._margin, b"",
                            EVIDENCE_ADDRESS, "notarize_batch", (root, count)).signed_by(self.key)
 
     async def _send(self, flight: Flight) -> None:
@@ -170,6 +240,7 @@ class Anchor:
             if exc.code != 10003:  # "duplicate": already in the pool or on chain, which is what we want
                 self._note_error(f"the node refused batch {flight.record.first}'s transaction: {exc.message}")
         except ClientError as exc:
+            self.node_errors += 1
             self._note_error(f"cannot send batch {flight.record.first}'s transaction: {exc}")
 
     # -- tracking -----------------------------------------------------------------------------------
@@ -187,6 +258,7 @@ class Anchor:
                 for flight in sorted(self.flights.values(), key=lambda f: f.record.first):
                     await self._track(flight)
             except ClientError as exc:
+                self.node_errors += 1
                 self._note_error(f"cannot reach the node {self._node_rpc}: {exc}")
                 await asyncio.sleep(1.0)
 
@@ -201,15 +273,16 @@ class Anchor:
             if now < flight.retry_at:
                 return
             flight.retry_at = 0.0
-            await self._resign(flight, "the chain refused it before")
+            await self._resign(flight, "refused", "the chain refused it before")
             return
         if flight.receipt is None:
             flight.receipt = await self.client.receipt(flight.tx.hash)
         receipt = flight.receipt
         if receipt is None:
             if self.height >= flight.tx.block_limit:
-                await self._resign(flight, f"its block limit {flight.tx.block_limit} passed uncommitted")
+                await self._resign(flight, "block_limit", f"its block limit {flight.tx.block_limit} passed uncommitted")
             elif now - flight.sent_at > RESEND_S:
+                self.resent += 1
                 await self._send(flight)
             return
         block = int(receipt["blockNumber"])
@@ -230,7 +303,12 @@ class Anchor:
         del self.flights[flight.record.first]
         self.committed_batches += 1
         self.committed_items += record.count
+        self.last_commit_at = time.time()
         self._on_commit(record, flight.tree, bundle)
+        times = self._take_acked(record.first, record.end)
+        if times and self._on_proof_times is not None:
+            now = time.monotonic()
+            self._on_proof_times([(now - at, n) for at, n in times])
         log.info("batch %d committed in block %d: %d items, %.2f s after sealing", record.first, block,
                  record.count, time.monotonic() - flight.sealed_at)
 
@@ -259,7 +337,10 @@ class Anchor:
                 return
             failed = await asyncio.get_running_loop().run_in_executor(self._io, self.store.fail, record, block, error)
             del self.flights[record.first]
+            self.failed_batches += 1
+            self.failed_items += record.count
             self._on_commit(failed, flight.tree, b"")
+            self._take_acked(record.first, record.end)
             log.critical("batch %d (root %s) can never be anchored: someone else notarized its root first (%s); "
                          "its %d items have no proof: submit them again", failed.first, to_hex(record.root), error,
                          record.count)
@@ -281,11 +362,12 @@ class Anchor:
         flight.record = record
         await self._committed(flight, block)
 
-    async def _resign(self, flight: Flight, why: str) -> None:
+    async def _resign(self, flight: Flight, reason: str, why: str) -> None:
         tx = await self._sign(flight.record.root, flight.record.count)
         record = replace(flight.record, tx=tx.encode())
         await asyncio.get_running_loop().run_in_executor(self._io, self.store.put_batch, record)
         flight.record, flight.tx, flight.receipt = record, tx, None
+        self.signed_again[reason] += 1
         log.warning("batch %d signed again (%s)", record.first, why)
         await self._send(flight)
 

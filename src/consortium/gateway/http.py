@@ -4,6 +4,7 @@
     GET  /items/{commitment}          where the item is: queued, sealed, committed, failed
     GET  /items/{commitment}/proof    the per-item proof bundle; ?wait=S long-polls up to 30 s
     GET  /status                      counters, open batches, the last error
+    GET  /metrics                     Prometheus metrics (gateway/metrics.py)
 
 Every refusal is JSON ``{"error": text, "code": kebab-case, ...}`` with a 4xx status that
 says whose move it is; a bad item is named by its index and commitment, and nothing of a
@@ -18,6 +19,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from consortium.encoding.hexbytes import HexError, from_hex, to_hex
 from consortium.evidence.item import BINARY_CONTENT_TYPE, InvalidItem, items_from_binary, items_from_json
@@ -39,6 +41,7 @@ def make_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/items/{commitment}", get_item)
     app.router.add_get("/items/{commitment}/proof", get_proof)
     app.router.add_get("/status", get_status)
+    app.router.add_get("/metrics", get_metrics)
     return app
 
 
@@ -46,10 +49,20 @@ def error(http_status: int, code: str, message: str, /, **extra: Any) -> web.Res
     headers = {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra.pop("retry_after"))
-    return web.json_response({"error": message, "code": code, **extra}, status=http_status, headers=headers)
+    response = web.json_response({"error": message, "code": code, **extra}, status=http_status, headers=headers)
+    response["code"] = code
+    return response
 
 
 async def post_items(request: web.Request) -> web.Response:
+    """Intake; every refusal is counted by its code for the metrics."""
+    response = await _post_items(request)
+    if response.status >= 400:
+        request.app[GATEWAY_KEY].metrics.refused(response.get("code", str(response.status)), response.get("items"))
+    return response
+
+
+async def _post_items(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY_KEY]
     limit = gateway.config.max_request_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -83,10 +96,15 @@ async def post_items(request: web.Request) -> web.Response:
     try:
         result = await gateway.submit(items)
     except Overloaded as exc:
-        return error(503, "overloaded", f"{exc}; retry in {exc.retry_after} s", retry_after=exc.retry_after)
+        refusal = error(503, "overloaded", f"{exc}; retry in {exc.retry_after} s", retry_after=exc.retry_after)
     except StorageError as exc:
         log.error("intake failed: %s", exc)
-        return error(500, "storage-failed", "the gateway could not store the items; nothing was accepted")
+        refusal = error(500, "storage-failed", "the gateway could not store the items; nothing was accepted")
+    else:
+        refusal = None
+    if refusal is not None:
+        refusal["items"] = len(items)
+        return refusal
     if isinstance(result, Appended):
         return web.json_response({"accepted": result.count, "first": result.first,
                                   "last": result.first + result.count - 1})
@@ -94,9 +112,11 @@ async def post_items(request: web.Request) -> web.Response:
             for d in result]
     first = result[0]
     where = f"already accepted as item {first.seq}" if first.seq is not None else "repeated in this request"
-    return error(409, "duplicate", f"item {first.index} ({to_hex(first.commitment)}) is {where}"
-                                   + (f", and {len(result) - 1} more duplicate(s)" if len(result) > 1 else "")
-                                   + "; nothing of this request was accepted", duplicates=dups[:1000])
+    refusal = error(409, "duplicate", f"item {first.index} ({to_hex(first.commitment)}) is {where}"
+                                      + (f", and {len(result) - 1} more duplicate(s)" if len(result) > 1 else "")
+                                      + "; nothing of this request was accepted", duplicates=dups[:1000])
+    refusal["items"] = len(items)
+    return refusal
 
 
 def _commitment(request: web.Request) -> bytes:
@@ -144,3 +164,8 @@ async def get_proof(request: web.Request) -> web.Response:
 
 async def get_status(request: web.Request) -> web.Response:
     return web.json_response(request.app[GATEWAY_KEY].status())
+
+
+async def get_metrics(request: web.Request) -> web.Response:
+    body = request.app[GATEWAY_KEY].metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -26,6 +26,7 @@ from consortium.evidence.item import EvidenceItem
 from consortium.gateway.anchor import Anchor
 from consortium.gateway.config import GatewayConfig
 from consortium.gateway.intake import Intake
+from consortium.gateway.metrics import GatewayMetrics
 from consortium.gateway.proofs import Proofs
 from consortium.gateway.store import Appended, BatchRecord, Duplicate, GatewayStore
 from consortium.gateway.tree import BatchTree
@@ -55,13 +56,15 @@ class Gateway:
         self.client = Client(config.node_rpc, timeout=10.0)
         self.anchor = Anchor(self.store, self.io, self.client, self.key, node_rpc=config.node_rpc,
                              interval_s=config.interval_ms / 1000, max_items=config.max_batch_items,
-                             max_inflight=config.max_inflight, on_commit=self._on_commit)
+                             max_inflight=config.max_inflight, on_commit=self._on_commit,
+                             on_proof_times=self._on_proof_times)
         self.proofs = Proofs(self.store, self.anchor, self.reader,
                              tree_budget_items=TREE_CACHE_ITEMS)
         self.intake = Intake(self.store, self.io, self._on_durable, max_group_items=max(config.max_request_items, 50_000))
         self.started = time.time()
         self.accepted_items = 0
         self.refused_overload = 0
+        self.metrics = GatewayMetrics(self)
 
     def _on_durable(self, first: int, items: Sequence[EvidenceItem]) -> None:
         self.accepted_items += len(items)
@@ -70,9 +73,16 @@ class Gateway:
     def _on_commit(self, record: BatchRecord, tree: BatchTree, bundle: bytes) -> None:
         self.proofs.on_commit(record, tree, bundle)
 
+    def _on_proof_times(self, times: list[tuple[float, int]]) -> None:
+        self.metrics.time_to_proof.observe_many(times)
+
+    def held_items(self) -> int:
+        """Items received or acknowledged and not yet in a committed batch: what the memory bound counts."""
+        return self.anchor.open_items + self.intake.queued_items
+
     def admit(self, count: int) -> None:
         """Refuse a request of ``count`` items with :class:`Overloaded` if it would pass the memory bound."""
-        held = self.anchor.open_items + self.intake.queued_items
+        held = self.held_items()
         if held + count > self.config.max_pending_items:
             self.refused_overload += 1
             behind = len(self.anchor.flights) >= self.config.max_inflight
@@ -102,6 +112,11 @@ class Gateway:
             "groupCommits": self.intake.groups,
             "refusedOverloaded": self.refused_overload,
             "maxPendingItems": self.config.max_pending_items,
+            "failedBatches": a.failed_batches,
+            "signedAgain": dict(a.signed_again),
+            "oldestPendingSeconds": round(a.oldest_open_age(), 3),
+            "memory": {"treeCacheItems": self.proofs.trees.weight, "bundleCacheBytes": self.proofs.bundles.weight,
+                       "leveldbBytes": self.store.memory_bytes()},
             "lastError": a.last_error,
         }
 

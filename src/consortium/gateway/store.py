@@ -108,6 +108,11 @@ class GatewayStore:
     def close(self) -> None:
         self.kv.close()
 
+    def memory_bytes(self) -> int | None:
+        """LevelDB's estimate of its own memory (memtables and block cache), for metrics."""
+        value = self.kv.property("leveldb.approximate-memory-usage")
+        return int(value) if value and value.isdigit() else None
+
     def _scan_next_seq(self) -> int:
         for key, _ in self.kv.iterate(_Q, reverse=True):
             return int.from_bytes(key[1:], "big") + 1

@@ -133,6 +133,11 @@ class LevelDBStore(KVStore):
     def get(self, key: bytes) -> bytes | None:
         return self._db.get(key)
 
+    def property(self, name: str) -> str | None:
+        """A LevelDB property such as ``leveldb.stats`` or ``leveldb.approximate-memory-usage``."""
+        value = self._db.get_property(name.encode())
+        return None if value is None else value.decode(errors="replace")
+
     def write(self, batch: WriteBatch, *, sync: bool = True) -> None:
         try:
             with self._db.write_batch(sync=sync) as wb:
