@@ -44,7 +44,8 @@ def ensure_prometheus() -> str:
 class Prometheus:
     """One Prometheus process scraping ``targets`` every second; stopped by pid."""
 
-    def __init__(self, workdir: Path, targets: list[str], *, rule_files: list[Path] = ()) -> None:
+    def __init__(self, workdir: Path, targets: list[str], *, rule_files: list[Path] = (),
+                 job: str = "consortium") -> None:
         self.binary = ensure_prometheus()
         self.workdir = workdir
         self.port = free_port_block(1)
@@ -52,7 +53,7 @@ class Prometheus:
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "900ms"},
             "rule_files": [str(p) for p in rule_files],
-            "scrape_configs": [{"job_name": "consortium", "static_configs": [{"targets": targets}]}],
+            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}],
         }
         self.config = workdir / "prometheus.yml"
         self.config.write_text(json.dumps(config))  # JSON is YAML

@@ -62,6 +62,8 @@ class Flight:
     sent_at: float = 0.0
     receipt: dict[str, Any] | None = None
     retry_at: float = 0.0
+    check_at: float = 0.0
+    """Not before then: look again at a failed receipt whose cause could not be read."""
 
 
 @dataclass(frozen=True)
@@ -226,8 +228,11 @@ class Anchor:
         if self._margin is None:
             window = int(await self.client.request("getSystemConfigByKey", "block_limit_window"))
             self._margin = max(1, min(BLOCK_LIMIT_MARGIN, window - 2))  # the head may move before the node checks
-        if not self.height:
+        try:  # an idle gateway's last look may be old; unreachable node: seal anyway, send when it is back
             self.height = await self.client.block_number()
+        except ClientError:
+            if not self.height:
+                raise
         chain_id, group_id = self._chain
         return Transaction(chain_id, group_id, secrets.randbits(63), self.height + self._margin, b"",
                            EVIDENCE_ADDRESS, "notarize_batch", (root, count)).signed_by(self.key)
@@ -275,6 +280,10 @@ class Anchor:
             flight.retry_at = 0.0
             await self._resign(flight, "refused", "the chain refused it before")
             return
+        if flight.check_at:
+            if now < flight.check_at:
+                return
+            flight.check_at = 0.0
         if flight.receipt is None:
             flight.receipt = await self.client.receipt(flight.tx.hash)
         receipt = flight.receipt
@@ -330,9 +339,13 @@ class Anchor:
             # Ours, under another transaction? Only if an older signing of this batch committed.
             try:
                 bundle = await asyncio.get_running_loop().run_in_executor(self._fetcher, self._fetch, record.root, "latest")
-            except (ProofUnavailable, EvidenceNotFound, ClientError):
-                bundle = None
-            if bundle is not None and self._is_ours(bundle, record):
+            except (ProofUnavailable, EvidenceNotFound, ClientError) as exc:
+                # Cannot tell whose it is yet: never declare a batch failed on a transient error.
+                self._note_error(f"batch {record.first}'s root is already notarized ({error}); cannot read that "
+                                 f"notarization yet: {exc}")
+                flight.check_at = time.monotonic() + 1.0
+                return
+            if self._is_ours(bundle, record):
                 await self._committed_as(flight, bundle)
                 return
             failed = await asyncio.get_running_loop().run_in_executor(self._io, self.store.fail, record, block, error)
@@ -360,6 +373,9 @@ class Anchor:
         block = parsed.headers[parsed.notarization.header].number
         record = replace(flight.record, tx=parsed.notarization.transaction.encode())
         flight.record = record
+        log.warning("batch %d was already notarized by this account under another signing (transaction %s in "
+                    "block %d): its proof is that one", record.first, to_hex(parsed.notarization.transaction.hash),
+                    block)
         await self._committed(flight, block)
 
     async def _resign(self, flight: Flight, reason: str, why: str) -> None:

@@ -123,7 +123,9 @@ class GatewayStore:
         """Make every request without duplicates durable, in one synced write (group commit).
 
         A request is all or nothing: one known or repeated commitment refuses it whole,
-        with the list of offending items.
+        with the list of offending items. A commitment whose batch failed for good is not
+        a duplicate: it is taken again under a new sequence number (and the index points
+        there), so "submit it again" works.
         """
         batch = WriteBatch()
         seq = self.next_seq
@@ -143,6 +145,8 @@ class GatewayStore:
                 if known is None:
                     raw = get(_C + c)
                     known = int.from_bytes(raw, "big") if raw is not None else None
+                    if known is not None and self._in_failed_batch(known):
+                        known = None  # its batch can never be anchored: taken again as a new item
                 if known is not None:
                     dups.append(Duplicate(i, c, known))
             if dups:
@@ -160,6 +164,13 @@ class GatewayStore:
             self.kv.write(batch, sync=True)
             self.next_seq = seq
         return results
+
+    def _in_failed_batch(self, seq: int) -> bool:
+        """Only read for a commitment already known (rare): a duplicate unless its batch failed."""
+        if seq >= self.sealed_end:
+            return False
+        record = self.batch_of(seq)
+        return record is not None and record.state == BatchState.FAILED
 
     def seq_of(self, commitment: bytes) -> int | None:
         raw = self.kv.get(_C + commitment)
