@@ -93,6 +93,7 @@ async def _post_items(request: web.Request) -> web.Response:
         if exc.commitment is not None:
             extra["commitment"] = to_hex(exc.commitment)
         return error(400, "bad-item", str(exc), **extra)
+    refusal: web.Response | None = None
     try:
         result = await gateway.submit(items)
     except Overloaded as exc:
@@ -100,8 +101,6 @@ async def _post_items(request: web.Request) -> web.Response:
     except StorageError as exc:
         log.error("intake failed: %s", exc)
         refusal = error(500, "storage-failed", "the gateway could not store the items; nothing was accepted")
-    else:
-        refusal = None
     if refusal is not None:
         refusal["items"] = len(items)
         return refusal
