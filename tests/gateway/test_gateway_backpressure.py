@@ -35,6 +35,13 @@ def request(url: str, body: bytes | None = None) -> tuple[int, dict[str, str], d
         return exc.code, dict(exc.headers), json.loads(exc.read())
 
 
+def metrics(url: str) -> dict[str, float]:
+    """GET /metrics as {"name{labels}": value}, straight from the exposition text."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        lines = r.read().decode().splitlines()
+    return {name: float(value) for name, value in (line.rsplit(" ", 1) for line in lines if line[:1] not in ("#", ""))}
+
+
 class Proc:
     def __init__(self, config: Path, log: Path) -> None:
         self.config, self.log = config, log
@@ -90,6 +97,13 @@ def test_overload_is_503_and_acknowledged_items_survive_a_restart(tmp_path: Path
         assert request(url + "/items", b"CEI9")[0] == 400
         status, _, doc = request(url + "/status")
         assert doc["openItems"] == 3000 and doc["refusedOverloaded"] >= 1
+        m = metrics(url)  # what an operator's alerts see: at the limit, refusing, nothing committed
+        assert m["consortium_gateway_pending_items"] == m["consortium_gateway_pending_items_limit"] == 3000
+        assert m['consortium_gateway_requests_refused_total{reason="overloaded"}'] == 1
+        assert m['consortium_gateway_items_refused_total{reason="overloaded"}'] == 1
+        assert m['consortium_gateway_requests_refused_total{reason="bad-item"}'] == 1
+        assert m["consortium_gateway_items_accepted_total"] == 3000
+        assert m["consortium_gateway_items_committed_total"] == 0
         eventually(lambda: "cannot reach" in request(url + "/status")[2]["lastError"], timeout=20,
                    what="the gateway to report the unreachable node")
         assert proc.stop(signal.SIGTERM) == 0
