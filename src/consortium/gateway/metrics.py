@@ -111,6 +111,22 @@ class GatewayCollector(Collector):
         mem = gw.store.memory_bytes()
         if mem is not None:
             yield gauge("leveldb_memory_bytes", "LevelDB's own estimate of its memory (memtables, block cache).", mem)
+        anon = _anonymous_rss()
+        if anon is not None:
+            yield gauge("anonymous_memory_bytes", "Private resident memory (RssAnon). The rest of "
+                        "process_resident_memory_bytes is LevelDB's memory-mapped table files: page cache "
+                        "the kernel reclaims, growing with the database.", anon)
+
+
+def _anonymous_rss() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 class GatewayMetrics:
