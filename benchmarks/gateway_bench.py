@@ -232,6 +232,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             if len(rss) % 10 == 1:
                 st = gateway.status()
                 memory.append({"t": round(now - window_start, 1), "rss_mb": r,
+                               "cpu_s": cpu_seconds(gateway.pid),  # CPU per item over time: compaction grows
                                "anon_mb": parts[0] if parts else None, "file_mb": parts[1] if parts else None,
                                **st.get("memory", {}), "log_items": st["nextSeq"], "open_items": st["openItems"]})
             time.sleep(1.0)
