@@ -49,6 +49,7 @@ pytestmark = pytest.mark.slow
 
 WINDOW = 12
 ALERTS = ROOT / "deploy" / "prometheus" / "gateway-alerts.yml"
+DASHBOARD = ROOT / "deploy" / "grafana" / "gateway-dashboard.json"
 
 
 @dataclass
@@ -225,6 +226,16 @@ def test_metrics_count_what_the_gateway_did(env: Env) -> None:
                                           "ConsortiumGatewayNoProgress"}
     assert all(r["health"] == "ok" for r in rules), [(r["name"], r.get("lastError")) for r in rules]
     assert not [a for a in env.prom.api("alerts")["alerts"] if a["labels"]["alertname"].startswith("ConsortiumGateway")]
+    # Every series the alert rules and the Grafana dashboard use is exposed, and each dashboard query
+    # is one Prometheus accepts.
+    exposed = set(m) | {name.split("{")[0] for name in m}
+    dashboard = json.loads(DASHBOARD.read_text())
+    used = set(re.findall(r"\b((?:consortium_gateway|process)_[a-z_]+)", DASHBOARD.read_text() + ALERTS.read_text()))
+    missing = {n for n in used if n not in exposed and n.removesuffix("_bucket") + "_count" not in exposed}
+    assert not missing, f"used by deploy/ but not exposed: {sorted(missing)}"
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            env.prom.api("query", query=target["expr"])
 
 
 def test_a_batch_whose_block_limit_passed_is_signed_again(env: Env) -> None:
