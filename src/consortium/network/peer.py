@@ -164,10 +164,14 @@ class PeerConnection:
             batch = await self.queue.get_batch(WRITE_BATCH_BYTES)
             if not batch:
                 return "closed locally"
+            # The whole batch in one synchronous step (frames never interleave) and one call: the TLS
+            # layer encrypts the pieces and hands the socket one write, where a write per header and
+            # per payload cost two TLS records and two send() calls per frame.
+            parts: list[bytes] = []
             for payload in batch:
-                # header and payload are written in one synchronous step: frames never interleave
-                self._writer.write(encode_header(len(payload), self._cfg.max_frame_bytes))
-                self._writer.write(payload)
+                parts.append(encode_header(len(payload), self._cfg.max_frame_bytes))
+                parts.append(payload)
+            self._writer.writelines(parts)
             self._last_send = loop.time()
             try:
                 async with asyncio.timeout(self._cfg.write_timeout_s):
