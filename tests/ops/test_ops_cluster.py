@@ -98,6 +98,10 @@ def test_an_idle_chain_seals_no_blocks_changes_no_views_and_stays_quiet(setup) -
     cluster, _, _ = setup
     notarize(cluster, 1, "before-idle", [0])
     eventually(lambda: len({cluster.height(i) for i in ALL}) == 1, timeout=20, what="all nodes at one height")
+    # Under load the last peer links of a young cluster may still be coming up (a "connected" line
+    # each): that is start-up, not idleness. Measure once every node holds all three.
+    eventually(lambda: all(len(cluster.client(i).request("getPeers")) == 3 for i in ALL), timeout=30,
+               what="every node connected to its three peers")
     heights = [cluster.height(i) for i in ALL]
     views = [cluster.client(i).request("getConsensusStatus")["counters"]["view_changes_started"] for i in ALL]
     log_sizes = [len((cluster.nodes[i].dir / "node.log").read_text().splitlines()) for i in ALL]
