@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -161,8 +162,7 @@ def parse_response(data: bytes, *, normalize: bool = False) -> TimestampToken:
         if status != PKIStatus.GRANTED:
             text = "; ".join(resp.status_string)[:200]
             raise TimestampError(MALFORMED, f"the TSA did not grant a token (PKI status {status}{': ' + text if text else ''})")
-        if resp.as_bytes() != data:
-            raise TimestampError(MALFORMED, "the time-stamp reply is not in DER (it re-encodes differently)")
+        _require_der(data)
         info = resp.tst_info
         acc = info.accuracy
         accuracy = timedelta(seconds=acc.seconds or 0, milliseconds=acc.millis or 0, microseconds=acc.micros or 0) \
@@ -181,6 +181,89 @@ def parse_response(data: bytes, *, normalize: bool = False) -> TimestampToken:
         raise
     except BaseException as exc:  # noqa: BLE001 - the Rust parser may panic (pyo3 PanicException is a BaseException)
         raise TimestampError(MALFORMED, f"not an RFC 3161 time-stamp reply: {_short(exc)}") from None
+
+
+DIGESTS = {"1.3.14.3.2.26": "SHA-1", "2.16.840.1.101.3.4.2.4": "SHA-224", SHA256_OID: "SHA-256",
+           "2.16.840.1.101.3.4.2.2": "SHA-384", "2.16.840.1.101.3.4.2.3": "SHA-512"}
+"""The hash algorithms a reply may name (digestAlgorithms, the signer's digestAlgorithm, the imprint's)."""
+
+
+def _require_der(data: bytes) -> None:
+    """protocol.md §11.6 "strict DER": the whole reply, as its ASN.1 types define it, is DER.
+
+    asn1crypto parses every part of it under the schemas of RFC 3161, RFC 5652, RFC 5280 and RFC 5035
+    (the TSTInfo inside the token, every embedded certificate down to its names, public key and the values
+    of the extensions X.509 defines, every signed attribute of a type CMS/ESS define) and re-encodes it in
+    DER from the parsed values (minimal integers and lengths, BOOLEAN FF, canonical times, SET OF sorted,
+    DEFAULT values omitted, named bit strings trimmed); the result must be the input, byte for byte. Then
+    the few rules of those RFCs that are values rather than encodings (versions, hash algorithms, ECDSA
+    signature values, accuracy). The signed parts are checked again by the signature; this is for the
+    rest — an embedded copy of the root, the certificate set, the unsigned fields — which no signature
+    covers and which two verifiers must read alike (the offline page applies the same rules).
+    """
+    from asn1crypto import tsp
+
+    def bad(why: str) -> TimestampError:
+        return TimestampError(MALFORMED, f"the time-stamp reply is not DER as RFC 3161 defines it: {why}")
+
+    try:
+        again = tsp.TimeStampResp.load(data, strict=True).dump(force=True)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - asn1crypto raises ValueError, TypeError, KeyError... on hostile bytes
+        raise bad(_short(exc).split("\n")[0]) from None
+    if again != data:
+        at = next((i for i, (a, b) in enumerate(zip(again, data, strict=False)) if a != b), min(len(again), len(data)))
+        raise bad(f"byte {at} is not as DER encodes the value read (BER, a non-minimal or out-of-order encoding)")
+    try:
+        _require_values(tsp.TimeStampResp.load(data, strict=True), bad)
+    except TimestampError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. an algorithm asn1crypto does not know
+        raise bad(_short(exc).split("\n")[0]) from None
+
+
+def _require_values(resp: Any, bad: Callable[[str], TimestampError]) -> None:
+    """The value rules of :func:`_require_der` on the parsed reply."""
+    from asn1crypto import algos
+
+    signed = resp["time_stamp_token"]["content"]
+    if resp["time_stamp_token"]["content_type"].dotted != "1.2.840.113549.1.7.2" or signed["version"].native != "v3":
+        raise bad("the token is not a version 3 CMS SignedData (RFC 5652 §5.1)")
+    info = signed["encap_content_info"]["content"].parsed
+    if info is None or info["version"].native != "v1":
+        raise bad("the TSTInfo is not version 1")
+    digests = [a for a in signed["digest_algorithms"]] + [si["digest_algorithm"] for si in signed["signer_infos"]] \
+        + [info["message_imprint"]["hash_algorithm"]]
+    for alg in digests:
+        if alg["algorithm"].dotted not in DIGESTS or alg["parameters"].native is not None:
+            raise bad(f"hash algorithm {alg['algorithm'].dotted} is not one of {', '.join(DIGESTS.values())} "
+                      "with NULL or absent parameters")
+    for si in signed["signer_infos"]:
+        if si["version"].native != ("v1" if si["sid"].name == "issuer_and_serial_number" else "v3"):
+            raise bad("a SignerInfo's version does not match its signer identifier (RFC 5652 §5.3)")
+    acc = info["accuracy"]
+    if acc.native is not None and not ((acc["seconds"].native or 0) >= 0 and all(
+            acc[f].native is None or 1 <= acc[f].native <= 999 for f in ("millis", "micros"))):
+        raise bad("the accuracy is negative or its millis/micros are not 1-999 (RFC 3161 §2.4.2)")
+    if info["nonce"].native is not None and info["nonce"].native < 0:
+        raise bad("the nonce is negative")
+    for choice in signed["certificates"] if signed["certificates"].native is not None else []:
+        if choice.name != "certificate":
+            raise bad(f"an embedded certificate is a {choice.name}, not an X.509 certificate")
+        cert = choice.chosen
+        if cert["tbs_certificate"]["version"].native not in ("v1", "v2", "v3"):
+            raise bad("an embedded certificate's version is not v1, v2 or v3")
+        if cert["signature_algorithm"]["algorithm"].dotted.startswith("1.2.840.10045.4."):  # ecdsa-with-*
+            sig = cert["signature_value"].native
+            try:
+                ok = algos.DSASignature.load(sig, strict=True).dump(force=True) == sig
+            except ValueError:
+                ok = False
+            if not ok:
+                raise bad("an embedded certificate's ECDSA signature is not a DER ECDSA-Sig-Value")
 
 
 def _normalized(data: bytes) -> bytes:

@@ -745,37 +745,188 @@
     try { again = new Uint8Array(asn.result.toBER(false)); } catch (e) { return null; }
     return eq(again, bytes) ? asn.result : null;
   }
-  const UTC_TIME = /^[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]Z$/;
-  /** DER's value rules on an asn1js tree (the library parsed it): minimal INTEGERs, BOOLEAN 00/FF, DER times. */
-  function derValues(node) {
-    const id = node.idBlock, raw = node.valueBlock && node.valueBlock.valueHexView ? new Uint8Array(node.valueBlock.valueHexView) : null;
-    if (id && id.tagClass === 1 && !id.isConstructed && raw) {
-      if (id.tagNumber === 2 && (raw.length === 0 || (raw.length > 1 && ((raw[0] === 0 && raw[1] < 0x80) || (raw[0] === 0xff && raw[1] >= 0x80))))) return false;
-      if (id.tagNumber === 1 && !(raw.length === 1 && (raw[0] === 0 || raw[0] === 0xff))) return false;
-      if (id.tagNumber === 23 && !UTC_TIME.test(String.fromCharCode(...raw))) return false;
-      if (id.tagNumber === 24 && !GENERALIZED_TIME.test(String.fromCharCode(...raw))) return false;
-    }
-    if (id && id.tagClass === 1 && id.tagNumber === 3 && !id.isConstructed && node.valueBlock) {  // BIT STRING: zero padding bits
-      const u = node.valueBlock.unusedBits, b = new Uint8Array(node.valueBlock.valueHexView || []);
-      if (!(u >= 0 && u <= 7) || (b.length === 0 && u !== 0) || (b.length && (b[b.length - 1] & ((1 << u) - 1)))) return false;
-    }
-    if (id && id.tagClass === 1 && id.tagNumber === 1 && node.valueBlock && typeof node.valueBlock.value === "boolean") {
-      const b = node.valueBlock.valueHexView ? new Uint8Array(node.valueBlock.valueHexView) : null;
-      if (b && !(b.length === 1 && (b[0] === 0 || b[0] === 0xff))) return false;
-    }
-    const kids = node.valueBlock && Array.isArray(node.valueBlock.value) ? node.valueBlock.value : [];
-    return kids.every(derValues);
+  /** A DER time's text (UTCTime when ``utc``): digits, Z, a real calendar date and time; GeneralizedTime's
+   *  fraction without trailing zeros and at most microseconds (what asn1crypto re-encodes to itself). */
+  function derTime(text, utc) {
+    const m = utc ? /^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})Z$/.exec(text)
+      : /^([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})(\.[0-9]{0,5}[1-9])?Z$/.exec(text);
+    if (!m) return false;
+    const y = utc ? (+m[1] < 50 ? 2000 : 1900) + +m[1] : +m[1], mo = +m[2], d = +m[3];
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return false;
+    const last = new Date(0); last.setUTCFullYear(y, mo, 0);  // day 0 of the next month: this month's last day
+    return d <= last.getUTCDate();
   }
-  /** X.690 string values: UTF8String valid UTF-8, PrintableString and IA5String in their alphabets. */
-  function stringValues(node) {
-    const id = node.idBlock, raw = node.valueBlock && node.valueBlock.valueHexView ? new Uint8Array(node.valueBlock.valueHexView) : null;
-    if (id && id.tagClass === 1 && !id.isConstructed && raw) {
-      if (id.tagNumber === 12) { try { td.decode(raw); } catch (e) { return false; } }
-      if (id.tagNumber === 19 && !/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(String.fromCharCode(...raw))) return false;
-      if (id.tagNumber === 22 && raw.some((b) => b > 0x7f)) return false;
+  const UNIVERSAL_CONSTRUCTED = new Set([8, 11, 16, 17, 29]);
+  /** Lexicographic byte order (Python's, asn1crypto sorts a SET OF's encodings with it). */
+  const byteOrder = (a, b) => { for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i]; return a.length - b.length; };
+  const encoded = (n) => new Uint8Array(n.toBER(false));
+  const kidsOf = (n) => (n && n.idBlock && n.idBlock.isConstructed && Array.isArray(n.valueBlock.value)) ? n.valueBlock.value : [];
+  const sortedKids = (n) => { const e = kidsOf(n).map(encoded); return e.every((x, i) => i === 0 || byteOrder(e[i - 1], x) <= 0); };
+  const isTag = (n, cls, tag, constructed) => !!n && n.idBlock.tagClass === cls && n.idBlock.tagNumber === tag && (constructed === undefined || n.idBlock.isConstructed === constructed);
+  /** A primitive's content octets as they were read (a BIT STRING's start with its unused-bits count). */
+  const rawOf = (n) => { const all = new Uint8Array(n.valueBeforeDecodeView || []); return all.subarray(all.length - n.lenBlock.length); };
+  const oidOf = (n) => isTag(n, 1, 6, false) ? n.valueBlock.toString() : null;
+  /** DER's value rules on an asn1js tree (the library parsed it; lengths and tags were checked by re-encoding):
+   *  the universal types' contents as X.690 §8/§10/§11 and asn1crypto read them — minimal INTEGERs, BOOLEAN 00/FF,
+   *  empty NULL, minimal OID sub-identifiers, BIT STRING padding, DER times with real dates, UTF8String/BMPString/
+   *  UniversalString/IA5String that decode, primitive strings, SETs in DER order. The contents of OCTET and BIT
+   *  STRINGs are not DER here; the schema-driven rules look inside the ones that hold DER. */
+  function derValues(node) {
+    const id = node.idBlock;
+    if (!id) return false;
+    if (id.tagClass === 1) {
+      if (id.isConstructed !== UNIVERSAL_CONSTRUCTED.has(id.tagNumber)) return false;
+      if (!id.isConstructed) {
+        const raw = rawOf(node), t = id.tagNumber;
+        if (t === 2 && (raw.length === 0 || (raw.length > 1 && ((raw[0] === 0 && raw[1] < 0x80) || (raw[0] === 0xff && raw[1] >= 0x80))))) return false;
+        if (t === 1 && !(raw.length === 1 && (raw[0] === 0 || raw[0] === 0xff))) return false;
+        if (t === 5 && raw.length) return false;
+        if (t === 6 && (!raw.length || (raw[raw.length - 1] & 0x80) || raw.some((b, i) => b === 0x80 && (i === 0 || !(raw[i - 1] & 0x80))))) return false;
+        if (t === 3) {
+          const u = raw[0];
+          if (!raw.length || u > 7 || (raw.length === 1 && u !== 0) || (raw.length > 1 && (raw[raw.length - 1] & ((1 << u) - 1)))) return false;
+        }
+        if (t === 23 && !derTime(String.fromCharCode(...raw), true)) return false;
+        if (t === 24 && !derTime(String.fromCharCode(...raw), false)) return false;
+        if (t === 12) { try { td.decode(raw); } catch (e) { return false; } }
+        if (t === 22 && raw.some((b) => b > 0x7f)) return false;
+        if (t === 30) { if (raw.length % 2) return false; try { new TextDecoder("utf-16be", {fatal: true}).decode(raw); } catch (e) { return false; } }
+        if (t === 28) {
+          if (raw.length % 4) return false;
+          for (let i = 0; i < raw.length; i += 4) { const c = ((raw[i] << 24) | (raw[i + 1] << 16) | (raw[i + 2] << 8) | raw[i + 3]) >>> 0; if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return false; }
+        }
+      }
+      if (id.tagNumber === 17 && !sortedKids(node)) return false;
     }
-    const kids = node.valueBlock && Array.isArray(node.valueBlock.value) ? node.valueBlock.value : [];
-    return kids.every(stringValues);
+    return kidsOf(node).every(derValues);
+  }
+  /** X.690 string values cryptography refuses when it loads a certificate: PrintableString outside its alphabet. */
+  function stringValues(node) {
+    const id = node.idBlock;
+    if (id && id.tagClass === 1 && id.tagNumber === 19 && !id.isConstructed && !/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(String.fromCharCode(...rawOf(node)))) return false;
+    return kidsOf(node).every(stringValues);
+  }
+  // The schema rules of protocol.md §11.6 "strict DER" (crypto/timestamp.py _require_der): what asn1crypto parses
+  // by type — and so re-encodes — beyond the generic rules above, and the value rules both verifiers add.
+  const DIGEST_NAMES = {"1.3.14.3.2.26": "SHA-1", "2.16.840.1.101.3.4.2.4": "SHA-224", "2.16.840.1.101.3.4.2.1": "SHA-256",
+    "2.16.840.1.101.3.4.2.2": "SHA-384", "2.16.840.1.101.3.4.2.3": "SHA-512"};
+  const DIRECTORY_STRING = [20, 19, 28, 12, 30, 22];
+  const NAME_VALUE_TAGS = Object.fromEntries([
+    ...["3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "15", "17", "41", "42", "43", "44", "46", "65", "97"].map((x) => [`2.5.4.${x}`, DIRECTORY_STRING]),
+    ...["1", "2", "3"].map((x) => [`1.3.6.1.4.1.311.60.2.1.${x}`, DIRECTORY_STRING]),
+    ["0.9.2342.19200300.100.1.1", DIRECTORY_STRING], ["0.2.262.1.10.7.20", DIRECTORY_STRING], ["2.5.4.20", [19]], ["2.5.4.45", [3]],
+    ...["1", "2", "3", "4", "5", "6"].map((x) => [`2.23.133.2.${x}`, [12]]), ["1.2.840.113549.1.9.1", [22]], ["0.9.2342.19200300.100.1.25", [22]]]);
+  const KEY_ALGORITHMS = ["1.2.840.113549.1.1.1", "1.2.840.113549.1.1.7", "1.2.840.113549.1.1.10", "1.2.840.10040.4.1", "1.2.840.10045.2.1",
+    "1.2.840.10046.2.1", "1.3.101.110", "1.3.101.111", "1.3.101.112", "1.3.101.113"];
+  const KNOWN_EXTENSIONS = ["2.5.29.9", "2.5.29.14", "2.5.29.15", "2.5.29.16", "2.5.29.17", "2.5.29.18", "2.5.29.19", "2.5.29.30", "2.5.29.31",
+    "2.5.29.32", "2.5.29.33", "2.5.29.35", "2.5.29.36", "2.5.29.37", "2.5.29.46", "2.5.29.54", "1.3.6.1.5.5.7.1.1", "1.3.6.1.5.5.7.1.11",
+    "1.3.6.1.5.5.7.1.24", "1.3.6.1.5.5.7.48.1.5", "1.2.840.113533.7.65.0", "2.16.840.1.113730.1.1", "1.3.6.1.4.1.11129.2.4.2", "1.3.6.1.4.1.311.20.2"];
+  const SHA256_ALONE = "300b0609608648016503040201";  // ESSCertIDv2's DEFAULT hashAlgorithm, which DER leaves out
+  /** An AlgorithmIdentifier of a hash: one of DIGEST_NAMES with NULL or absent parameters. */
+  const digestAlgorithm = (n) => { const k = kidsOf(n); return isTag(n, 1, 16) && k.length >= 1 && k.length <= 2 && oidOf(k[0]) in DIGEST_NAMES && (k.length === 1 || isTag(k[1], 1, 5, false)); };
+  /** Every attribute of a Name (SEQUENCE OF SET OF {type, value}) of a known type has a value of its type. */
+  const nameValues = (name) => kidsOf(name).every((rdn) => kidsOf(rdn).every((tv) => {
+    const k = kidsOf(tv), allowed = NAME_VALUE_TAGS[oidOf(k[0])];
+    return k.length === 2 && (!allowed || (k[1].idBlock.tagClass === 1 && allowed.includes(k[1].idBlock.tagNumber)));
+  }));
+  const minimalInt = (r) => r.length === 1 || (r.length > 1 && !((r[0] === 0 && r[1] < 0x80) || (r[0] === 0xff && r[1] >= 0x80)));
+  /** RFC 5280 GeneralName: [0]-[8], constructed or primitive as its type, IA5 names in ASCII, a directoryName's attributes typed. */
+  const generalName = (g) => {
+    const t = g.idBlock.tagNumber;
+    return g.idBlock.tagClass === 3 && t <= 8 && g.idBlock.isConstructed === [0, 3, 4, 5].includes(t)
+      && (![1, 2, 6].includes(t) || rawOf(g).every((b) => b <= 0x7f)) && (t !== 4 || (kidsOf(g).length === 1 && nameValues(kidsOf(g)[0])));
+  };
+  const context = (x, tags, constructed) => x.idBlock.tagClass === 3 && tags.includes(x.idBlock.tagNumber) && x.idBlock.isConstructed === constructed;
+  /** The value of an extension X.509 defines is one DER element; the common ones by type (RFC 5280 §4.2.1). */
+  function extensionValue(oid, bytes) {
+    if (!KNOWN_EXTENSIONS.includes(oid)) return true;
+    const v = derElement(bytes);
+    if (!v || !derValues(v)) return false;
+    const k = kidsOf(v);
+    if (oid === "2.5.29.19") return isTag(v, 1, 16) && k.length <= 2 && (!k.length || (isTag(k[0], 1, 1) ? rawOf(k[0])[0] === 0xff && (k.length === 1 || isTag(k[1], 1, 2)) : k.length === 1 && isTag(k[0], 1, 2)));
+    if (oid === "2.5.29.15") { const r = rawOf(v); return isTag(v, 1, 3, false) && (r.length === 1 || r[r.length - 1] & (1 << r[0])); }  // named bits: no trailing 0
+    if (oid === "2.5.29.37") return isTag(v, 1, 16) && k.every((x) => isTag(x, 1, 6));
+    if (oid === "2.5.29.14") return isTag(v, 1, 4, false);
+    if (oid === "2.5.29.17" || oid === "2.5.29.18") return isTag(v, 1, 16) && k.every(generalName);
+    if (oid === "2.5.29.35") return isTag(v, 1, 16) && k.every((x) => context(x, [0], false) || (context(x, [1], true) && kidsOf(x).every(generalName)) || (context(x, [2], false) && minimalInt(rawOf(x))));
+    if (oid === "2.5.29.36") return isTag(v, 1, 16) && k.every((x) => context(x, [0, 1], false) && minimalInt(rawOf(x)));
+    if (oid === "2.5.29.33") return isTag(v, 1, 16) && k.every((m) => isTag(m, 1, 16) && kidsOf(m).length === 2 && kidsOf(m).every((o) => isTag(o, 1, 6)));
+    if (oid === "2.5.29.32") return isTag(v, 1, 16) && k.every((p) => isTag(p, 1, 16) && isTag(kidsOf(p)[0], 1, 6) && kidsOf(p).length <= 2 && (kidsOf(p).length === 1 || isTag(kidsOf(p)[1], 1, 16)));
+    return true;
+  }
+  /** One embedded certificate (a SEQUENCE of the certificate set) by RFC 5280's types. */
+  function certificateDer(c) {
+    const [tbs, sigAlg, sig] = kidsOf(c), t = kidsOf(tbs);
+    if (!isTag(c, 1, 16) || kidsOf(c).length !== 3 || !isTag(sig, 1, 3, false) || rawOf(sig)[0] !== 0) return false;  // a signature is whole bytes
+    let i = 0;
+    if (isTag(t[0], 3, 0)) { const v = kidsOf(t[0])[0]; if (!isTag(v, 1, 2) || !["01", "02"].includes(hex(rawOf(v)))) return false; i = 1; }  // v2/v3; v1 is the DEFAULT
+    const issuer = t[i + 2], subject = t[i + 4], spki = t[i + 5];
+    if (![issuer, subject].every(nameValues)) return false;
+    const [alg, key] = kidsOf(spki), ak = kidsOf(alg), algOid = oidOf(ak[0]);
+    if (!KEY_ALGORITHMS.includes(algOid) || !isTag(key, 1, 3, false) || rawOf(key)[0] !== 0) return false;
+    if (algOid === "1.2.840.10045.2.1" && !(ak.length === 2 && (isTag(ak[1], 1, 16) || isTag(ak[1], 1, 6) || isTag(ak[1], 1, 5)))) return false;
+    if (algOid === "1.2.840.113549.1.1.1") { const k = derElement(rawOf(key).slice(1)); if (!k || !derValues(k)) return false; }
+    const sigOid = oidOf(kidsOf(sigAlg)[0]) || "";
+    if (sigOid.startsWith("1.2.840.10045.4.") && !ecdsaSignature(rawOf(sig).slice(1))) return false;
+    const exts = t.find((x) => isTag(x, 3, 3));
+    for (const e of exts ? kidsOf(kidsOf(exts)[0]) : []) {
+      const k = kidsOf(e);
+      if (k.length === 3 && isTag(k[1], 1, 1) && rawOf(k[1])[0] === 0) return false;  // critical FALSE is the DEFAULT
+      const value = k[k.length - 1];
+      if (!isTag(value, 1, 4, false) || !extensionValue(oidOf(k[0]), rawOf(value))) return false;
+    }
+    return true;
+  }
+  /** A DER ECDSA-Sig-Value: SEQUENCE { r INTEGER, s INTEGER }. */
+  const ecdsaSignature = (sig) => { const e = derElement(sig); return !!e && isTag(e, 1, 16, true) && kidsOf(e).length === 2 && kidsOf(e).every((x) => isTag(x, 1, 2)) && derValues(e); };
+  /** A signed or unsigned attribute of a type CMS or ESS defines has values of that type. */
+  function attributeValues(attr) {
+    const [type, values] = kidsOf(attr), vs = kidsOf(values), oid = oidOf(type);
+    const essIds = (v, withAlg) => isTag(v, 1, 16) && kidsOf(v).length >= 1 && kidsOf(v).length <= 2 && isTag(kidsOf(v)[0], 1, 16)
+      && (kidsOf(v).length === 1 || isTag(kidsOf(v)[1], 1, 16)) && kidsOf(kidsOf(v)[0]).every((id) => {
+        const k = kidsOf(id);
+        let i = 0;
+        if (withAlg && isTag(k[0], 1, 16)) { if (hex(encoded(k[0])) === SHA256_ALONE || !digestAlgorithm(k[0])) return false; i = 1; }
+        return isTag(id, 1, 16) && isTag(k[i], 1, 4, false) && k.length - i <= 2 && (k.length - i === 1 || isTag(k[i + 1], 1, 16));
+      });
+    const rule = {"1.2.840.113549.1.9.3": (v) => isTag(v, 1, 6), "1.2.840.113549.1.9.4": (v) => isTag(v, 1, 4, false),
+      "1.2.840.113549.1.9.5": (v) => isTag(v, 1, 23) || isTag(v, 1, 24),
+      "1.2.840.113549.1.9.16.2.12": (v) => essIds(v, false), "1.2.840.113549.1.9.16.2.47": (v) => essIds(v, true)}[oid];
+    return isTag(values, 1, 17) && (!rule || vs.every(rule));
+  }
+  /** protocol.md §11.6: the whole reply is DER under its types. ``asn`` is the reply's tree, ``info`` the TSTInfo's;
+   *  returns the reason it is not, or "". Mirrors crypto/timestamp.py _require_der. */
+  function replyDerProblem(asn, info) {
+    if (!derValues(asn) || !derValues(info)) return "an element is not DER (X.690 §10-11)";
+    const content = kidsOf(kidsOf(asn)[1])[1], sd = kidsOf(kidsOf(content)[0]);
+    if (!isTag(sd[0], 1, 2) || hex(rawOf(sd[0])) !== "03") return "the token is not a version 3 CMS SignedData (RFC 5652 §5.1)";
+    const ik = kidsOf(info);
+    if (!isTag(ik[0], 1, 2) || hex(rawOf(ik[0])) !== "01") return "the TSTInfo is not version 1";
+    const signerInfos = kidsOf(sd[sd.length - 1]);
+    const digests = [...kidsOf(sd[1]), ...signerInfos.map((si) => kidsOf(si)[2]), kidsOf(ik[2])[0]];
+    if (!digests.every(digestAlgorithm)) return `a hash algorithm is not one of ${Object.values(DIGEST_NAMES).join(", ")} with NULL or absent parameters`;
+    for (const si of signerInfos) {
+      const k = kidsOf(si), want = isTag(k[1], 1, 16) ? "01" : "03";
+      if (hex(rawOf(k[0])) !== want) return "a SignerInfo's version does not match its signer identifier (RFC 5652 §5.3)";
+      if (isTag(k[1], 1, 16) && !nameValues(kidsOf(k[1])[0])) return "a name in the signer identifier is not of its attribute types";
+      for (const attrs of k.filter((x) => isTag(x, 3, 0) || isTag(x, 3, 1))) {
+        if (!sortedKids(attrs)) return "the signer's attributes are not in DER order";
+        if (!kidsOf(attrs).every(attributeValues)) return "a signer attribute's value is not of its type";
+      }
+    }
+    for (const x of ik.slice(5)) {
+      if (isTag(x, 1, 1) && rawOf(x)[0] === 0) return "the TSTInfo encodes ordering FALSE, its DEFAULT";
+      if (isTag(x, 1, 16)) {  // accuracy
+        const a = kidsOf(x), n = (v) => { const r = rawOf(v); let b = 0n; for (const y of r) b = (b << 8n) | BigInt(y); return r[0] & 0x80 ? b - (1n << BigInt(8 * r.length)) : b; };
+        if (!a.every((v) => isTag(v, 1, 2) ? n(v) >= 0n : !v.idBlock.isConstructed && minimalInt(rawOf(v)) && n(v) >= 1n && n(v) <= 999n)) return "the accuracy is negative or its millis/micros are not 1-999 (RFC 3161 §2.4.2)";
+      }
+      if (isTag(x, 1, 2) && rawOf(x)[0] & 0x80) return "the nonce is negative";
+      if (isTag(x, 3, 0) && !(kidsOf(x).length === 1 && generalName(kidsOf(x)[0]))) return "the TSA name is not a GeneralName of its types";
+    }
+    for (const set of sd.filter((x) => isTag(x, 3, 0) || isTag(x, 3, 1))) if (!sortedKids(set)) return "the certificate set is not in DER order";
+    const certSet = sd.find((x) => isTag(x, 3, 0));
+    for (const c of kidsOf(certSet)) if (!certificateDer(c)) return "an embedded certificate is not DER as RFC 5280 defines it";
+    return "";
   }
   /** crypto/timestamp.py parse_response: a granted TimeStampResp in DER, read with pkijs. */
   function timestampReply(der) {
@@ -804,11 +955,11 @@
       if (!infoAsn) throw bad("the TSTInfo is not DER");
       info = new pkijs.TSTInfo({schema: infoAsn});
       certs = (signed.certificates || []).filter((c) => c instanceof pkijs.Certificate);
-      // rfc3161-client reads the embedded certificates as strict DER X.509: values DER allows only (checked on the
-      // tree asn1js parsed from the bytes; extension values stay opaque, as there)
+      // protocol.md §11.6: the whole reply is DER under its ASN.1 types, embedded certificates included
+      const problem = replyDerProblem(asn, infoAsn);
+      if (problem) throw bad(problem);
       const set = resp.timeStampToken.content.valueBlock.value
         .find((x) => x.idBlock.tagClass === 3 && x.idBlock.tagNumber === 0 && x.idBlock.isConstructed);
-      for (const raw of set ? set.valueBlock.value : []) if (!derValues(raw)) throw bad("an embedded certificate is not DER");
       certsWellFormed = (set ? set.valueBlock.value : []).every(stringValues);
       for (const c of certs) { c.subject.toJSON(); c.issuer.toJSON(); c.serialNumber.toJSON(); c.subjectPublicKeyInfo.toJSON(); }
     } catch (e) {
