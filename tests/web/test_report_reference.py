@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consortium.report.reference import BadReference, EvidenceReference, parse_reference
+from consortium.report.reference import BadReference, EvidenceReference, mismatches, parse_reference
 
 REF = EvidenceReference("chain0", "group0", b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, 7, b"\x04" * 32, 1795266883656)
 
@@ -40,3 +40,16 @@ def test_fuzz_only_typed_refusals(text: str) -> None:
     except BadReference:
         return
     assert parse_reference(ref.text()) == ref
+
+
+def test_unicode_digits_are_refused_as_a_typed_error() -> None:
+    """str.isdigit accepts "²", which int() refuses: the reader used to raise a bare ValueError."""
+    with pytest.raises(BadReference, match="non-negative integer"):
+        parse_reference(REF.text().replace("time=", "time=²"))
+
+
+def test_mismatches_name_each_differing_field() -> None:
+    assert mismatches(REF, REF) == []
+    other = EvidenceReference("chain1", "group0", b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, 8, b"\x04" * 32, 1795266883656)
+    assert mismatches(REF, other) == ["chain: the reference says chain0, the proof shows chain1",
+                                      "block: the reference says 7, the proof shows 8"]

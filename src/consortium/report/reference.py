@@ -22,6 +22,7 @@ SCHEME = "consortium:evidence?"
 VERSION = 1
 MAX_LENGTH = 1024
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_DECIMAL = re.compile(r"^[0-9]{1,19}$")
 _FIELDS = ("v", "chain", "group", "genesis", "file", "key", "block", "tx", "time")
 
 
@@ -60,7 +61,7 @@ def parse_reference(text: str) -> EvidenceReference:
         if not _ID.match(fields[name]):
             raise BadReference(f"{name}: 1-64 of A-Z a-z 0-9 _ . -")
     for name in ("block", "time"):
-        if not fields[name].isdigit() or len(fields[name]) > 19:
+        if not _DECIMAL.match(fields[name]):  # not str.isdigit: it accepts "²", which int() refuses
             raise BadReference(f"{name}: a non-negative integer")
     try:
         hashes = {n: from_hex(fields[n], size=32, what=n) for n in ("genesis", "file", "key", "tx")}
@@ -68,3 +69,21 @@ def parse_reference(text: str) -> EvidenceReference:
         raise BadReference(str(exc)) from None
     return EvidenceReference(fields["chain"], fields["group"], hashes["genesis"], hashes["file"], hashes["key"],
                              int(fields["block"]), hashes["tx"], int(fields["time"]))
+
+
+_SHOWN = (("genesis", "genesis_hash"), ("chain", "chain_id"), ("group", "group_id"), ("file", "file_hash"),
+          ("key", "key"), ("block", "block"), ("tx", "tx"), ("time", "time_ms"))
+
+
+def mismatches(reference: EvidenceReference, verified: EvidenceReference) -> list[str]:
+    """How a verified notarization (``verified``, built from the verifier's result as the report builds it)
+    differs from a report's reference: one "field: the reference says X, the proof shows Y" per differing field,
+    in the order of :data:`_SHOWN`; empty when the report describes this notarization. The offline page says
+    the same in the same words (protocol.md §14)."""
+    out = []
+    for name, attr in _SHOWN:
+        want, got = getattr(reference, attr), getattr(verified, attr)
+        if want != got:
+            show = to_hex if isinstance(want, bytes) else str
+            out.append(f"{name}: the reference says {show(want)}, the proof shows {show(got)}")
+    return out

@@ -1190,5 +1190,43 @@
     }
   }
 
-  global.ConsortiumVerifier = {run, hashFile, sha256: H, ed25519, genesisFrom, parseBundle, parseItemBundle, readProof, hex};
+  // ---------------------------------------------------------------- the report's evidence reference (§14)
+  // report/reference.py: parse_reference and mismatches, in the same words.
+  const REF_SCHEME = "consortium:evidence?", REF_FIELDS = ["v", "chain", "group", "genesis", "file", "key", "block", "tx", "time"];
+  const PY_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+  class BadReference extends Error {}
+  /** urllib.parse.unquote after '+' -> ' ': %XX runs decoded as UTF-8 with replacement, other '%' kept. */
+  const unquote = (s) => s.replace(/\+/g, " ").replace(/(%[0-9a-fA-F]{2})+/g, (run) =>
+    new TextDecoder("utf-8").decode(Uint8Array.from(run.slice(1).split("%"), (x) => parseInt(x, 16))));
+  function parseReference(text) {
+    text = String(text).replace(new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "gu"), "");
+    if ([...text].length > 1024 || !text.startsWith(REF_SCHEME))
+      throw new BadReference(`an evidence reference begins with '${REF_SCHEME}' (it is printed under the report's QR code)`);
+    const pairs = [];
+    for (const piece of text.slice(REF_SCHEME.length).split("&")) {  // parse_qsl(keep_blank_values=True)
+      if (!piece) continue;
+      const i = piece.indexOf("=");
+      pairs.push(i < 0 ? [unquote(piece), ""] : [unquote(piece.slice(0, i)), unquote(piece.slice(i + 1))]);
+    }
+    const f = Object.fromEntries(pairs), names = Object.keys(f);
+    if (names.length !== pairs.length || names.length !== REF_FIELDS.length || !REF_FIELDS.every((n) => n in f))
+      throw new BadReference(`an evidence reference has exactly the fields ${REF_FIELDS.join(", ")}`);
+    if (f.v !== "1") throw new BadReference(`evidence reference version '${[...f.v].slice(0, 8).join("")}' is not known here (upgrade)`);
+    for (const n of ["chain", "group"]) if (!/^[A-Za-z0-9_.-]{1,64}$/.test(f[n])) throw new BadReference(`${n}: 1-64 of A-Z a-z 0-9 _ . -`);
+    for (const n of ["block", "time"]) if (!/^[0-9]{1,19}$/.test(f[n])) throw new BadReference(`${n}: a non-negative integer`);
+    const h = {};
+    for (const n of ["genesis", "file", "key", "tx"]) {
+      if (!/^0[xX][0-9a-fA-F]{64}$/.test(f[n])) throw new BadReference(`${n}: a 0x-hex string of 32 bytes`);
+      h[n] = "0x" + f[n].slice(2).toLowerCase();
+    }
+    return {chain: f.chain, group: f.group, genesis: h.genesis, file: h.file, key: h.key, block: BigInt(f.block), tx: h.tx, time: BigInt(f.time)};
+  }
+  /** report/reference.py mismatches: how a VERIFIED result differs from the reference ([] when it is this notarization). */
+  function referenceMismatches(ref, r) {
+    const got = {genesis: r.genesisHash, chain: r.chainId, group: r.groupId, file: r.hash, key: r.key, block: BigInt(r.block), tx: r.transaction, time: BigInt(r.timestampMs)};
+    return ["genesis", "chain", "group", "file", "key", "block", "tx", "time"].filter((n) => ref[n] !== got[n])
+      .map((n) => `${n}: the reference says ${ref[n]}, the proof shows ${got[n]}`);
+  }
+
+  global.ConsortiumVerifier = {run, hashFile, sha256: H, ed25519, genesisFrom, parseBundle, parseItemBundle, readProof, hex, parseReference, referenceMismatches, BadReference};
 })(window);
