@@ -101,6 +101,35 @@ async def test_index_lists_latest_blocks_and_transactions(site) -> None:
     assert (await client.get("/explorer", allow_redirects=False)).status == 302
 
 
+async def test_blocks_are_paged_beyond_the_latest(site) -> None:
+    client, node, _, _ = site
+    for _ in range(45):
+        node.produce([])
+    height = node.ledger.height
+    index = await get(client, "/explorer/")
+    first = re.search(r'id="older" href="/explorer/blocks\?top=(\d+)"', index)
+    assert first and int(first.group(1)) == height - 20
+    seen, top, pages = [], int(first.group(1)), 0
+    while True:  # follow "older" to block 0: every block once, newest first, 20 a page
+        html = await get(client, f"/explorer/blocks?top={top}")
+        numbers = [int(n) for n in re.findall(r'<tr data-number="(\d+)">', html)]
+        assert numbers == list(range(top, max(-1, top - 20), -1)), numbers
+        assert f'id="newer" href="/explorer/blocks?top={min(top + 20, height)}"' in html
+        seen += numbers
+        pages += 1
+        older = re.search(r'id="older" href="/explorer/blocks\?top=(\d+)"', html)
+        if older is None:
+            break
+        top = int(older.group(1))
+    assert seen == list(range(height - 20, -1, -1)) and pages == -(-(height - 19) // 20)
+    head = await get(client, "/explorer/blocks")
+    assert re.findall(r'<tr data-number="(\d+)">', head)[0] == str(height) and 'id="newer"' not in head
+    beyond = await get(client, f"/explorer/blocks?top={height + 1000}")
+    assert re.findall(r'<tr data-number="(\d+)">', beyond)[0] == str(height)
+    for bad in ("-1", "abc", "1" * 30, "٣"):
+        assert "top must be a block number" in plain(await get(client, f"/explorer/blocks?top={bad}", status=400))
+
+
 async def test_block_page_shows_the_commit_certificate(site) -> None:
     client, node, _, _ = site
     text = plain(await get(client, "/explorer/block/1"))

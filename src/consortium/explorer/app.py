@@ -70,6 +70,7 @@ class Explorer:
         app = web.Application(middlewares=[_headers])
         r = app.router
         r.add_get("/", self.index)
+        r.add_get("/blocks", self.blocks)
         r.add_get("/block/{ref}", self.block)
         r.add_get("/tx/{hash}", self.transaction)
         r.add_get("/evidence/{hash}", self.evidence)
@@ -94,6 +95,14 @@ class Explorer:
     # -- pages --------------------------------------------------------------------------------
     async def index(self, request: web.Request) -> web.Response:
         return self._page("index.html", title="Latest blocks", **self.data.overview())
+
+    async def blocks(self, request: web.Request) -> web.Response:
+        text = request.query.get("top")
+        if text is not None and (not text.isascii() or not text.isdigit() or len(text) > 18):
+            return self._page("not_found.html", status=400, title="Bad request",
+                              message=f"top must be a block number, not {text[:20]!r}")
+        page = self.data.blocks(None if text is None else int(text))
+        return self._page("blocks.html", title=f"Blocks {page['top']} and older", p=page)
 
     async def block(self, request: web.Request) -> web.Response:
         ref_text = request.match_info["ref"]

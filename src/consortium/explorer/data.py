@@ -131,6 +131,21 @@ class ExplorerData:
                 "total_transactions": self.ledger.blocks.total_transactions(),
                 "pending": self.api.pending_count(), "node": self.api.node_info()}
 
+    def blocks(self, top: int | None) -> dict[str, Any]:
+        """One page of the chain: :data:`LATEST_BLOCKS` blocks, newest first, from block ``top`` down (the head
+        when None or beyond it), with the tops of the newer and older pages (None at either end)."""
+        height = self.ledger.height
+        top = height if top is None or top > height else top
+        rows = []
+        for n in range(top, max(-1, top - LATEST_BLOCKS), -1):
+            block = self.ledger.block(n)
+            if block is None:
+                break
+            rows.append(block_row(block, self.suite))
+        return {"height": height, "top": top, "blocks": rows,
+                "older": top - LATEST_BLOCKS if top >= LATEST_BLOCKS else None,
+                "newer": min(top + LATEST_BLOCKS, height) if top < height else None}
+
     def block(self, ref: int | bytes) -> dict[str, Any] | None:
         block = self.ledger.block(ref) if isinstance(ref, int) else self.ledger.block_by_hash(ref)
         if block is None:
