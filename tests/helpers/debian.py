@@ -25,7 +25,7 @@ def _say(message: str) -> None:
 
 
 def ensure(programs: dict[str, str]) -> str | None:
-    """Make sure each program (a name on PATH or an absolute path) exists, installing its Debian package
+    """Make sure each program (a name on PATH, or an absolute path to any file) exists, installing its Debian package
     if not. ``programs`` maps program -> package. Returns None when all are there, else why not."""
     global _updated
     with _lock:
@@ -59,7 +59,7 @@ def ensure(programs: dict[str, str]) -> str | None:
 
 
 def _present(program: str) -> bool:
-    return os.access(program, os.X_OK) if os.path.isabs(program) else shutil.which(program) is not None
+    return os.path.exists(program) if os.path.isabs(program) else shutil.which(program) is not None
 
 
 def _cannot_install() -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 
 import pytest
@@ -14,7 +15,8 @@ from tests.web.live_chain import CASE_ID, cli
 
 from consortium.encoding.hexbytes import from_hex
 from consortium.node.genesis import load_genesis
-from consortium.report.reference import parse_reference
+from consortium.report.content import Report, Section
+from consortium.report.reference import EvidenceReference, parse_reference
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +116,42 @@ def test_a_case_proof_that_does_not_verify_writes_no_report(live_chain, tmp_path
     out = tmp_path / "report.pdf"
     r = report(live_chain, tmp_path, "--out", str(out), "--case-proof", str(bad))
     assert r.returncode == 1 and "NOT VERIFIED: the case proof" in r.stdout and not out.exists()
+
+
+@pytest.fixture(scope="module")
+def cjk_font(poppler_and_zbar) -> None:
+    from consortium.report.pdf import CJK_FONTS, FONT_DIRS
+
+    why = debian.ensure({str(CJK_FONTS[0]): "fonts-droid-fallback", str(FONT_DIRS[0] / "DejaVuSans.ttf"): "fonts-dejavu-core"})
+    if why:
+        pytest.skip(f"printing Chinese in the PDF: {why}")
+
+
+def cjk_report() -> Report:
+    ref = EvidenceReference("chain0", "group0", b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, 7, b"\x04" * 32, 1795266883656)
+    return Report(title="Evidence report", verdict="VERIFIED", subtitle="仲裁委员会 case C-9",
+                  sections=(Section("What was notarized", (("file name (as written)", "聊天记录.txt"),), ("裁决：退还六把椅子",)),),
+                  reference=ref, generated="2026-11-30T00:00:00Z")
+
+
+def pdf_text(tmp_path, data: bytes) -> str:
+    path = tmp_path / "cjk.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_chinese_text_is_printed_with_the_cjk_font(tmp_path, cjk_font) -> None:
+    from consortium.report.pdf import render_pdf
+
+    words = pdf_text(tmp_path, render_pdf(cjk_report()))
+    for expected in ("聊天记录.txt", "仲裁委员会", "裁决：退还六把椅子"):
+        assert expected in words, words
+    assert "no glyph" not in words
+
+
+def test_without_a_cjk_font_the_report_says_what_it_cannot_print(tmp_path, cjk_font, monkeypatch) -> None:
+    from consortium.report import pdf
+
+    monkeypatch.setattr(pdf, "CJK_FONTS", ())
+    words = re.sub(r"\s+", " ", pdf_text(tmp_path, pdf.render_pdf(cjk_report())))
+    assert "聊天记录" not in words and "fonts-droid-fallback" in words, words

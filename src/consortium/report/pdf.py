@@ -2,7 +2,10 @@
 
 A Unicode TrueType font is embedded when one is installed (DejaVu Sans, Debian's fonts-dejavu-core),
 so addresses, names and notes in any Latin, Greek or Cyrillic script print as written; without one the
-PDF core font is used and characters outside Latin-1 print as '?' (the report then says so).
+PDF core font is used and characters outside Latin-1 print as '?' (the report then says so). Chinese,
+Japanese and Korean text (a file name, a case's ruling) needs a CJK font as well: Droid Sans Fallback
+(Debian's fonts-droid-fallback, one TrueType file) is embedded as fpdf2's fallback when installed;
+without it those characters cannot be printed, and the report says so.
 """
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ from fpdf.fonts import FontFace
 from consortium.report.content import Report
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"), Path("/usr/local/share/fonts"))
+
+
+CJK_FONTS = (Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+             Path("/usr/share/fonts/truetype/droid/DroidSansFallback.ttf"))
+
+
+def _cjk_font() -> Path | None:
+    return next((f for f in CJK_FONTS if f.is_file()), None)
 
 
 def _font_files() -> tuple[Path, Path] | None:
@@ -39,10 +50,16 @@ def render_pdf(report: Report) -> bytes:
     pdf.set_margins(18, 16, 18)
     pdf.set_auto_page_break(True, margin=18)
     fonts = _font_files()
+    covered: set[int] = set()
     if fonts:
         pdf.add_font("Report", "", str(fonts[0]))
         pdf.add_font("Report", "B", str(fonts[1]))
         family = "Report"
+        cjk = _cjk_font()
+        if cjk:
+            pdf.add_font("ReportCJK", "", str(cjk))
+            pdf.set_fallback_fonts(["ReportCJK"], exact_match=False)  # bold CJK prints in the regular face
+        covered = set(pdf.fonts["report"].cmap) | (set(pdf.fonts["reportcjk"].cmap) if cjk else set())
 
         def clean(s: str) -> str:
             return s
@@ -100,5 +117,15 @@ def render_pdf(report: Report) -> bytes:
     pdf.set_text_color(110, 110, 110)
     footer = report.footer if fonts else report.footer + " (No Unicode font was installed: characters outside " \
                                                         "Latin-1 are printed as '?'.)"
+    if fonts and any(ord(c) not in covered for c in _texts(report) if not c.isspace()):
+        footer += (" (Some characters have no glyph in the installed fonts and are not printed: for Chinese, Japanese "
+                   "and Korean install Debian's fonts-droid-fallback. The HTML report shows every character.)")
     pdf.multi_cell(width, 3.8, clean(footer), align="L", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def _texts(report: Report) -> str:
+    parts = [report.title, report.subtitle, report.footer]
+    for section in report.sections:
+        parts += [section.title, *section.notes, *(x for row in section.rows for x in row)]
+    return "".join(parts)
