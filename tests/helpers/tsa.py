@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SERVER = Path(__file__).with_name("tsa_server.py")
@@ -47,12 +47,18 @@ def _name(cn: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def make_tsa(folder: Path, name: str = "Test TSA", *, chain_in_token: bool = True, ca_name: str | None = None) -> TsaFiles:
+def make_tsa(folder: Path, name: str = "Test TSA", *, chain_in_token: bool = True, ca_name: str | None = None,
+             use_rsa: bool = False) -> TsaFiles:
     """A fresh root CA and a TSA certificate under it (critical id-kp-timeStamping EKU, as RFC 3161 §2.3 requires;
-    OpenSSL refuses to sign with anything else, so tokens without it are not made here)."""
+    OpenSSL refuses to sign with anything else, so tokens without it are not made here). P-256 keys, or RSA-2048
+    with ``use_rsa`` (what most public TSAs use)."""
+
+    def new_key() -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+        return rsa.generate_private_key(65537, 2048) if use_rsa else ec.generate_private_key(ec.SECP256R1())
+
     folder.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = new_key()
     ca_subject = _name(ca_name or f"{name} Root CA")
     ca = (x509.CertificateBuilder().subject_name(ca_subject).issuer_name(ca_subject)
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
@@ -60,7 +66,7 @@ def make_tsa(folder: Path, name: str = "Test TSA", *, chain_in_token: bool = Tru
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
           .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
           .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = new_key()
     builder = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(ca.subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=3650))

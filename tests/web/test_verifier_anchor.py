@@ -121,6 +121,25 @@ def test_reply_der_fuzz_agrees(live_chain, verifier_js) -> None:
     assert not verifier_js.errors, verifier_js.errors
 
 
+def test_rsa_tsa_reply_der_fuzz_agrees(live_chain, verifier_js, tmp_path) -> None:
+    """The same over a reply from an RSA TSA (RSA-2048 root and signer, as most public TSAs): the strict-DER rule
+    reads RSA keys, signatures and their NULL parameters alike in both. The chain does not trust this TSA, so the
+    reply itself is timestamp-untrusted-tsa in both, and its flips that are not DER malformed-proof in both."""
+    doc = json.loads(restamped(live_chain, make_tsa(tmp_path / "rsa-tsa", "RSA TSA", use_rsa=True)))
+    genesis, file_hash = live_chain.genesis.read_text(), bytes.fromhex(live_chain.evidence_hash[2:])
+    reply = from_hex(doc["anchor"]["reply"])
+    cases = [("the RSA TSA's reply", genesis, cc.dumps(doc), file_hash)]
+    for mask, start, stride in ((0x04, 0, 17), (0x80, 1, 37), (0x01, 2, 41)):
+        for i in range(start, len(reply), stride):
+            der = bytearray(reply)
+            der[i] ^= mask
+            cases.append((f"RSA reply byte {i} ^ {mask:#x}", genesis, cc.dumps(cc.replaced(doc, ("anchor", "reply"), to_hex(bytes(der)))), file_hash))
+    results = cc.run_all(cases, verifier_js.page)
+    tally = check(results)
+    assert results[0][1].key == (False, "timestamp-untrusted-tsa"), results[0][1]
+    assert tally[(False, "malformed-proof")], tally
+
+
 def test_reply_must_be_der_in_both(live_chain, verifier_js) -> None:
     """Pinned cases of the strict-DER rule where rfc3161-client/OpenSSL and pkijs read alike-looking bytes
     differently (all outside what the TSA signed): each is malformed-proof in both verifiers."""
