@@ -59,7 +59,7 @@ def render_pdf(report: Report) -> bytes:
         if cjk:
             pdf.add_font("ReportCJK", "", str(cjk))
             pdf.set_fallback_fonts(["ReportCJK"], exact_match=False)  # bold CJK prints in the regular face
-        covered = set(pdf.fonts["report"].cmap) | (set(pdf.fonts["reportcjk"].cmap) if cjk else set())
+        covered = {c for name in ("report", "reportcjk") if name in pdf.fonts for c in getattr(pdf.fonts[name], "cmap", {})}
 
         def clean(s: str) -> str:
             return s
