@@ -320,3 +320,12 @@ def test_a_front_run_root_fails_and_its_items_can_be_submitted_again(env: Env) -
     with pytest.raises(GatewayRefused) as refused:
         submit(env, [items[0]])
     assert refused.value.status == 409
+
+
+def test_the_sdk_signs_within_a_small_block_limit_window(env: Env) -> None:
+    """The SDK's default block limit (head + 500) was refused as too far on this 12-block chain."""
+    c = env.cluster.client(1)
+    head = c.block_number()
+    assert head < c.block_limit() <= head + WINDOW
+    receipt = c.transact(env.cluster.admin_key(), "evidence", "notarize", evidence_args("sdk-small-window"))
+    assert receipt["status"] == 0, receipt

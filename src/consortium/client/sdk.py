@@ -25,7 +25,8 @@ T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 30.0
 BLOCK_LIMIT_MARGIN = 500
-"""A new transaction stays valid for this many blocks (the chain allows up to 600)."""
+"""A new transaction stays valid for this many blocks, or fewer on a chain whose
+``block_limit_window`` is smaller (the default window is 600)."""
 BATCH_SIZE = 100
 """Calls per JSON-RPC batch: the node's limit (rpc/jsonrpc.py MAX_BATCH)."""
 
@@ -59,6 +60,7 @@ class Client:
         self._session: aiohttp.ClientSession | None = None
         self._ids = itertools.count(1)
         self._chain: tuple[str, str] | None = None
+        self._margin: int | None = None
 
     async def __aenter__(self) -> Client:
         return self
@@ -103,6 +105,15 @@ class Client:
             self._chain = (info["chainId"], info["groupId"])
         return self._chain
 
+    async def block_limit(self) -> int:
+        """A block limit for a new transaction: ``BLOCK_LIMIT_MARGIN`` blocks ahead of the head, less on a
+        chain whose ``block_limit_window`` is smaller (a limit beyond the window is refused); two blocks
+        short of the window, as the head may move before the node checks."""
+        if self._margin is None:
+            window = int(await self.request("getSystemConfigByKey", "block_limit_window"))
+            self._margin = max(1, min(BLOCK_LIMIT_MARGIN, window - 2))
+        return await self.block_number() + self._margin
+
     async def resolve(self, to: str | bytes) -> bytes:
         """A contract address from bytes, 0x-hex, or a registered name."""
         if isinstance(to, bytes):
@@ -119,7 +130,7 @@ class Client:
         chain_id, group_id = await self.chain_ids()
         address = b"" if to in (b"", "") else await self.resolve(to)
         if block_limit is None:
-            block_limit = await self.block_number() + BLOCK_LIMIT_MARGIN
+            block_limit = await self.block_limit()
         if nonce is None:
             nonce = secrets.randbits(63)  # unique per sender within the window, with overwhelming odds
         return Transaction(chain_id, group_id, nonce, block_limit, b"", address, method, tuple(args)).signed_by(key)
@@ -220,7 +231,7 @@ class Client:
         """Build and sign one transaction per ``(to, method, args)``, send them in JSON-RPC batches and wait
         for their receipts (also fetched in batches). Each result is the receipt, or the
         :class:`RpcCallError` that refused that transaction."""
-        block_limit = await self.block_number() + BLOCK_LIMIT_MARGIN
+        block_limit = await self.block_limit()
         targets = {to: b"" if to in (b"", "") else await self.resolve(to) for to, _, _ in calls}  # once per name
         txs = [await self.build(key, targets[to], method, args, block_limit=block_limit) for to, method, args in calls]
 
