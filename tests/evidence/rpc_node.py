@@ -17,7 +17,7 @@ from tests.evidence.evidence_chain import EvidenceChain
 
 from consortium.encoding import canonical
 from consortium.encoding.canonical import Value
-from consortium.execution import BlockContext, ContractRecord
+from consortium.execution import BlockContext, ContractRecord, governance
 from consortium.execution.keys import code_key, contract_key
 from consortium.ledger import Transaction
 from consortium.rpc.methods import CallFailed
@@ -31,6 +31,12 @@ class InstantNode(EvidenceChain):
 
     def pending_count(self) -> int:
         return 0
+
+    def system_config(self, key: str) -> Value:
+        """As rpc/node_api.py answers it (the SDK reads block_limit_window to choose a block limit)."""
+        config = {**governance.GovernanceState(self.ledger.state_reader().get).config(),
+                  "block_limit_window": self.genesis.block_limit_window, "crypto_suite": self.genesis.crypto_suite}
+        return config[key]
 
     async def call(self, to: bytes, method: str, args: tuple[Value, ...], sender: bytes) -> Value:
         head = self.ledger.head_header()
