@@ -16,18 +16,20 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from consortium import __version__
+from consortium.ops.families import Families
 
 if TYPE_CHECKING:
     from consortium.gateway.service import Gateway
 
 NS = "consortium_gateway"
+_FAMILIES = Families(NS)
 TIME_TO_PROOF_BUCKETS = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300, 1800)
 
 
@@ -66,13 +68,7 @@ class GatewayCollector(Collector):
         gw = self.gateway
         a = gw.anchor
 
-        def gauge(name: str, doc: str, value: float, labels: dict[str, str] | None = None) -> GaugeMetricFamily:
-            g = GaugeMetricFamily(f"{NS}_{name}", doc, labels=list(labels) if labels else None)
-            g.add_metric(list(labels.values()) if labels else [], value)
-            return g
-
-        def total(name: str, doc: str, value: float) -> CounterMetricFamily:
-            return CounterMetricFamily(f"{NS}_{name}", doc, value=value)
+        gauge, total = _FAMILIES.gauge, _FAMILIES.total
 
         yield gauge("build_info", "Version, account and node of this gateway (value 1).", 1,
                     {"version": __version__, "account": "0x" + gw.key.address.hex(), "node": gw.config.node_rpc})

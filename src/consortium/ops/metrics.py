@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
@@ -30,8 +30,10 @@ from consortium import __version__
 from consortium.ledger.block import Block
 from consortium.node.runtime import Node
 from consortium.ops.anchor_metrics import AnchorCollector
+from consortium.ops.families import Families
 
 NS = "consortium"
+_FAMILIES = Families(NS)
 _DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _INTERVAL_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 120, 300, 900, 3600)
 
@@ -48,13 +50,7 @@ class NodeCollector(Collector):
         quorum = node.liveness.view()
         sync = node.sync.status()
 
-        def gauge(name: str, doc: str, value: float, labels: dict[str, str] | None = None) -> GaugeMetricFamily:
-            g = GaugeMetricFamily(f"{NS}_{name}", doc, labels=list(labels) if labels else None)
-            g.add_metric(list(labels.values()) if labels else [], value)
-            return g
-
-        def total(name: str, doc: str, value: float) -> CounterMetricFamily:
-            return CounterMetricFamily(f"{NS}_{name}", doc, value=value)
+        gauge, total = _FAMILIES.gauge, _FAMILIES.total
 
         yield gauge("build_info", "Version and chain of this node (value 1).", 1,
                     {"version": __version__, "chain_id": node.genesis.chain_id, "group_id": node.genesis.group_id,
