@@ -106,13 +106,19 @@ class Client:
         return self._chain
 
     async def block_limit(self) -> int:
-        """A block limit for a new transaction: ``BLOCK_LIMIT_MARGIN`` blocks ahead of the head, less on a
-        chain whose ``block_limit_window`` is smaller (a limit beyond the window is refused); two blocks
-        short of the window, as the head may move before the node checks."""
+        """A block limit for a new transaction: the head plus :meth:`block_limit_margin`."""
+        margin = await self.block_limit_margin()
+        return await self.block_number() + margin
+
+    async def block_limit_margin(self) -> int:
+        """How far past the head a new transaction's block limit goes: ``BLOCK_LIMIT_MARGIN`` blocks, less
+        on a chain whose ``block_limit_window`` is smaller (a limit beyond the window is refused); two
+        blocks short of the window, as the head may move before the node checks. Read once per client.
+        Callers that keep their own view of the head (the gateway) add it to that."""
         if self._margin is None:
             window = int(await self.request("getSystemConfigByKey", "block_limit_window"))
             self._margin = max(1, min(BLOCK_LIMIT_MARGIN, window - 2))
-        return await self.block_number() + self._margin
+        return self._margin
 
     async def resolve(self, to: str | bytes) -> bytes:
         """A contract address from bytes, 0x-hex, or a registered name."""

@@ -10,8 +10,9 @@
   a courier: the bundle is verified like any other), store it, and wake proof waiters.
   An unanswered transaction is re-sent as is (the pool and chain drop duplicates); one
   whose ``block_limit`` passed without a receipt can never commit, so it is signed again
-  with a fresh nonce — never before, so a batch is never on chain twice. The block limit is
-  ``BLOCK_LIMIT_MARGIN`` ahead, or less on a chain whose ``block_limit_window`` is smaller.
+  with a fresh nonce — never before, so a batch is never on chain twice. The block limit is the
+  SDK's margin ahead of the last head seen (``Client.block_limit_margin``: ``BLOCK_LIMIT_MARGIN``,
+  or less on a chain whose ``block_limit_window`` is smaller).
 
 Counters here (sealed, committed, failed, signed again, resent, node errors) and the
 acknowledgement times of open items feed the gateway's Prometheus metrics (gateway/metrics.py).
@@ -31,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from consortium.client import ClientError, SyncClient
-from consortium.client.sdk import BLOCK_LIMIT_MARGIN, Client, RpcCallError
+from consortium.client.sdk import Client, RpcCallError
 from consortium.crypto.suite import KeyPair
 from consortium.encoding.hexbytes import to_hex
 from consortium.evidence.build import fetch_bundle
@@ -99,7 +100,6 @@ class Anchor:
         self.height = 0
         self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="gateway-proof")
         self._sync_client: SyncClient | None = None
-        self._margin: int | None = None
         self.acked: deque[Acked] = deque()
         """Acknowledgement times of items not yet in a committed batch, in log order (not kept across restarts)."""
         self.sealed_batches = 0
@@ -225,16 +225,14 @@ class Anchor:
     async def _sign(self, root: bytes, count: int) -> Transaction:
         if self._chain is None:
             self._chain = await self.client.chain_ids()
-        if self._margin is None:
-            window = int(await self.client.request("getSystemConfigByKey", "block_limit_window"))
-            self._margin = max(1, min(BLOCK_LIMIT_MARGIN, window - 2))  # the head may move before the node checks
+        margin = await self.client.block_limit_margin()
         try:  # an idle gateway's last look may be old; unreachable node: seal anyway, send when it is back
             self.height = await self.client.block_number()
         except ClientError:
             if not self.height:
                 raise
         chain_id, group_id = self._chain
-        return Transaction(chain_id, group_id, secrets.randbits(63), self.height + self._margin, b"",
+        return Transaction(chain_id, group_id, secrets.randbits(63), self.height + margin, b"",
                            EVIDENCE_ADDRESS, "notarize_batch", (root, count)).signed_by(self.key)
 
     async def _send(self, flight: Flight) -> None:
