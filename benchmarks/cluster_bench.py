@@ -157,19 +157,9 @@ def stage_costs(block_size: int = 300) -> dict[str, float]:
     """
     from consortium.ledger.block import Block
     from consortium.node import wire
-    from consortium.node.chain_files import ChainSpec, new_chain
-    from consortium.node.config import load_config
-    from consortium.node.genesis import load_genesis
-    from consortium.node.runtime import Node
+    from node_pair import execute_next, node_pair
 
-    tmp = Path(tempfile.mkdtemp(prefix="consortium-stages-"))
-    try:
-        layout = new_chain(tmp / "chain", ChainSpec(nodes=4, p2p_port=41000, rpc_port=41100))
-        nodes = []
-        for i in (0, 1):
-            config = load_config(layout.nodes[i].dir / "config.toml")
-            nodes.append(Node(config, load_genesis(config.genesis_path)))
-        leader, replica = nodes
+    with node_pair("consortium-stages-") as (leader, replica):
         g = leader.genesis
         from consortium.execution import EVIDENCE_ADDRESS
 
@@ -189,19 +179,13 @@ def stage_costs(block_size: int = 300) -> dict[str, float]:
         body = timed("gossip_encode", lambda: wire.encode_transactions(txs))
         got = timed("gossip_decode", lambda: wire.decode_transactions(body, suite))
         timed("admit_gossip", lambda: [replica.admit(tx) for tx in got])
-        executed = timed("leader_execute", lambda: leader.ledger.execute(
-            leader.txpool.take(block_size), timestamp=leader.ledger.head_header().timestamp + 1,
-            proposer=leader.node_id, view=0, sealers=tuple(leader.core.sealers)))
+        executed = timed("leader_execute", lambda: execute_next(leader, block_size))
         encoded = timed("block_encode", lambda: executed.block.encode())
         block = timed("block_decode", lambda: Block.decode(encoded, suite))
 
         mine = timed("replica_validate", lambda: replica.driver._verify(block))
         timed("commit", lambda: replica.ledger.commit(mine))
-        for n in nodes:
-            n.ledger.kv.close()
-        return out
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 # -- the cluster ------------------------------------------------------------------------------------

@@ -16,20 +16,14 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 from cluster_bench import presign
 from consortium.encoding.hexbytes import from_hex
 from consortium.execution import EVIDENCE_ADDRESS
 from consortium.ledger.transaction import Transaction
 from consortium.node import gc_tuning
-from consortium.node.chain_files import ChainSpec, new_chain
-from consortium.node.config import load_config
-from consortium.node.genesis import load_genesis
-from consortium.node.runtime import Node
+from node_pair import execute_next, node_pair
 
 
 def main() -> None:
@@ -48,14 +42,7 @@ def main() -> None:
             spent[0] += time.perf_counter() - started[0]
             spent[1] += 1
 
-    tmp = Path(tempfile.mkdtemp(prefix="consortium-gc-"))
-    try:
-        layout = new_chain(tmp / "chain", ChainSpec(nodes=4, p2p_port=41000, rpc_port=41100))
-        nodes = []
-        for i in (0, 1):
-            config = load_config(layout.nodes[i].dir / "config.toml")
-            nodes.append(Node(config, load_genesis(config.genesis_path)))
-        leader, replica = nodes
+    with node_pair("consortium-gc-") as (leader, replica):
         g = leader.genesis
         n, size = args.blocks, args.block_size
         raws = [from_hex(r.decode()) for _, r in presign(n * size, (g.chain_id, g.group_id), EVIDENCE_ADDRESS, 500)]
@@ -67,9 +54,7 @@ def main() -> None:
             for tx in txs:
                 leader.admit(tx)
                 replica.admit(tx)
-            executed = leader.ledger.execute(
-                leader.txpool.take(size), timestamp=leader.ledger.head_header().timestamp + 1,
-                proposer=leader.node_id, view=0, sealers=tuple(leader.core.sealers))
+            executed = execute_next(leader, size)
             validated = replica.driver._verify(executed.block)
             leader.ledger.commit(executed)
             replica.ledger.commit(validated)
@@ -77,10 +62,6 @@ def main() -> None:
             replica.txpool.remove_committed(executed.block)
         cpu = time.process_time() - t0
         gc.callbacks.remove(on_gc)
-        for node in nodes:
-            node.ledger.kv.close()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     txs_total = n * size
     print(json.dumps({"gc": args.gc, "threshold": gc.get_threshold(), "blocks": n, "block_size": size,
                       "cpu_us_per_tx": round(cpu / txs_total * 1e6, 1),
