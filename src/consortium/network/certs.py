@@ -72,25 +72,7 @@ def issue_ca(chain_id: str, *, key: Ed25519PrivateKey | None = None, days: int =
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
         x509.NameAttribute(NameOID.COMMON_NAME, f"chain CA {chain_id}"[:64]),
     ])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                          encipher_only=False, decipher_only=False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, algorithm=None)
-    )
-    return key, cert
+    return key, _self_signed_ca(key, name, now, days)
 
 
 def issue_org_ca(org: str, chain_id: str, *, key: Ed25519PrivateKey | None = None, days: int = DEFAULT_VALIDITY_DAYS,
@@ -103,7 +85,13 @@ def issue_org_ca(org: str, chain_id: str, *, key: Ed25519PrivateKey | None = Non
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, chain_id[:64]),
         x509.NameAttribute(NameOID.COMMON_NAME, f"{org} CA"[:64]),
     ])
-    cert = (
+    return key, _self_signed_ca(key, name, now, days)
+
+
+def _self_signed_ca(key: Ed25519PrivateKey, name: x509.Name, now: dt.datetime, days: int) -> x509.Certificate:
+    """The CA certificate both kinds of CA share: self-signed, signs end-entity certificates and CRLs only
+    (path length 0), valid from five minutes before ``now`` (clock skew between members) for ``days``."""
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -121,7 +109,6 @@ def issue_org_ca(org: str, chain_id: str, *, key: Ed25519PrivateKey | None = Non
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, algorithm=None)
     )
-    return key, cert
 
 
 def _san(host: str) -> list[x509.GeneralName]:
