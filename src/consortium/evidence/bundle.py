@@ -223,14 +223,7 @@ def parse_bundle(doc: Any) -> ProofBundle:
         raise MalformedBundle("a proof bundle is a JSON object")
     if doc.get("type") != BUNDLE_TYPE:
         raise MalformedBundle(f"not a consortium evidence proof (\"type\" must be {BUNDLE_TYPE!r})")
-    version = doc.get("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise MalformedBundle("\"version\" must be an integer")
-    if version not in READABLE_VERSIONS:
-        if version > BUNDLE_VERSION:
-            raise UnsupportedBundle(f"the proof uses format version {version}; this verifier reads versions "
-                                    f"{READABLE_VERSIONS[0]} to {BUNDLE_VERSION}: upgrade consortium to verify it")
-        raise MalformedBundle(f"unknown proof format version {version}")
+    version = _format_version(doc, READABLE_VERSIONS, BUNDLE_VERSION, "proof")
     _exact_keys(doc, _TOP_KEYS[version], "the proof bundle", optional=OPTIONAL_KEYS[version])
     opening: Opening | Unopened
     if version == 1:
@@ -266,6 +259,20 @@ def parse_bundle(doc: Any) -> ProofBundle:
         raise MalformedBundle("headers: every block header must be used by the notarization, a co-signature "
                               "or the record")
     return bundle
+
+
+def _format_version(doc: dict[str, Any], readable: tuple[int, ...], newest: int, what: str) -> int:
+    """The document's ``"version"``, one of ``readable``. A newer one than this verifier knows is
+    UnsupportedBundle (upgrade, do not conclude); any other unknown one is malformed."""
+    version = doc.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise MalformedBundle("\"version\" must be an integer")
+    if version not in readable:
+        if version > newest:
+            raise UnsupportedBundle(f"the {what} uses format version {version}; this verifier reads versions "
+                                    f"{readable[0]} to {newest}: upgrade consortium to verify it")
+        raise MalformedBundle(f"unknown {what} format version {version}")
+    return version
 
 
 def _exact_keys(obj: Any, keys: set[str], what: str, optional: frozenset[str] = frozenset()) -> dict[str, Any]:

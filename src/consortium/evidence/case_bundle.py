@@ -46,6 +46,7 @@ from consortium.evidence.bundle import (
     TxInclusion,
     _change,
     _exact_keys,
+    _format_version,
     _header,
     _hex,
     _inclusion,
@@ -171,15 +172,7 @@ def load_case_bundle(data: bytes) -> CaseBundle:
 def parse_case_bundle(doc: Any) -> CaseBundle:
     if not isinstance(doc, dict) or doc.get("type") != CASE_BUNDLE_TYPE:
         raise MalformedBundle(f"not a consortium case proof (\"type\" must be {CASE_BUNDLE_TYPE!r})")
-    version = doc.get("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise MalformedBundle("\"version\" must be an integer")
-    if version not in READABLE_CASE_VERSIONS:
-        if version > CASE_BUNDLE_VERSION:
-            raise UnsupportedBundle(f"the case proof uses format version {version}; this verifier reads versions "
-                                    f"{READABLE_CASE_VERSIONS[0]} to {CASE_BUNDLE_VERSION}: upgrade consortium to "
-                                    "verify it")
-        raise MalformedBundle(f"unknown case proof format version {version}")
+    version = _format_version(doc, READABLE_CASE_VERSIONS, CASE_BUNDLE_VERSION, "case proof")
     _exact_keys(doc, _TOP[version], "the case proof")
     headers = tuple(_header(h, f"headers[{i}]") for i, h in enumerate(_list(doc["headers"], "headers", MAX_CASE_HEADERS)))
     if not headers:
