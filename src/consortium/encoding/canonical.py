@@ -28,6 +28,7 @@ consensus message its block's without encoding anything again.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, TypeAlias
 
 import msgpack
@@ -54,8 +55,11 @@ class DecodeError(ValueError):
     """Bytes are not the canonical encoding of a value or of the expected object."""
 
 
-def _prepare(value: Any, depth: int) -> object:
+_SCALARS = frozenset((bytes, str, type(None), bool))
+"""Exact types that are canonical as they are (subclasses take the slow path and are converted)."""
 
+
+def _prepare(value: Any, depth: int) -> object:
     """Check ``value`` against the canonical subset and return what msgpack should pack.
 
     One walk does both jobs: it refuses what msgpack would otherwise happily
@@ -64,9 +68,12 @@ def _prepare(value: Any, depth: int) -> object:
     as they are, so the common case allocates nothing. Sorting keys as Python
     strings is sorting them by UTF-8 bytes: UTF-8 preserves code point order
     (strings that cannot be UTF-8 encoded fail in msgpack and are refused).
+
+    Items of containers that are scalars of exact types are checked in line rather than by a
+    call each (most items are): same checks, same order, so the same value or the same error.
     """
     t = type(value)
-    if t is bytes or t is str or value is None or t is bool:
+    if t in _SCALARS:
         return value
     if t is int:
         if INT_MIN <= value <= INT_MAX:
@@ -77,6 +84,9 @@ def _prepare(value: Any, depth: int) -> object:
             raise EncodingError(f"value nested deeper than {MAX_DEPTH} levels")
         out = None
         for i, item in enumerate(value):
+            ti = type(item)
+            if ti in _SCALARS or (ti is int and INT_MIN <= item <= INT_MAX):
+                continue
             prepared = _prepare(item, depth + 1)
             if prepared is not item:
                 if out is None:
@@ -89,7 +99,15 @@ def _prepare(value: Any, depth: int) -> object:
         for key in value:
             if type(key) is not str and not isinstance(key, str):
                 raise EncodingError(f"map key {key!r} is not a string")
-        return {k: _prepare(value[k], depth + 1) for k in sorted(value)}
+        ordered = {}
+        for k in sorted(value):
+            item = value[k]
+            ti = type(item)
+            if ti in _SCALARS or (ti is int and INT_MIN <= item <= INT_MAX):
+                ordered[k] = item
+            else:
+                ordered[k] = _prepare(item, depth + 1)
+        return ordered
     # Subclasses (IntEnum, str subclasses, ...) and everything that is refused.
     if isinstance(value, bool):
         return bool(value)
@@ -108,11 +126,30 @@ def _prepare(value: Any, depth: int) -> object:
     raise EncodingError(f"type {type(value).__name__} cannot be encoded canonically")
 
 
+class _Packers(threading.local):
+    """One msgpack packer per thread: ``msgpack.packb`` builds a new Packer on every call (half a
+    microsecond, more than packing a short value), and a packer's buffer must not be shared
+    between threads."""
+
+    def __init__(self) -> None:
+        self.pack = msgpack.Packer(use_bin_type=True).pack
+
+
+_PACKERS = _Packers()
+
+
+def pack(value: object) -> bytes:
+    """``msgpack.packb(value, use_bin_type=True)`` with this thread's packer. Not a canonical
+    encoder: only for values already known canonical (:func:`encode` checks; callers that build
+    fixed-shape records pack their checked scalars with it)."""
+    return _PACKERS.pack(value)
+
+
 def encode(value: Value) -> bytes:
     """Encode a canonical value. Raises :class:`EncodingError` for anything else."""
     prepared = _prepare(value, 0)
     try:
-        return msgpack.packb(prepared, use_bin_type=True)
+        return _PACKERS.pack(prepared)
     except UnicodeEncodeError as exc:
         raise EncodingError(f"text is not valid UTF-8 (lone surrogate?): {exc.reason}") from None
     except (ValueError, TypeError, OverflowError) as exc:  # pragma: no cover - _prepare guards
@@ -164,7 +201,7 @@ def check_canonical(value: Value, data: bytes) -> None:
     """
     _check_value(value, 0)
     try:
-        again = msgpack.packb(value, use_bin_type=True)
+        again = _PACKERS.pack(value)
     except Exception as exc:  # pragma: no cover - a decoded value always packs
         raise DecodeError(f"not canonical: {exc.__class__.__name__}") from None
     if again != data:

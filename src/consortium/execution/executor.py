@@ -213,7 +213,9 @@ class Executor:
     def _execute_tx(self, block: BlockState, view: BlockView, tx: Transaction) -> Receipt:
         tx_state = TxState(block)
         tx_hash = tx.hash if self.suite is DEFAULT_SUITE else tx.hash_with(self.suite)
-        sender = self.suite.address(tx.sender)
+        # The transaction caches its sender's address under its own suite; the same suite (by name,
+        # as hash_with decides) gives the same address.
+        sender = tx.sender_address if tx.suite.name == self.suite.name else self.suite.address(tx.sender)
         self._start_gas()
         if tx.chain_id != view.chain_id or tx.group_id != view.group_id:
             outcome = _Outcome(ReceiptStatus.BAD_TRANSACTION, error=(
@@ -228,10 +230,9 @@ class Executor:
         ok = outcome.status == ReceiptStatus.OK
         if ok:
             tx_state.commit()
-        return Receipt(
-            tx_hash=tx_hash, status=outcome.status, output=outcome.output, gas_used=self._gas_used(),
-            events=tuple(self._sandbox.events) if ok else (), error=outcome.error,
-            contract_address=outcome.contract_address,
+        return Receipt.fields_of(
+            tx_hash, outcome.status, outcome.output, self._gas_used(), tuple(self._sandbox.events) if ok else (),
+            outcome.error, outcome.contract_address,
         )
 
     def _start_gas(self) -> None:
@@ -294,7 +295,7 @@ class Executor:
         fn = sb.functions(compiled)[method]
         sb.begin(state, address, MsgView(sender, address), view, TxView(tx_hash, nonce))
         weight = [0]
-        values = [_thaw(a, weight, 0) for a in args]
+        values = _thaw_args(args, weight)
         sb.charge(weight[0])
         result = fn(*values)
         return sb.output(result)
@@ -314,7 +315,7 @@ class Executor:
         sb = self._sandbox
         sb.begin(state, address, MsgView(sender, address), view, TxView(tx_hash, nonce))
         weight = [0]
-        values = [_thaw(a, weight, 0) for a in args]
+        values = _thaw_args(args, weight)
         sb.charge(weight[0] + G_EVIDENCE_CALL)
         native = NativeEvidence(state, storage_prefix(address), address, sb.charge, sb.events, sb.builtins["__s_get"],
                                 sender, view.number, view.timestamp, tx_hash)
@@ -473,21 +474,53 @@ def _thaw(value: Value, weight: list[int], depth: int) -> Any:
 
     Adds the arguments' gas weight (1 per element, 1 per BYTES_PER_GAS bytes) to ``weight[0]``
     on the way, and refuses nesting deeper than MAX_NESTING (decoded transactions cannot be
-    deeper; transactions built in-process could).
+    deeper; transactions built in-process could). Items of exact scalar types are handled in
+    line (most are): the same values, weights and errors as a call each.
     """
     if isinstance(value, (list, tuple)):
         if depth >= MAX_NESTING:
             raise BadTransaction(f"arguments are nested deeper than {MAX_NESTING} levels")
         weight[0] += 1 + len(value)
-        return [_thaw(v, weight, depth + 1) for v in value]
+        return _thaw_items(value, weight, depth + 1)
     if isinstance(value, dict):
         if depth >= MAX_NESTING:
             raise BadTransaction(f"arguments are nested deeper than {MAX_NESTING} levels")
         weight[0] += 1 + len(value)
-        return {k: _thaw(v, weight, depth + 1) for k, v in value.items()}
+        thawed = {}
+        entries: dict[str, Any] = value
+        for k, v in entries.items():
+            t = type(v)
+            if t is str or t is bytes:
+                weight[0] += len(v) // BYTES_PER_GAS
+                thawed[k] = v
+            elif t is int or t is bool or v is None:
+                thawed[k] = v
+            else:
+                thawed[k] = _thaw(v, weight, depth + 1)
+        return thawed
     if isinstance(value, (str, bytes)):
         weight[0] += len(value) // BYTES_PER_GAS
     return value
+
+
+def _thaw_args(args: Sequence[Any], weight: list[int]) -> list[Any]:
+    """``[_thaw(a, weight, 0) for a in args]``."""
+    return _thaw_items(args, weight, 0)
+
+
+def _thaw_items(items: Sequence[Any], weight: list[int], depth: int) -> list[Any]:
+    """``[_thaw(v, weight, depth) for v in items]``, scalars in line."""
+    out = []
+    for v in items:
+        t = type(v)
+        if t is str or t is bytes:
+            weight[0] += len(v) // BYTES_PER_GAS
+            out.append(v)
+        elif t is int or t is bool or v is None:
+            out.append(v)
+        else:
+            out.append(_thaw(v, weight, depth))
+    return out
 
 
 def _contract_line(tb: TracebackType | None) -> int:

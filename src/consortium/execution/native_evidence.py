@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from consortium.encoding import canonical
+from consortium.encoding.canonical import INT_MAX, INT_MIN
 from consortium.execution.checked import type_name
 from consortium.execution.errors import PermissionDenied, Revert, SandboxViolation
 from consortium.execution.limits import (
@@ -125,8 +126,16 @@ class NativeEvidence:
         return self._read(key) is not None
 
     def _store(self, key: Any, value: Any) -> None:
-        k = self._prefix + canonical.encode(key)
-        raw = canonical.encode(value)
+        self._store_at(self._prefix + canonical.encode(key), canonical.encode(value))
+
+    def _read_at(self, k: bytes) -> bytes | None:
+        """:meth:`_read` of a key already encoded (with the prefix)."""
+        raw = self._state.get(k)
+        self._charge(G_STORAGE_READ + G_STORAGE_READ_BYTE * (len(k) + (len(raw) if raw is not None else 0)))
+        return raw
+
+    def _store_at(self, k: bytes, raw: bytes) -> None:
+        """:meth:`_store` of a key and value already encoded."""
         self._charge(G_STORAGE_WRITE + G_STORAGE_WRITE_BYTE * (len(k) + len(raw)))
         self._state.put(k, raw)
 
@@ -144,16 +153,17 @@ class NativeEvidence:
     # -- evidence --------------------------------------------------------------------------------
     def notarize(self, evidence_hash: Any, metadata: Any, signers: Any) -> Any:
         self._check_hash(evidence_hash, "evidence hash")
-        key = ["ev", evidence_hash]
-        existing = self._get(key)
+        k = self._prefix + _ev_key(evidence_hash)  # the key ["ev", evidence_hash]
+        raw = self._read_at(k)
+        existing: Any = None if raw is None else canonical.decode(raw)
         if existing is not None:
             revert(f"already notarized at block {existing['block']}")
         meta = self._check_metadata(metadata)
-        require(typeof(signers) == "list" and len(signers) <= MAX_SIGNERS,
-                f"signers must be a list of at most {MAX_SIGNERS} addresses")
+        if not ((type(signers) is list or typeof(signers) == "list") and len(signers) <= MAX_SIGNERS):
+            revert(f"signers must be a list of at most {MAX_SIGNERS} addresses")
         signers = self._unique_addresses(signers, "signer")
         status = PENDING if signers else COMPLETE
-        self._store(key, {
+        record = {
             "hash": evidence_hash,
             "submitter": self.sender,
             "block": self.number,
@@ -163,12 +173,22 @@ class NativeEvidence:
             "signers": signers,
             "signatures": [],
             "status": status,
-        })
-        self._emit("Notarized", hash=evidence_hash, submitter=self.sender, case_id=meta.get("case_id", ""),
-                   signers=len(signers))
+        }
+        self._store_at(k, _evidence_record_bytes(record) or canonical.encode(record))
+        self._events.append(self._notarized(evidence_hash, meta.get("case_id", ""), len(signers)))
         if status == COMPLETE:
-            self._emit("Completed", hash=evidence_hash)
+            self._charge(G_EVIDENCE_EVENT)
+            self._events.append(Event.presorted(self._address, "Completed", (("hash", evidence_hash),)))
         return status
+
+    def _notarized(self, evidence_hash: Any, case_id: Any, signers: int) -> Event:
+        """``_emit("Notarized", hash=, submitter=, case_id=, signers=)`` with its fields in key order."""
+        self._charge(G_EVIDENCE_EVENT)
+        if type(case_id) is str:
+            return Event.presorted(self._address, "Notarized", (
+                ("case_id", case_id), ("hash", evidence_hash), ("signers", signers), ("submitter", self.sender)))
+        return Event.make(self._address, "Notarized",
+                          {"hash": evidence_hash, "submitter": self.sender, "case_id": case_id, "signers": signers})
 
     def notarize_batch(self, root: Any, count: Any) -> Any:
         self._check_hash(root, "batch root")
@@ -302,10 +322,12 @@ class NativeEvidence:
         return case
 
     def _check_hash(self, h: Any, what: str) -> None:
-        require(typeof(h) == "bytes" and len(h) == 32, f"{what} must be 32 bytes (SHA-256)")
+        if not ((type(h) is bytes or typeof(h) == "bytes") and len(h) == 32):
+            revert(f"{what} must be 32 bytes (SHA-256)")
 
     def _check_address(self, a: Any, what: str) -> None:
-        require(typeof(a) == "bytes" and len(a) == 20, f"{what} must be a 20-byte address")
+        if not ((type(a) is bytes or typeof(a) == "bytes") and len(a) == 20):
+            revert(f"{what} must be a 20-byte address")
 
     def _check_case_id(self, case_id: Any) -> None:
         require(typeof(case_id) == "str" and 0 < len(case_id) <= MAX_CASE_ID,
@@ -315,30 +337,36 @@ class NativeEvidence:
         result: list[bytes] = []
         for a in items:
             self._check_address(a, what)
-            require(a not in result, f"duplicate {what} 0x{a.hex()}")
+            if a in result:
+                revert(f"duplicate {what} 0x{a.hex()}")
             result.append(a)
         return result
 
     def _check_metadata(self, metadata: Any) -> dict[str, Any]:
-        require(typeof(metadata) == "dict", "metadata must be a map")
+        # require(...) of the source, written as `if not ...: revert(...)` so that a passing check
+        # formats no message; `type(x) is T or typeof(x) == "T"` is typeof's test with its common
+        # case first.
+        if not (type(metadata) is dict or typeof(metadata) == "dict"):
+            revert("metadata must be a map")
         meta = {}
         for field, value in metadata.items():
             if field == "size":
-                require(typeof(value) == "int" and value >= 0, "metadata.size must be a non-negative int")
+                if not ((type(value) is int or typeof(value) == "int") and value >= 0):
+                    revert("metadata.size must be a non-negative int")
             elif field == "case_id":
-                require(typeof(value) == "str" and len(value) <= MAX_CASE_ID,
-                        f"metadata.case_id must be a string of at most {MAX_CASE_ID} characters")
+                if not ((type(value) is str or typeof(value) == "str") and len(value) <= MAX_CASE_ID):
+                    revert(f"metadata.case_id must be a string of at most {MAX_CASE_ID} characters")
             elif field == "file_name":
-                require(typeof(value) == "str" and len(value) <= MAX_FILE_NAME,
-                        f"metadata.file_name must be a string of at most {MAX_FILE_NAME} characters")
+                if not ((type(value) is str or typeof(value) == "str") and len(value) <= MAX_FILE_NAME):
+                    revert(f"metadata.file_name must be a string of at most {MAX_FILE_NAME} characters")
             elif field == "media_type":
-                require(typeof(value) == "str" and len(value) <= MAX_MEDIA_TYPE,
-                        f"metadata.media_type must be a string of at most {MAX_MEDIA_TYPE} characters")
+                if not ((type(value) is str or typeof(value) == "str") and len(value) <= MAX_MEDIA_TYPE):
+                    revert(f"metadata.media_type must be a string of at most {MAX_MEDIA_TYPE} characters")
             elif field == "note":
-                require(typeof(value) == "str" and len(value) <= MAX_NOTE,
-                        f"metadata.note must be a string of at most {MAX_NOTE} characters")
+                if not ((type(value) is str or typeof(value) == "str") and len(value) <= MAX_NOTE):
+                    revert(f"metadata.note must be a string of at most {MAX_NOTE} characters")
             else:
-                require(False, f"unknown metadata field {field!r} (allowed: case_id, file_name, size, media_type, note)")
+                revert(f"unknown metadata field {field!r} (allowed: case_id, file_name, size, media_type, note)")
             meta[field] = value
         return meta
 
@@ -347,3 +375,54 @@ class NativeEvidence:
         "arbitrators", "is_arbitrator", "notarize", "notarize_batch", "sign", "get", "open_case", "attach",
         "rule", "get_case", "case_evidence",
     })
+
+
+# --- encoding fast paths for the notarize hot path ---------------------------------------------
+# Each returns exactly canonical.encode of the value it stands for (tests/execution/test_native_fast.py
+# compares them by hypothesis), or None when the value is not of the plain shape it handles.
+
+_EV_KEY_HEAD = canonical.encode(["ev", b""])[:-1] + b"\x20"
+"""``encode(["ev", h])`` for a 32-byte ``h`` is this head and then ``h`` (fixarray 2, "ev", bin8 of 32)."""
+
+
+def _ev_key(evidence_hash: Any) -> bytes:
+    """``canonical.encode(["ev", evidence_hash])``; a 32-byte ``bytes`` takes the fixed head."""
+    if type(evidence_hash) is bytes and len(evidence_hash) == 32:
+        return _EV_KEY_HEAD + evidence_hash
+    return canonical.encode(["ev", evidence_hash])
+
+
+_RECORD_KEYS = ("block", "hash", "metadata", "signatures", "signers", "status", "submitter", "timestamp", "tx")
+"""The keys of an evidence record in canonical (sorted) order."""
+
+
+def _evidence_record_bytes(record: dict[str, Any]) -> bytes | None:
+    """``canonical.encode(record)`` for a fresh evidence record built by notarize, by one pack of the record
+    with its keys (and its metadata's) in canonical order, when every leaf is a plain scalar or a list
+    of bytes; None otherwise (the caller encodes it the general way)."""
+    meta = record["metadata"]
+    signers = record["signers"]
+    if type(meta) is not dict or type(signers) is not list or record["signatures"] != []:
+        return None
+    for k, v in meta.items():
+        tv = type(v)
+        if type(k) is not str or not (tv is str or (tv is int and INT_MIN <= v <= INT_MAX)):
+            return None
+    for a in signers:
+        if type(a) is not bytes:
+            return None
+    for name in ("hash", "submitter", "tx"):
+        if type(record[name]) is not bytes:
+            return None
+    for name in ("block", "timestamp"):
+        v = record[name]
+        if type(v) is not int or not INT_MIN <= v <= INT_MAX:
+            return None
+    if type(record["status"]) is not str:
+        return None
+    ordered = {k: record[k] for k in _RECORD_KEYS}
+    ordered["metadata"] = {k: meta[k] for k in sorted(meta)}
+    try:
+        return canonical.pack(ordered)
+    except (ValueError, TypeError, OverflowError):  # e.g. a lone surrogate: the encoder says so
+        return None
