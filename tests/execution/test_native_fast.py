@@ -46,7 +46,18 @@ def test_ev_key_is_the_encoded_key(evidence_hash: Any) -> None:
 
 
 meta_keys = st.sampled_from(["case_id", "file_name", "media_type", "note", "size"]) | texts
-records = st.fixed_dictionaries({
+records = st.fixed_dictionaries({  # in the order notarize writes them (canonical)
+    "block": ints | st.just(True),
+    "hash": st.binary(min_size=32, max_size=32) | plain,
+    "metadata": st.dictionaries(meta_keys, plain | st.lists(plain, max_size=2), max_size=5) | plain,
+    "signatures": st.just([]) | st.lists(plain, max_size=1),
+    "signers": st.lists(st.binary(min_size=20, max_size=20) | plain, max_size=4) | plain,
+    "status": st.sampled_from(["PENDING", "COMPLETE"]) | plain,
+    "submitter": st.binary(min_size=20, max_size=20) | plain,
+    "timestamp": ints,
+    "tx": st.binary(min_size=32, max_size=32) | plain,
+}) | st.fixed_dictionaries({  # in the order of the contract's source
+
     "hash": st.binary(min_size=32, max_size=32) | plain,
     "submitter": st.binary(min_size=20, max_size=20) | plain,
     "block": ints | st.just(True),
@@ -65,6 +76,8 @@ records = st.fixed_dictionaries({
           "metadata": {"size": 1}, "signers": [], "signatures": [], "status": "COMPLETE"})
 @example({"hash": b"h" * 32, "submitter": b"s" * 20, "block": 7, "timestamp": 9, "tx": b"t" * 32,
           "metadata": {"note": "\ud800", "size": 2**64}, "signers": [], "signatures": [], "status": "COMPLETE"})
+@example({"block": 7, "hash": b"h" * 32, "metadata": {"size": 1, "note": "n"}, "signatures": [], "signers": [],
+          "status": "COMPLETE", "submitter": b"s" * 20, "timestamp": 9, "tx": b"t" * 32})
 def test_record_bytes_are_the_encoded_record(record: dict[str, Any]) -> None:
     fast = outcome(lambda: _evidence_record_bytes(record))
     assert fast[0] == "ok"  # it never raises: it steps aside (None) for anything it does not handle
@@ -73,10 +86,13 @@ def test_record_bytes_are_the_encoded_record(record: dict[str, Any]) -> None:
 
 
 def test_record_bytes_take_the_usual_record() -> None:
-    record = {"hash": b"h" * 32, "submitter": b"s" * 20, "block": 7, "timestamp": 1_700_000_000_000, "tx": b"t" * 32,
-              "metadata": {"size": 10, "case_id": "K", "file_name": "a.pdf", "media_type": "application/pdf"},
-              "signers": [b"a" * 20, b"b" * 20], "signatures": [], "status": "PENDING"}
+    record = {"block": 7, "hash": b"h" * 32,
+              "metadata": {"case_id": "K", "file_name": "a.pdf", "media_type": "application/pdf", "size": 10},
+              "signatures": [], "signers": [b"a" * 20, b"b" * 20], "status": "PENDING", "submitter": b"s" * 20,
+              "timestamp": 1_700_000_000_000, "tx": b"t" * 32}
     assert _evidence_record_bytes(record) == canonical.encode(record)
+    record["metadata"] = {"size": 10, "case_id": "K"}  # keys out of order: the general encoder
+    assert _evidence_record_bytes(record) is None
 
 
 # --- the executor's thaw --------------------------------------------------------------------------

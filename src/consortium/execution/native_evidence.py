@@ -163,16 +163,18 @@ class NativeEvidence:
             revert(f"signers must be a list of at most {MAX_SIGNERS} addresses")
         signers = self._unique_addresses(signers, "signer")
         status = PENDING if signers else COMPLETE
+        # The record {"hash", "submitter", "block", "timestamp", "tx", "metadata", "signers",
+        # "signatures", "status"}, written with its keys in canonical order (encode sorts them anyway).
         record = {
-            "hash": evidence_hash,
-            "submitter": self.sender,
             "block": self.number,
+            "hash": evidence_hash,
+            "metadata": meta,
+            "signatures": [],
+            "signers": signers,
+            "status": status,
+            "submitter": self.sender,
             "timestamp": self.timestamp,
             "tx": self.tx_hash,
-            "metadata": meta,
-            "signers": signers,
-            "signatures": [],
-            "status": status,
         }
         self._store_at(k, _evidence_record_bytes(record) or canonical.encode(record))
         self._events.append(self._notarized(evidence_hash, meta.get("case_id", ""), len(signers)))
@@ -392,37 +394,37 @@ def _ev_key(evidence_hash: Any) -> bytes:
     return canonical.encode(["ev", evidence_hash])
 
 
-_RECORD_KEYS = ("block", "hash", "metadata", "signatures", "signers", "status", "submitter", "timestamp", "tx")
-"""The keys of an evidence record in canonical (sorted) order."""
-
-
 def _evidence_record_bytes(record: dict[str, Any]) -> bytes | None:
-    """``canonical.encode(record)`` for a fresh evidence record built by notarize, by one pack of the record
-    with its keys (and its metadata's) in canonical order, when every leaf is a plain scalar or a list
-    of bytes; None otherwise (the caller encodes it the general way)."""
+    """``canonical.encode(record)`` for a fresh evidence record built by notarize (keys in canonical order,
+    as notarize writes them), by one pack, when every leaf is a plain scalar or a list of bytes and the
+    metadata's keys are in order (a decoded transaction's always are); None otherwise (the caller
+    encodes it the general way)."""
+    if list(record) != _RECORD_KEYS:
+        return None
     meta = record["metadata"]
     signers = record["signers"]
-    if type(meta) is not dict or type(signers) is not list or record["signatures"] != []:
+    block = record["block"]
+    timestamp = record["timestamp"]
+    if not (type(meta) is dict and type(signers) is list and record["signatures"] == []
+            and type(record["hash"]) is bytes and type(record["submitter"]) is bytes and type(record["tx"]) is bytes
+            and type(block) is int and INT_MIN <= block <= INT_MAX
+            and type(timestamp) is int and INT_MIN <= timestamp <= INT_MAX and type(record["status"]) is str):
         return None
+    previous: str | None = None
     for k, v in meta.items():
         tv = type(v)
-        if type(k) is not str or not (tv is str or (tv is int and INT_MIN <= v <= INT_MAX)):
+        if (type(k) is not str or (previous is not None and k <= previous)
+                or not (tv is str or (tv is int and INT_MIN <= v <= INT_MAX))):
             return None
+        previous = k
     for a in signers:
         if type(a) is not bytes:
             return None
-    for name in ("hash", "submitter", "tx"):
-        if type(record[name]) is not bytes:
-            return None
-    for name in ("block", "timestamp"):
-        v = record[name]
-        if type(v) is not int or not INT_MIN <= v <= INT_MAX:
-            return None
-    if type(record["status"]) is not str:
-        return None
-    ordered = {k: record[k] for k in _RECORD_KEYS}
-    ordered["metadata"] = {k: meta[k] for k in sorted(meta)}
     try:
-        return canonical.pack(ordered)
+        return canonical.pack(record)
     except (ValueError, TypeError, OverflowError):  # e.g. a lone surrogate: the encoder says so
         return None
+
+
+_RECORD_KEYS = ["block", "hash", "metadata", "signatures", "signers", "status", "submitter", "timestamp", "tx"]
+"""The keys of an evidence record in canonical (sorted) order."""

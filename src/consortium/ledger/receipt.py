@@ -71,7 +71,10 @@ class Event:
         """The event :meth:`make` would build, for fields already in key order and frozen (the native
         contract's fixed events); saves the sort and the dataclass's per-field set-up."""
         event = object.__new__(cls)
-        event.__dict__.update(address=address, name=name, fields=fields)
+        d = event.__dict__
+        d["address"] = address
+        d["name"] = name
+        d["fields"] = fields
         return event
 
     def to_value(self) -> list[Value]:
