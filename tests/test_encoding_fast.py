@@ -19,6 +19,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from consortium.crypto.suite import DEFAULT_SUITE
 from consortium.encoding import canonical
 from consortium.encoding.canonical import INT_MAX, INT_MIN, MAX_DEPTH, EncodingError
 from consortium.ledger.receipt import Event, Receipt, ReceiptStatus, freeze
@@ -254,3 +255,94 @@ def test_a_receipt_is_encoded_once() -> None:
     receipt = Receipt(b"h" * 32, ReceiptStatus.OK, "COMPLETE", 1, (Event.make(b"a", "E", {"x": 1}),))
     assert receipt.encode() is receipt.encode()
     assert Receipt.decode(receipt.encode()) == receipt
+
+
+# --- freeze and transaction fields ---------------------------------------------------------------
+def reference_freeze(value: Any) -> Any:
+    """canonical.freeze before scalars were kept in line, verbatim."""
+    if isinstance(value, list):
+        return tuple(reference_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return {k: reference_freeze(v) for k, v in value.items()}
+    return value
+
+
+def _typed(value: Any) -> Any:
+    """The value with every part's exact type spelled out (so (1,) and (True,) differ)."""
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_typed(v) for v in value])
+    if isinstance(value, dict):
+        return (type(value).__name__, [(k, _typed(v)) for k, v in value.items()])
+    return (type(value).__name__, value)
+
+
+@settings(max_examples=800)
+@given(values)
+@example([[1, (2, [3])], {"a": [4]}])
+def test_freeze_matches_the_reference(value: Any) -> None:
+    assert _typed(freeze(value)) == _typed(reference_freeze(value))
+
+
+def reference_checked(v: list) -> dict:
+    """Transaction._checked before its fields were checked in line, verbatim (as a dict of fields)."""
+    from consortium.encoding.canonical import DecodeError, field_bytes, field_int, field_list, field_str
+    from consortium.ledger.transaction import ADDRESS_SIZE, MAX_ARGS, MAX_ID_LEN, MAX_METHOD_LEN
+
+    to = field_bytes(v[6], "transaction.to")
+    if to and len(to) != ADDRESS_SIZE:
+        raise DecodeError(f"transaction.to: expected empty (deploy) or {ADDRESS_SIZE} bytes, got {len(to)}")
+    return dict(
+        chain_id=field_str(v[1], "transaction.chain_id", max_len=MAX_ID_LEN),
+        group_id=field_str(v[2], "transaction.group_id", max_len=MAX_ID_LEN),
+        nonce=field_int(v[3], "transaction.nonce"),
+        block_limit=field_int(v[4], "transaction.block_limit"),
+        sender=field_bytes(v[5], "transaction.sender", max_size=128),
+        to=to,
+        method=field_str(v[7], "transaction.method", max_len=MAX_METHOD_LEN),
+        args=tuple(freeze(a) for a in field_list(v[8], "transaction.args", max_len=MAX_ARGS)),
+        signature=field_bytes(v[9], "transaction.signature", max_size=128),
+    )
+
+
+def _near(n: int) -> st.SearchStrategy[int]:
+    return st.integers(max(0, n - 2), n + 2)
+
+
+_GOOD_FIELDS = [1, "chain", "group", 7, 9, b"s" * 32, b"t" * 20, "notarize", [b"h", {"a": [1]}], b"x" * 64]
+_FIELD_VARIANTS = [
+    st.just(1),
+    st.text(max_size=3) | _near(64).map(lambda n: "c" * n) | st.just(Text("t")) | st.just(b"c"),
+    st.text(max_size=3) | _near(64).map(lambda n: "g" * n) | st.integers(),
+    st.sampled_from([0, -1, INT_MAX, INT_MAX + 1, True, "1", Colour.RED]),
+    st.sampled_from([0, -1, INT_MAX, INT_MAX + 1, False]),
+    st.binary(max_size=4) | _near(128).map(lambda n: b"s" * n) | st.just(Blob(b"s")) | st.just("s"),
+    st.sampled_from([b"", b"t" * 20, b"t" * 19, b"t" * 21, "t", Blob(b"t" * 20), Blob(b"")]),
+    st.text(max_size=3) | _near(64).map(lambda n: "m" * n) | st.none(),
+    st.lists(values, max_size=3) | _near(64).map(lambda n: [0] * n) | st.just((1, 2)) | st.just({"a": 1}),
+    st.binary(max_size=4) | _near(128).map(lambda n: b"x" * n) | st.just(0),
+]
+
+
+@st.composite
+def tx_fields(draw: Any) -> list:
+    """A well-formed transaction's fields with one to three of them replaced by edge or wrong values."""
+    v = list(_GOOD_FIELDS)
+    for i in draw(st.lists(st.integers(1, 9), min_size=1, max_size=3)):
+        v[i] = draw(_FIELD_VARIANTS[i])
+    return v
+
+
+@settings(max_examples=1500)
+@given(tx_fields())
+def test_transaction_fields_match_the_reference(v: list) -> None:
+    from consortium.ledger.transaction import Transaction
+
+    def fields() -> dict:
+        tx = Transaction._checked(v, DEFAULT_SUITE)
+        return {k: _typed(tx.__dict__[k]) for k in ("chain_id", "group_id", "nonce", "block_limit", "sender", "to",
+                                                    "method", "args", "signature")}
+
+    def reference() -> dict:
+        return {k: _typed(x) for k, x in reference_checked(v).items()}
+
+    assert outcome(fields) == outcome(reference)

@@ -379,10 +379,25 @@ def field_list(value: Value, what: str, *, max_len: int | None = None) -> list[V
 
 
 def freeze(value: Value) -> Value:
-    """Turn decoded lists into tuples (recursively) for storage in immutable objects."""
+    """Turn decoded lists into tuples (recursively) for storage in immutable objects.
+
+    Items of exact scalar types are kept in line rather than by a call each (freeze returns them
+    as they are); tuples are returned as they are, whatever they hold.
+    """
+    t = type(value)
+    if t is list:
+        return tuple([v if type(v) in _FROZEN else freeze(v) for v in value])  # type: ignore[union-attr]
+    if t is dict:
+        return {k: (v if type(v) in _FROZEN else freeze(v)) for k, v in value.items()}  # type: ignore[union-attr]
+    if t in _FROZEN or t is tuple:
+        return value
     if isinstance(value, list):
         return tuple(freeze(v) for v in value)
     if isinstance(value, dict):
         return {k: freeze(v) for k, v in value.items()}
     return value
+
+
+_FROZEN = frozenset((bytes, str, int, bool, type(None)))
+"""Exact types that :func:`freeze` returns as they are."""
 

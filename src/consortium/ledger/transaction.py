@@ -14,6 +14,7 @@ from functools import cached_property
 from consortium.crypto.suite import ADDRESS_SIZE, DEFAULT_SUITE, CryptoSuite, KeyPair
 from consortium.encoding import canonical
 from consortium.encoding.canonical import (
+    INT_MAX,
     DecodeError,
     Value,
     expect_array,
@@ -154,22 +155,37 @@ class Transaction:
 
     @classmethod
     def _checked(cls, v: list[Value], suite: CryptoSuite) -> Transaction:
-        to = field_bytes(v[6], "transaction.to")
-        if to and len(to) != ADDRESS_SIZE:
-            raise DecodeError(f"transaction.to: expected empty (deploy) or {ADDRESS_SIZE} bytes, got {len(to)}")
+        to = v[6]
+        if type(to) is not bytes or (to and len(to) != ADDRESS_SIZE):
+            to = field_bytes(v[6], "transaction.to")
+            if to and len(to) != ADDRESS_SIZE:
+                raise DecodeError(f"transaction.to: expected empty (deploy) or {ADDRESS_SIZE} bytes, got {len(to)}")
+        # Each field as field_str/field_int/field_bytes would return it; the checks of the common case
+        # (exact types, within limits) are written in line, anything else goes to the field_* helper,
+        # which accepts it or raises its error.
+        chain_id, group_id, nonce, block_limit, sender, method, args, signature = (
+            v[1], v[2], v[3], v[4], v[5], v[7], v[8], v[9])
+        if not (type(chain_id) is str and len(chain_id) <= MAX_ID_LEN):
+            chain_id = field_str(chain_id, "transaction.chain_id", max_len=MAX_ID_LEN)
+        if not (type(group_id) is str and len(group_id) <= MAX_ID_LEN):
+            group_id = field_str(group_id, "transaction.group_id", max_len=MAX_ID_LEN)
+        if not (type(nonce) is int and 0 <= nonce <= INT_MAX):
+            nonce = field_int(nonce, "transaction.nonce")
+        if not (type(block_limit) is int and 0 <= block_limit <= INT_MAX):
+            block_limit = field_int(block_limit, "transaction.block_limit")
+        if not (type(sender) is bytes and len(sender) <= 128):
+            sender = field_bytes(sender, "transaction.sender", max_size=128)
+        if not (type(method) is str and len(method) <= MAX_METHOD_LEN):
+            method = field_str(method, "transaction.method", max_len=MAX_METHOD_LEN)
+        if not (type(args) is list and len(args) <= MAX_ARGS):
+            args = field_list(args, "transaction.args", max_len=MAX_ARGS)
+        if not (type(signature) is bytes and len(signature) <= 128):
+            signature = field_bytes(signature, "transaction.signature", max_size=128)
         tx = object.__new__(cls)
         # Field by field as __init__ would (frozen dataclass), without its per-field setattr calls.
         tx.__dict__.update(
-            chain_id=field_str(v[1], "transaction.chain_id", max_len=MAX_ID_LEN),
-            group_id=field_str(v[2], "transaction.group_id", max_len=MAX_ID_LEN),
-            nonce=field_int(v[3], "transaction.nonce"),
-            block_limit=field_int(v[4], "transaction.block_limit"),
-            sender=field_bytes(v[5], "transaction.sender", max_size=128),
-            to=to,
-            method=field_str(v[7], "transaction.method", max_len=MAX_METHOD_LEN),
-            args=tuple(freeze(a) for a in field_list(v[8], "transaction.args", max_len=MAX_ARGS)),
-            signature=field_bytes(v[9], "transaction.signature", max_size=128),
-            suite=suite,
+            chain_id=chain_id, group_id=group_id, nonce=nonce, block_limit=block_limit, sender=sender, to=to,
+            method=method, args=tuple([freeze(a) for a in args]), signature=signature, suite=suite,
         )
         return tx
 
