@@ -192,28 +192,35 @@ class Ledger:
         """Raise :class:`TransactionRejected` unless ``tx`` may go into the next block (a plain
         :class:`Transaction` passes the edge first)."""
         tx = self._verified(tx)
-        check_block_limit(tx.tx, self.height, self.chain.block_limit_window)
+        inner = tx.tx  # read the transaction's own (cached) fields, not through VerifiedTx's properties
+        head = self.blocks.head
+        height = -1 if head is None else head.number
+        window = self.chain.block_limit_window
+        check_block_limit(inner, height, window)
         # Only a transaction committed within the window can still pass the block-limit check, and
         # the nonce rule only looks at the window: the in-memory index answers, and the block store
         # is read only to confirm a (rare) fingerprint hit.
-        if self._recent.may_hold_tx(tx.hash) and self.blocks.locate(tx.hash) is not None:
-            raise DuplicateTransaction(f"transaction 0x{tx.hash.hex()} is already on chain")
-        if self._recent.may_hold_nonce(tx.sender_address, tx.nonce):
-            used = self.blocks.nonce_used_at(tx.sender_address, tx.nonce)
-            if used is not None and used > self.height - self.chain.block_limit_window:
+        tx_hash = inner.hash
+        if self._recent.may_hold_tx(tx_hash) and self.blocks.locate(tx_hash) is not None:
+            raise DuplicateTransaction(f"transaction 0x{tx_hash.hex()} is already on chain")
+        sender = inner.sender_address
+        nonce = inner.nonce
+        if self._recent.may_hold_nonce(sender, nonce):
+            used = self.blocks.nonce_used_at(sender, nonce)
+            if used is not None and used > height - window:
                 raise NonceReused(
-                    f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} was used in block {used}; "
+                    f"nonce {nonce} of sender 0x{sender.hex()} was used in block {used}; "
                     "use a fresh nonce"
                 )
         gov = self.permissions()
-        if not gov.may_send(tx.sender_address):
+        if not gov.may_send(sender):
             raise PermissionRefused(
-                f"0x{tx.sender_address.hex()} may not send transactions: the chain is in allow-list mode "
+                f"0x{sender.hex()} may not send transactions: the chain is in allow-list mode "
                 "(ask the committee for grant_send)"
             )
-        if tx.is_deploy and not gov.may_deploy(tx.sender_address):
+        if inner.to == b"" and not gov.may_deploy(sender):
             raise PermissionRefused(
-                f"0x{tx.sender_address.hex()} may not deploy contracts (ask the committee for grant_deploy)"
+                f"0x{sender.hex()} may not deploy contracts (ask the committee for grant_deploy)"
             )
 
     def _check_batch(self, txs: Sequence[VerifiedTx | Transaction]) -> list[VerifiedTx]:
@@ -226,12 +233,14 @@ class Ledger:
                 self.admit(tx)
             except TransactionRejected as exc:
                 raise BlockRejected(f"transaction {i} (0x{given.hash.hex()}): {exc}") from None
-            if tx.hash in seen_hashes:
-                raise BlockRejected(f"transaction {i} (0x{tx.hash.hex()}) appears twice in the block")
-            nonce_key = (tx.sender_address, tx.nonce)
+            inner = tx.tx
+            tx_hash = inner.hash
+            if tx_hash in seen_hashes:
+                raise BlockRejected(f"transaction {i} (0x{tx_hash.hex()}) appears twice in the block")
+            nonce_key = (inner.sender_address, inner.nonce)
             if nonce_key in seen_nonces:
-                raise BlockRejected(f"transaction {i}: nonce {tx.nonce} used twice by one sender in the block")
-            seen_hashes.add(tx.hash)
+                raise BlockRejected(f"transaction {i}: nonce {inner.nonce} used twice by one sender in the block")
+            seen_hashes.add(tx_hash)
             seen_nonces.add(nonce_key)
             out.append(tx)
         return out
