@@ -55,9 +55,16 @@ class RecentIndex:
         if self._blocks and number <= self._blocks[-1][0]:
             raise ValueError(f"block {number} added after block {self._blocks[-1][0]}")
         txs, nonces = [], []
+        tx_counts, nonce_counts = self._txs, self._nonces
         for tx_hash, sender, nonce in keys:
-            txs.append(_inc(self._txs, tx_fingerprint(tx_hash)))
-            nonces.append(_inc(self._nonces, nonce_fingerprint(sender, nonce)))
+            # tx_fingerprint and nonce_fingerprint, and _inc, written out: this runs per transaction
+            # at every commit.
+            f = int.from_bytes(tx_hash[:8], "big")
+            tx_counts[f] = tx_counts.get(f, 0) + 1
+            txs.append(f)
+            f = (int.from_bytes(sender[:8], "big") ^ ((nonce * _MIX) & _MASK)) & _MASK
+            nonce_counts[f] = nonce_counts.get(f, 0) + 1
+            nonces.append(f)
         self._blocks.append((number, txs, nonces))
         while self._blocks and self._blocks[0][0] <= number - self.window:
             _, old_txs, old_nonces = self._blocks.popleft()
@@ -73,11 +80,6 @@ class RecentIndex:
     def may_hold_nonce(self, sender_address: bytes, nonce: int) -> bool:
         """False: the pair was not used in the window. True: maybe (confirm)."""
         return nonce_fingerprint(sender_address, nonce) in self._nonces
-
-
-def _inc(counts: dict[int, int], key: int) -> int:
-    counts[key] = counts.get(key, 0) + 1
-    return key
 
 
 def _dec(counts: dict[int, int], key: int) -> None:

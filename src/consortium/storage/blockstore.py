@@ -128,17 +128,23 @@ class BlockStore:
         n = header.number
         num = _NUM.pack(n)
         batch.put(_HEADER + num, header.encode())
+        add = batch.ops.append  # WriteBatch.put without a call per record; every key here is non-empty
+        pack_loc = _NUM_IDX.pack
+        pack_num = _NUM.pack
+        key_list = []
         for i, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
-            loc = _NUM_IDX.pack(n, i)
-            batch.put(_TX + loc, tx.encode())
-            batch.put(_RECEIPT + loc, receipt.encode())
-            batch.put(_TX_INDEX + tx.hash, loc)
-            batch.put(_NONCE + tx.sender_address + _NUM.pack(tx.nonce), num)
+            loc = pack_loc(n, i)
+            tx_hash = tx.hash
+            sender_nonce = tx.sender_address + pack_num(tx.nonce)
+            add((_TX + loc, tx.encode()))
+            add((_RECEIPT + loc, receipt.encode()))
+            add((_TX_INDEX + tx_hash, loc))
+            add((_NONCE + sender_nonce, num))
+            key_list.append(tx_hash + sender_nonce)
         # The key list answers "which transactions are in block n" (block explorers, clients
         # watching for their commits) and rebuilds admission's in-memory replay index at start-up,
         # without reading and decoding the transactions.
-        batch.put(_TX_KEYS + num, b"".join(
-            tx.hash + tx.sender_address + _NUM.pack(tx.nonce) for tx in block.transactions))
+        batch.put(_TX_KEYS + num, b"".join(key_list))
         batch.put(_TX_COUNT, _NUM.pack(self.total_transactions() + len(block.transactions)))
         batch.put(_BLOCK_INDEX + header.hash, num)
         batch.put(_HEAD, num + header.hash)
