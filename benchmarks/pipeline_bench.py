@@ -9,7 +9,8 @@ transactions; commit is per node (half of the two commits). Stages are timed wit
 ``thread_time`` (the pipeline's own thread: what sits on a height's critical path); LevelDB
 compacts in a background thread of its own, whose CPU is reported apart, per transaction per
 node (``background_us_per_tx``, over the whole run: it grows once a ledger passes its 64 MiB
-memtable, ~25k transactions). With ``--profile STAGE ...`` the stages named run under cProfile
+memtable, ~25k transactions). ``ledger_bytes_per_tx`` is the leader's data directory, compacted,
+over the run's transactions (genesis included). With ``--profile STAGE ...`` the stages named run under cProfile
 and their top functions are printed (figures are then profiled figures, inflated several-fold).
 
     .venv/bin/python benchmarks/pipeline_bench.py [--blocks 20] [--block-size 500] [--profile execute verify commit]
@@ -83,6 +84,9 @@ def main() -> None:
             leader.txpool.remove_committed(executed.block)
             replica.txpool.remove_committed(executed.block)
         background = time.process_time() - time.thread_time() - started
+        kv = leader.ledger.kv
+        kv.compact()
+        ledger_bytes = sum(f.stat().st_size for f in kv.path.rglob("*") if f.is_file())
     total = n * size
     for name in args.profile:
         print("=====", name)
@@ -90,7 +94,8 @@ def main() -> None:
     per_tx = {f"{k}_us_per_tx": round(v / total * 1e6 / (2 if k == "commit" else 1), 1) for k, v in cpu.items()}
     print(json.dumps({"blocks": n, "block_size": size, "profiled": args.profile, **per_tx,
                       "pipeline_us_per_tx": round(sum(cpu.values()) / total * 1e6, 1),
-                      "background_us_per_tx": round(background / total * 1e6 / 2, 1)}))
+                      "background_us_per_tx": round(background / total * 1e6 / 2, 1),
+                      "ledger_bytes_per_tx": round(ledger_bytes / total)}))
 
 
 if __name__ == "__main__":

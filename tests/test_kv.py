@@ -49,3 +49,26 @@ def test_empty_keys_are_refused() -> None:
 
     with pytest.raises(ValueError, match="non-empty"):
         WriteBatch().put(b"", b"v")
+
+
+def test_a_database_reopens_with_either_compression(tmp_path) -> None:
+    """The node's ledger switched from snappy to no table compression: a data directory written before
+    must read back whole afterwards (LevelDB records the compression of each block), and after."""
+    def batch(tag: bytes, n: int) -> WriteBatch:
+        b = WriteBatch()
+        for i in range(n):
+            b.put(tag + i.to_bytes(4, "big"), (tag * 50) + bytes(i % 251 for _ in range(100)))
+        return b
+
+    expected: dict[bytes, bytes] = {}
+    for compression, tag in (("snappy", b"a"), (None, b"b"), ("snappy", b"c"), (None, b"d")):
+        db = LevelDBStore(tmp_path / "db", compression=compression)
+        b = batch(tag, 3000)
+        db.write(b)
+        expected.update(b.ops)  # type: ignore[arg-type]
+        db.compact()  # rewrite every table under this setting
+        assert dict(db.iterate(b"")) == expected
+        db.close()
+    db = LevelDBStore(tmp_path / "db")
+    assert dict(db.iterate(b"")) == expected
+    db.close()

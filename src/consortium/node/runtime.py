@@ -59,7 +59,10 @@ Off: on two cores shared by four nodes it cost CPU without gaining throughput (s
 def open_ledger(config: NodeConfig, genesis: Genesis, executor: Executor) -> Ledger:
     """Open (or create) the node's ledger and make sure it holds this genesis."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    kv = LevelDBStore(config.data_dir / LEDGER_DIR)
+    # No table compression: the ledger is mostly hashes, keys and signatures, so snappy saves ~30 % of
+    # disk but its compress/decompress in compaction cost ~20 µs of CPU per transaction per node
+    # (benchmarks/pipeline_bench.py, performance.md "fourth round"), and the node is CPU-bound.
+    kv = LevelDBStore(config.data_dir / LEDGER_DIR, compression=None)
     chain = ChainIdentity(genesis.chain_id, genesis.group_id, genesis.block_limit_window)
     ledger = Ledger(kv, executor, chain, suite=genesis.suite)
     writes = genesis_writes(

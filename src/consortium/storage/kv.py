@@ -106,7 +106,10 @@ class MemoryStore(KVStore):
 class LevelDBStore(KVStore):
     """LevelDB through plyvel. One process may hold a database at a time (LevelDB's LOCK file)."""
 
-    def __init__(self, path: Path | str, *, create: bool = True, cache_mb: int = 64, write_buffer_mb: int = 64) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True, cache_mb: int = 64, write_buffer_mb: int = 64,
+                 compression: str | None = "snappy") -> None:
+        """``compression`` ("snappy" or None) applies to the tables LevelDB writes from now on; tables
+        already written keep theirs (each block records it), so a database can be reopened either way."""
         self.path = Path(path)
         try:
             # Larger memtable and files keep compaction from stalling Merkle-heavy write loads
@@ -120,6 +123,7 @@ class LevelDBStore(KVStore):
                 max_file_size=16 * 1024 * 1024,
                 bloom_filter_bits=10,
                 paranoid_checks=True,
+                compression=compression,
             )
         except plyvel.IOError as exc:
             raise StorageError(
@@ -132,6 +136,11 @@ class LevelDBStore(KVStore):
 
     def get(self, key: bytes) -> bytes | None:
         return self._db.get(key)
+
+    def compact(self) -> None:
+        """Compact the whole key space now (what LevelDB otherwise does in the background), e.g. to
+        measure the settled size of a data directory."""
+        self._db.compact_range()
 
     def property(self, name: str) -> str | None:
         """A LevelDB property such as ``leveldb.stats`` or ``leveldb.approximate-memory-usage``."""
