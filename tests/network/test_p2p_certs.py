@@ -118,3 +118,16 @@ def test_peer_certificate_parser_fuzz_raises_only_certificate_errors(der: bytes)
     except CertificateError:
         return
     assert len(ident.node_id) == 32
+
+
+def test_org_ca_with_a_key_algorithm_cryptography_does_not_know_is_a_certificate_error() -> None:
+    """A CA whose key OID is changed (1.3.101.112 Ed25519 -> 1.3.101.0, as one flipped PEM character can make it)
+    is refused with CertificateError: cryptography raises UnsupportedAlgorithm, not ValueError, for the key, and
+    the genesis loader crashed with a traceback (found by the offline page's genesis cross-check)."""
+    from consortium.network.certs import check_org_ca, issue_org_ca
+
+    der = issue_org_ca("org0", "chain0")[1].public_bytes(serialization.Encoding.DER)
+    spki = der.index(bytes.fromhex("06032b6570"), der.index(bytes.fromhex("06032b6570")) + 5)  # the key's, after the TBS signature's
+    cert = x509.load_der_x509_certificate(der[:spki] + bytes.fromhex("06032b6500") + der[spki + 5:])
+    with pytest.raises(CertificateError, match="the CA key must be Ed25519"):
+        check_org_ca(cert, "org0's ca_cert", chain_id="chain0")

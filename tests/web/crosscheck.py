@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -306,12 +307,19 @@ def dumps(doc: Doc) -> str:
 
 # --- genesis variants --------------------------------------------------------------------------------------------
 
+_BASE64_LINE = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
+
+
 def genesis_variants(text: str) -> Iterator[tuple[str, str]]:
     """Edits a person (or an attacker) could make to a genesis file: each line removed or its value changed,
-    tables duplicated or reordered, comments and whitespace, junk."""
+    tables duplicated or reordered, comments and whitespace, junk; each base64 line of a PEM certificate also
+    swapped with the next and followed by a blank line, and one character of an organization CA's changed."""
     lines = text.splitlines(keepends=True)
+    string_key = ""
     for i, line in enumerate(lines):
         s = line.strip()
+        if '"""' in s and "=" in s:
+            string_key = s.partition("=")[0].strip()
         if not s or s.startswith("#"):
             continue
         yield f"line {i + 1} removed", "".join(lines[:i] + lines[i + 1:])
@@ -321,6 +329,14 @@ def genesis_variants(text: str) -> Iterator[tuple[str, str]]:
             for name, new in _toml_value_variants(value):
                 yield f"line {i + 1} ({key.strip()}) {name}", "".join(lines[:i] + [f"{key}= {new}\n"] + lines[i + 1:])
         yield f"line {i + 1} duplicated", "".join(lines[:i + 1] + [line] + lines[i + 1:])
+        if _BASE64_LINE.fullmatch(s):  # a line of a PEM certificate's base64 (organization CAs, TSA roots)
+            yield f"line {i + 1} swapped with the next", "".join(lines[:i] + [lines[i + 1], line] + lines[i + 2:])
+            yield f"blank line after line {i + 1}", "".join(lines[:i + 1] + ["\n"] + lines[i + 1:])
+            # a [[tsa]] certificate is still read more leniently by the page than by cryptography (closing note of
+            # issue 15): its characters are left alone until it is not
+            j = len(s) // 2
+            if string_key == "ca_cert":
+                yield f"line {i + 1} character {j} changed", "".join(lines[:i] + [line.replace(s, s[:j] + ("A" if s[j] != "A" else "B") + s[j + 1:])] + lines[i + 1:])
     yield "comments and blank lines added", "# a comment\n\n" + text.replace("\n[", "\n\n# next table\n[")
     yield "unknown table", text + "\n[extra]\nx = 1\n"
     yield "unknown key in [chain]", text.replace("[chain]\n", "[chain]\nextra = 1\n", 1)

@@ -334,7 +334,11 @@ def check_org_ca(cert: x509.Certificate, source: str, *, chain_id: str | None = 
     if basic is None or not basic.ca:
         raise CertificateError(f"{source} is not a CA certificate (wrong purpose: an organization's ca.crt from "
                                "`consortium org new` is expected here, not a node certificate)")
-    if not isinstance(cert.public_key(), Ed25519PublicKey):
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):  # a key of an algorithm cryptography does not know, or one that does not parse
+        key = None
+    if not isinstance(key, Ed25519PublicKey):
         raise CertificateError(f"{source}: the CA key must be Ed25519")
     try:
         cert.verify_directly_issued_by(cert)

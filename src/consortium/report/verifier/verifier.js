@@ -365,13 +365,18 @@
   };
   /** One PEM certificate (exactly one BEGIN/END block, base64 inside) -> DER bytes, or CannotVerify. */
   function pemDer(pem, what) {
-    // as OpenSSL reads PEM (what the Python implementation uses): the first block counts, text around it is ignored
+    // as cryptography reads PEM (what the Python implementation uses): the first block counts, text around it is
+    // ignored, white space after BEGIN and inside the base64 too; a blank line inside starts the data after headers
+    // (which a certificate has none of); the base64 canonical, its padding bits zero
+    const bad = () => new CannotVerify(`the genesis file: ${what} is not one PEM X.509 certificate`);
     const begin = pem.indexOf("-----BEGIN CERTIFICATE-----");
-    const m = begin < 0 ? null : /^-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n \t]+)-----END CERTIFICATE-----/.exec(pem.slice(begin));
-    const body = m ? m[1].replace(/\s+/g, "") : "";
-    if (!m || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(body) || !body)
-      throw new CannotVerify(`the genesis file: ${what} is not one PEM X.509 certificate`);
-    return Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+    const m = begin < 0 ? null : /^-----BEGIN CERTIFICATE-----[ \t\r\n]*([A-Za-z0-9+/=\r\n \t]*?)-----END CERTIFICATE-----/.exec(pem.slice(begin));
+    if (!m || /\n\n|\r\n\r\n/.test(m[1])) throw bad();
+    const body = m[1].replace(/[ \t\r\n]+/g, "");
+    if (!body || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(body)) throw bad();
+    const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+    if (btoa(String.fromCharCode(...der)) !== body) throw bad();
+    return der;
   }
   const VENDOR = () => {
     if (!global.ConsortiumVendor) throw new CannotVerify("this page lacks its bundled libraries (vendor.js): regenerate it with 'consortium evidence verifier-page'");
@@ -380,8 +385,8 @@
   /** DER -> pkijs Certificate (the whole input one DER certificate), or CannotVerify. */
   function x509(der, what) {
     const {asn1js, pkijs} = VENDOR();
-    const ab = der.slice().buffer;
-    const asn = asn1js.fromBER(ab);
+    let asn;
+    try { asn = asn1js.fromBER(der.slice().buffer); } catch (e) { asn = {offset: -1}; }  // asn1js throws on some values (a time not a time)
     if (asn.offset === -1 || asn.offset !== der.length) throw new CannotVerify(`the genesis file: ${what} is not a DER X.509 certificate`);
     try { return new pkijs.Certificate({schema: asn.result}); }
     catch (e) { throw new CannotVerify(`the genesis file: ${what} is not an X.509 certificate: ${e.message}`); }
@@ -392,7 +397,17 @@
   const extension = (cert, oid) => (cert.extensions || []).find((e) => e.extnID === oid);
   /** An organization CA as genesis accepts it (network/certs.py check_org_ca): a self-signed Ed25519 CA of this chain. */
   async function checkOrgCa(der, name, chainId) {
-    const what = `organization ${name}'s ca_cert`, cert = x509(der, what);
+    const what = `organization ${name}'s ca_cert`;
+    try { return await readOrgCa(der, name, chainId, what); } catch (e) {
+      // node/genesis.py refuses every certificate it cannot read as a ConfigError: so does the page, whatever pkijs threw
+      if (e instanceof CannotVerify) throw e;
+      throw new CannotVerify(`the genesis file: ${what} is not an X.509 certificate: ${e.message}`);
+    }
+  }
+  async function readOrgCa(der, name, chainId, what) {
+    const cert = x509(der, what), tree = derElement(der);
+    // cryptography reads certificates as DER (the signature covers only the TBS part: the rest must be DER too)
+    if (!tree || !derValues(tree)) throw new CannotVerify(`the genesis file: ${what} is not a DER X.509 certificate`);
     const basic = extension(cert, OID.basic);
     if (!basic || !basic.parsedValue || !basic.parsedValue.cA) throw new CannotVerify(`the genesis file: ${what} is not a CA certificate`);
     const spki = cert.subjectPublicKeyInfo, key = new Uint8Array(spki.subjectPublicKey.valueBlock.valueHexView);
@@ -739,9 +754,9 @@
   /** One strict-DER ASN.1 element (all of the bytes, and they re-encode to themselves), or null. */
   function derElement(bytes) {
     const {asn1js} = VENDOR();
-    const asn = asn1js.fromBER(bytes.slice().buffer);
+    let asn, again;
+    try { asn = asn1js.fromBER(bytes.slice().buffer); } catch (e) { return null; }  // asn1js throws on some values (times)
     if (asn.offset === -1 || asn.offset !== bytes.length || asn.result.error) return null;
-    let again;
     try { again = new Uint8Array(asn.result.toBER(false)); } catch (e) { return null; }
     return eq(again, bytes) ? asn.result : null;
   }
