@@ -121,30 +121,62 @@ def test_reply_der_fuzz_agrees(live_chain, verifier_js) -> None:
     assert not verifier_js.errors, verifier_js.errors
 
 
-def test_rsa_tsa_reply_der_fuzz_agrees(live_chain, verifier_js, tmp_path) -> None:
-    """The same over a reply from an RSA TSA (RSA-2048 root and signer, as most public TSAs): the strict-DER rule
-    reads RSA keys, signatures and their NULL parameters alike in both. The chain does not trust this TSA, so the
-    reply itself is timestamp-untrusted-tsa in both, and its flips that are not DER malformed-proof in both."""
-    doc = json.loads(restamped(live_chain, make_tsa(tmp_path / "rsa-tsa", "RSA TSA", use_rsa=True)))
+@pytest.fixture(scope="module")
+def rsa_reply(live_chain, tmp_path_factory) -> dict:
+    """The real bundle with its token replaced by one from an RSA TSA (RSA-2048 root and signer, as most public
+    TSAs) that the chain does not trust: the reply itself is timestamp-untrusted-tsa in both verifiers."""
+    return json.loads(restamped(live_chain, make_tsa(tmp_path_factory.mktemp("rsa-tsa"), "RSA TSA", use_rsa=True)))
+
+
+def _reply_flips(live_chain, doc: dict, flips: dict[str, tuple[int, int]]) -> list:
     genesis, file_hash = live_chain.genesis.read_text(), bytes.fromhex(live_chain.evidence_hash[2:])
     reply = from_hex(doc["anchor"]["reply"])
-    cases = [("the RSA TSA's reply", genesis, cc.dumps(doc), file_hash)]
-    for mask, start, stride in ((0x04, 0, 17), (0x80, 1, 37), (0x01, 2, 41)):
-        for i in range(start, len(reply), stride):
-            der = bytearray(reply)
-            der[i] ^= mask
-            cases.append((f"RSA reply byte {i} ^ {mask:#x}", genesis, cc.dumps(cc.replaced(doc, ("anchor", "reply"), to_hex(bytes(der)))), file_hash))
+    cases = []
+    for name, (i, mask) in flips.items():
+        der = bytearray(reply)
+        der[i] ^= mask
+        cases.append((name, genesis, cc.dumps(cc.replaced(doc, ("anchor", "reply"), to_hex(bytes(der)))), file_hash))
+    return cases
+
+
+def test_rsa_tsa_reply_der_fuzz_agrees(live_chain, verifier_js, rsa_reply) -> None:
+    """The same over the RSA TSA's reply: the strict-DER rule reads RSA keys, signatures and their algorithm
+    parameters alike in both (every disagreement fails: each run makes a new key, so the strided flips land on
+    new bytes; the fields a flip found are pinned in test_rsa_reply_must_be_der_in_both)."""
+    genesis, file_hash = live_chain.genesis.read_text(), bytes.fromhex(live_chain.evidence_hash[2:])
+    reply = from_hex(rsa_reply["anchor"]["reply"])
+    flips = {f"RSA reply byte {i} ^ {mask:#x}": (i, mask) for mask, start, stride in ((0x04, 0, 17), (0x80, 1, 37), (0x01, 2, 41))
+             for i in range(start, len(reply), stride)}
+    cases = [("the RSA TSA's reply", genesis, cc.dumps(rsa_reply), file_hash), *_reply_flips(live_chain, rsa_reply, flips)]
     results = cc.run_all(cases, verifier_js.page)
-    # Known gap (closing note, issue 15): each run makes a new RSA key, so the strided flips land on new
-    # bytes, and a few of them (seen: 1 in ~380) are malformed-proof in Python but parse as DER in the
-    # page, which then stops at the untrusted TSA. Counted and printed; any other disagreement fails.
-    gap = [r for r in results if not r[3] and r[1].key == (False, "malformed-proof")
-           and r[2].key == (False, "timestamp-untrusted-tsa")]
-    print(f"RSA reply: {len(gap)} of {len(results)} flips malformed in Python, untrusted-tsa in the page:",
-          [r[0] for r in gap])
-    tally = check([r for r in results if r not in gap])
+    tally = check(results)
     assert results[0][1].key == (False, "timestamp-untrusted-tsa"), results[0][1]
     assert tally[(False, "malformed-proof")], tally
+
+
+def test_rsa_reply_must_be_der_in_both(live_chain, verifier_js, rsa_reply) -> None:
+    """Flips of an RSA reply the page once read as DER while Python refused them (the page then stopped at the
+    untrusted TSA): an RSA key that is not an RSAPublicKey {INTEGER, INTEGER}, and AlgorithmIdentifier parameters
+    not of the type the algorithm defines (cryptography's AlgorithmParameters: rsaEncryption and
+    sha256WithRSAEncryption take NULL or nothing, RSASSA-PSS its RSASSA-PSS-params). Found by sweeping every byte
+    of fresh RSA replies with three masks."""
+    reply = from_hex(rsa_reply["anchor"]["reply"])
+    rsa, sha256_rsa = bytes.fromhex("2a864886f70d0101010500"), bytes.fromhex("2a864886f70d01010b0500")
+    flips = {
+        "the RSA key is not a SEQUENCE": (reply.index(bytes.fromhex("3082010a0282010100")), 0x80),
+        "the RSA modulus is an OID": (reply.index(bytes.fromhex("3082010a0282010100")) + 4, 0x04),
+        "the RSA public exponent is an OID": (reply.index(bytes.fromhex("0203010001")), 0x04),
+        "the RSA public exponent is context-tagged": (reply.index(bytes.fromhex("0203010001")), 0x80),
+        "rsaEncryption parameters an empty OCTET STRING": (reply.index(rsa) + 9, 0x01),
+        "rsaEncryption parameters context-tagged": (reply.index(rsa) + 9, 0x80),
+        "sha256WithRSAEncryption parameters context-tagged": (reply.index(sha256_rsa) + 9, 0x80),
+        "sha256WithRSAEncryption parameters an empty OCTET STRING": (reply.index(sha256_rsa) + 9, 0x01),
+        "RSASSA-PSS with NULL parameters": (reply.index(sha256_rsa) + 8, 0x01),
+        "the signer's rsaEncryption parameters an empty OCTET STRING": (reply.rindex(rsa) + 9, 0x01),
+    }
+    results = cc.run_all(_reply_flips(live_chain, rsa_reply, flips), verifier_js.page)
+    check(results)
+    assert all(py.key == (False, "malformed-proof") for _, py, _, _ in results), [(n, py.key, py.text) for n, py, _, _ in results]
 
 
 def test_reply_must_be_der_in_both(live_chain, verifier_js) -> None:

@@ -869,6 +869,50 @@
     if (oid === "2.5.29.32") return isTag(v, 1, 16) && k.every((p) => isTag(p, 1, 16) && isTag(kidsOf(p)[0], 1, 6) && kidsOf(p).length <= 2 && (kidsOf(p).length === 1 || isTag(kidsOf(p)[1], 1, 16)));
     return true;
   }
+  // The parameters a known algorithm's AlgorithmIdentifier may carry, as cryptography reads every one of a reply
+  // (embedded certificates: signature, key; a SignerInfo's signature): RFC 3279/4055/5480/5758/8410.
+  const NULL_OR_NO_PARAMS = new Set([...Object.keys(DIGEST_NAMES), ...["7", "8", "9", "10"].map((x) => `2.16.840.1.101.3.4.2.${x}`),
+    ...["1", "5", "11", "12", "13", "14"].map((x) => `1.2.840.113549.1.1.${x}`), "1.3.14.3.2.29",
+    ...["1", "2", "3", "4"].map((x) => `1.2.840.10045.4.3.${x}`), ...["1", "2", "3", "4", "13", "14", "15", "16"].map((x) => `2.16.840.1.101.3.4.3.${x}`),
+    "1.2.840.113549.2.7", "1.2.840.113549.2.9"]);
+  const NO_PARAMS = new Set(["1.3.101.110", "1.3.101.111", "1.3.101.112", "1.3.101.113", ...["9", "10", "11", "12"].map((x) => `2.16.840.1.101.3.4.3.${x}`)]);
+  const unsignedInt = (n, bytes) => isTag(n, 1, 2, false) && !(rawOf(n)[0] & 0x80) && (!bytes || rawOf(n).length - (rawOf(n)[0] === 0 ? 1 : 0) <= bytes);
+  const sequenceOf = (n, min, max, each) => isTag(n, 1, 16, true) && kidsOf(n).length >= min && kidsOf(n).length <= max && kidsOf(n).every(each);
+  const explicit = (n, tag) => isTag(n, 3, tag, true) && kidsOf(n).length === 1;
+  const SHA1_NULL = "300906052b0e03021a0500", MGF1_SHA1 = "301606092a864886f70d010108300906052b0e03021a0500";
+  /** RFC 4055 RSASSA-PSS-params: [0] hash, [1] MGF1 {OID, hash}, [2] salt length, [3] trailer, in order, DEFAULTs left out. */
+  function pssParams(p) {
+    let last = -1;
+    return isTag(p, 1, 16, true) && kidsOf(p).every((x) => {
+      const t = x.idBlock.tagNumber, v = kidsOf(x)[0];
+      if (!explicit(x, t) || t <= last || t > 3) return false;
+      last = t;
+      if (t === 0) return algorithmParams(v) && hex(encoded(v)) !== SHA1_NULL;
+      if (t === 1) return sequenceOf(v, 2, 2, () => true) && isTag(kidsOf(v)[0], 1, 6) && algorithmParams(kidsOf(v)[1]) && hex(encoded(v)) !== MGF1_SHA1;
+      return t === 2 ? unsignedInt(v, 2) && hex(rawOf(v)) !== "14" : unsignedInt(v, 1);
+    });
+  }
+  /** An AlgorithmIdentifier whose parameters are of the type its algorithm defines (cryptography's AlgorithmParameters;
+   *  an algorithm it does not know may carry anything). */
+  function algorithmParams(alg) {
+    const k = kidsOf(alg), oid = oidOf(k[0]), p = k[1];
+    if (!isTag(alg, 1, 16, true) || !oid || k.length > 2) return false;
+    if (NULL_OR_NO_PARAMS.has(oid)) return !p || isTag(p, 1, 5, false);
+    if (NO_PARAMS.has(oid)) return !p;
+    if (oid === "1.2.840.10045.2.1") return !!p && (isTag(p, 1, 6, false) || isTag(p, 1, 5, false) || isTag(p, 1, 16, true));  // EC: named, implicit, specified
+    if (oid === "1.2.840.113549.1.1.10") return !p || pssParams(p);
+    if (oid === "1.2.840.10040.4.1") return !!p && sequenceOf(p, 3, 3, (x) => unsignedInt(x));  // DSA p, q, g
+    if (oid === "1.2.840.10046.2.1") return !!p && sequenceOf(p, 3, 5, (x, i) => i < 4 ? unsignedInt(x) : isTag(x, 1, 16, true));  // DH p, g, q, j, validation
+    if (oid === "1.2.840.113549.1.3.1") return !!p && sequenceOf(p, 2, 3, (x, i) => unsignedInt(x, i === 2 ? 4 : 0));  // PKCS #3 DH p, g, length
+    return true;
+  }
+  /** A subject public key as asn1crypto types it: RSAPublicKey {modulus, publicExponent} for RSA, an INTEGER for DSA/DH. */
+  function publicKeyValue(algOid, key) {
+    const rsa = ["1.2.840.113549.1.1.1", "1.2.840.113549.1.1.7", "1.2.840.113549.1.1.10"].includes(algOid);
+    if (!rsa && !["1.2.840.10040.4.1", "1.2.840.10046.2.1"].includes(algOid)) return true;
+    const k = derElement(rawOf(key).slice(1));
+    return !!k && derValues(k) && (rsa ? sequenceOf(k, 2, 2, (x) => isTag(x, 1, 2, false)) : isTag(k, 1, 2, false));
+  }
   /** One embedded certificate (a SEQUENCE of the certificate set) by RFC 5280's types. */
   function certificateDer(c) {
     const [tbs, sigAlg, sig] = kidsOf(c), t = kidsOf(tbs);
@@ -879,8 +923,7 @@
     if (![issuer, subject].every(nameValues)) return false;
     const [alg, key] = kidsOf(spki), ak = kidsOf(alg), algOid = oidOf(ak[0]);
     if (!KEY_ALGORITHMS.includes(algOid) || !isTag(key, 1, 3, false) || rawOf(key)[0] !== 0) return false;
-    if (algOid === "1.2.840.10045.2.1" && !(ak.length === 2 && (isTag(ak[1], 1, 16) || isTag(ak[1], 1, 6) || isTag(ak[1], 1, 5)))) return false;
-    if (algOid === "1.2.840.113549.1.1.1") { const k = derElement(rawOf(key).slice(1)); if (!k || !derValues(k)) return false; }
+    if (![alg, t[i + 1], sigAlg].every(algorithmParams) || !publicKeyValue(algOid, key)) return false;
     const sigOid = oidOf(kidsOf(sigAlg)[0]) || "";
     if (sigOid.startsWith("1.2.840.10045.4.") && !ecdsaSignature(rawOf(sig).slice(1))) return false;
     const exts = t.find((x) => isTag(x, 3, 3));
@@ -924,6 +967,7 @@
       const k = kidsOf(si), want = isTag(k[1], 1, 16) ? "01" : "03";
       if (hex(rawOf(k[0])) !== want) return "a SignerInfo's version does not match its signer identifier (RFC 5652 §5.3)";
       if (isTag(k[1], 1, 16) && !nameValues(kidsOf(k[1])[0])) return "a name in the signer identifier is not of its attribute types";
+      if (!algorithmParams(k.find((x, j) => j > 2 && isTag(x, 1, 16)))) return "the signer's signature algorithm has parameters of another type";
       for (const attrs of k.filter((x) => isTag(x, 3, 0) || isTag(x, 3, 1))) {
         if (!sortedKids(attrs)) return "the signer's attributes are not in DER order";
         if (!kidsOf(attrs).every(attributeValues)) return "a signer attribute's value is not of its type";
