@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from tests.evidence.evidence_chain import make_genesis
 from tests.governance.test_governance_contract import S1, S2, S3, S4, A, B, DictState, contract
@@ -40,6 +42,25 @@ def test_bad_tsa_entries_in_genesis_name_the_key(tsa: TsaFiles) -> None:
         Genesis.from_toml(text.replace('name = "Test TSA A"', 'name = "Test TSA A"\npolicy = "gold"'))
     with pytest.raises(GenesisError, match="distinct names"):
         with_tsas(TrustedTsa("x", tsa.ca_der), TrustedTsa("x", tsa.ca_der))
+
+
+def test_a_tsa_certificate_of_an_unknown_version_is_a_config_error(tsa: TsaFiles) -> None:
+    """cryptography raises InvalidVersion (no ValueError) for an X.509 version other than v1-v3: genesis and
+    TrustedTsa refuse it like any unreadable certificate instead of crashing (found by the offline page's genesis
+    cross-check: one changed PEM character can make the version 4)."""
+    der = bytearray(tsa.ca_der)
+    at = der.index(bytes.fromhex("a003020102"))  # [0] EXPLICIT INTEGER 2 (v3)
+    der[at + 4] = 3
+    with pytest.raises(ValueError, match="not a DER X.509 certificate"):
+        TrustedTsa("v4", bytes(der))
+    text = with_tsas(TrustedTsa(tsa.name, tsa.ca_der)).to_toml()
+    pem = TrustedTsa(tsa.name, tsa.ca_der).certificate
+    good = base64.b64encode(pem).decode()
+    bad = base64.b64encode(bytes(der)).decode()
+    lines = lambda b: "\n".join(b[i:i + 64] for i in range(0, len(b), 64))  # noqa: E731
+    assert lines(good) in text
+    with pytest.raises(ConfigError, match=r"tsa\[0\]\.certificate must be a PEM certificate"):
+        Genesis.from_toml(text.replace(lines(good), lines(bad)))
 
 
 def test_governance_adds_and_removes_tsas(tsa: TsaFiles, other_tsa: TsaFiles) -> None:

@@ -332,8 +332,9 @@ def genesis_variants(text: str) -> Iterator[tuple[str, str]]:
         if _BASE64_LINE.fullmatch(s):  # a line of a PEM certificate's base64 (organization CAs, TSA roots)
             yield f"line {i + 1} swapped with the next", "".join(lines[:i] + [lines[i + 1], line] + lines[i + 2:])
             yield f"blank line after line {i + 1}", "".join(lines[:i + 1] + ["\n"] + lines[i + 1:])
-            # a [[tsa]] certificate is still read more leniently by the page than by cryptography (closing note of
-            # issue 15): its characters are left alone until it is not
+            # not in a [[tsa]] certificate: cryptography takes any tag for a name attribute's value, and asn1js
+            # cannot read universal tag 0 with contents, which one changed character can make (closing note of
+            # issue 15); the page reads everything else of it as cryptography does (GENESIS_REGRESSIONS)
             j = len(s) // 2
             if string_key == "ca_cert":
                 yield f"line {i + 1} character {j} changed", "".join(lines[:i] + [line.replace(s, s[:j] + ("A" if s[j] != "A" else "B") + s[j + 1:])] + lines[i + 1:])

@@ -221,10 +221,11 @@ def _line_twice(marker: str):
     return edit
 
 
-def _org_ca_der(edit):
-    """The first organization CA's certificate changed at the DER level and written back as PEM (64 a line)."""
+def _org_ca_der(edit, key: str = "ca_cert"):
+    """The first organization CA's certificate (with ``key="certificate"`` the first [[tsa]]'s) changed at the DER
+    level and written back as PEM (64 a line)."""
     def apply(text: str) -> str:
-        begin = text.index("-----BEGIN CERTIFICATE-----", text.index("ca_cert"))
+        begin = text.index("-----BEGIN CERTIFICATE-----", text.index(f"\n{key} = "))
         end = text.index("-----END CERTIFICATE-----", begin) + len("-----END CERTIFICATE-----")
         der = base64.b64decode("".join(text[begin:end].splitlines()[1:-1]))
         body = base64.b64encode(edit(der)).decode()
@@ -238,6 +239,32 @@ def _time_not_a_time(der: bytes) -> bytes:
     duplicated or swapped can leave such bytes where the decoder expects an element)."""
     i = der.index(b"\x17\x0d")
     return der[:i] + b"\x18\x0d" + b"2026X13000000Z"[:13] + der[i + 15:]
+
+
+def _version_4(der: bytes) -> bytes:
+    i = der.index(bytes.fromhex("a003020102"))  # [0] EXPLICIT INTEGER 2: v3
+    return der[:i + 4] + b"\x03" + der[i + 5:]
+
+
+def _month_13(der: bytes) -> bytes:
+    i = der.index(b"\x17\x0d") + 4  # notBefore's UTCTime YYMMDDhhmmssZ: MM
+    return der[:i] + b"13" + der[i + 2:]
+
+
+def _other_second(der: bytes) -> bytes:
+    i = der.index(b"\x17\x0d") + 2 + 10  # notBefore's UTCTime YYMMDDhhmmssZ: ss
+    return der[:i] + (b"00" if der[i:i + 2] != b"00" else b"01") + der[i + 2:]
+
+
+def _empty_sequence_before_extensions(der: bytes) -> bytes:
+    """[3] EXPLICIT holds exactly one SEQUENCE OF Extension: an empty SEQUENCE put before it (lengths fixed up)."""
+    assert der[0:2] == der[4:6] == b"\x30\x82"  # Certificate and TBSCertificate with two-byte lengths
+    i = der.index(b"\xa3", 6)
+    while not (der[i + 2] == 0x30 and der[i + 1] == der[i + 3] + 2):
+        i = der.index(b"\xa3", i + 1)
+    body = der[:i] + bytes([0xa3, der[i + 1] + 2, 0x30, 0x00]) + der[i + 2:]
+    grow = lambda b, at: b[:at + 2] + (int.from_bytes(b[at + 2:at + 4], "big") + 2).to_bytes(2, "big") + b[at + 4:]  # noqa: E731
+    return grow(grow(body, 0), 4)
 
 
 def _pem_line(what: str):
@@ -282,6 +309,13 @@ GENESIS_REGRESSIONS = {
     # the page failed internally (asn1js threw "Wrong input string for conversion" reading a time) where Python
     # refuses the CA: every certificate the page cannot read is a genesis it cannot verify with
     "an organization CA with a time that is not a time": (_org_ca_der(_time_not_a_time), (None, "")),
+    # a [[tsa]] certificate must load in cryptography (nothing more is checked at genesis): the page read these
+    # (pkijs is lenient) and Python crashed on the first (InvalidVersion is no ValueError)
+    "a [[tsa]] certificate of version 4": (_org_ca_der(_version_4, "certificate"), (None, "")),
+    "a [[tsa]] certificate valid from month 13": (_org_ca_der(_month_13, "certificate"), (None, "")),
+    "a [[tsa]] certificate with an empty SEQUENCE before its extensions": (_org_ca_der(_empty_sequence_before_extensions, "certificate"), (None, "")),
+    # ... and its changes that still load keep the genesis valid (another genesis hash: another-chain)
+    "a [[tsa]] certificate with another notBefore second": (_org_ca_der(_other_second, "certificate"), (False, "another-chain")),
     "an organization CA PEM line duplicated": (_pem_line("duplicated"), (None, "")),
     "an organization CA PEM line removed": (_pem_line("removed"), (None, "")),
     "two organization CA PEM lines swapped": (_pem_line("swapped"), (None, "")),

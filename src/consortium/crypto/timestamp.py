@@ -75,7 +75,7 @@ class TrustedTsa:
             raise ValueError(f"a TSA name is 1-{MAX_NAME} printable characters, got {self.name!r}")
         try:
             x509.load_der_x509_certificate(self.certificate)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
             raise ValueError(f"TSA {self.name!r}: the certificate is not a DER X.509 certificate: {exc}") from None
         if self.policy and not all(p.isdigit() for p in self.policy.split(".")):
             raise ValueError(f"TSA {self.name!r}: policy must be a dotted OID such as 1.2.3.4, got {self.policy!r}")

@@ -296,7 +296,7 @@ def _tsa(t: Table) -> TrustedTsa:
     name = t.string("name")
     try:
         der = x509.load_pem_x509_certificate(t.string("certificate").encode()).public_bytes(serialization.Encoding.DER)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise t.error("certificate", f"must be a PEM certificate (-----BEGIN CERTIFICATE-----...): {exc}") from None
     try:
         return TrustedTsa(name, der, t.string("policy") if t.has("policy") else "")

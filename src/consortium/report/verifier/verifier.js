@@ -1067,8 +1067,34 @@
     if (typeof policy !== "string" || (policy && !policy.split(".").every((x) => /^[0-9]+$/.test(x)))) return null;
     if (!isBytes(der)) return null;
     const asn = derElement(der);
-    if (!asn) return null;
+    if (!asn || !x509Loads(asn)) return null;
     try { return {name, der, policy, cert: new (VENDOR().pkijs.Certificate)({schema: asn})}; } catch (e) { return null; }
+  }
+  /** What cryptography's load_der_x509_certificate accepts (TrustedTsa checks no more): RFC 5280's Certificate as
+   *  rust-asn1 reads it — DER (``asn`` re-encoded to itself), version v2/v3 written (v1 the DEFAULT, left out),
+   *  algorithm parameters of their type, valid times, BIT STRINGs with zero padding, extensions {OID, TRUE or
+   *  nothing, OCTET STRING}; name attribute values and extension values are not read at this point. */
+  function x509Loads(asn) {
+    const prim = (n, tag) => isTag(n, 1, tag, false);
+    const oid = (n) => prim(n, 6) && derValues(n), int = (n) => prim(n, 2) && derValues(n), bits = (n) => prim(n, 3) && derValues(n);
+    const time = (n) => (prim(n, 23) && derTime(String.fromCharCode(...rawOf(n)), true)) || (prim(n, 24) && /^[0-9]{14}Z$/.test(String.fromCharCode(...rawOf(n))) && derTime(String.fromCharCode(...rawOf(n)), false));
+    const name = (n) => isTag(n, 1, 16, true) && kidsOf(n).every((rdn) => isTag(rdn, 1, 17, true) && kidsOf(rdn).every((tv) => isTag(tv, 1, 16, true) && kidsOf(tv).length === 2 && oid(kidsOf(tv)[0])));
+    const extension = (e) => { const k = kidsOf(e); return isTag(e, 1, 16, true) && oid(k[0]) && (k.length === 2 || (k.length === 3 && prim(k[1], 1) && rawOf(k[1]).length === 1 && rawOf(k[1])[0] === 0xff)) && prim(k[k.length - 1], 4); };
+    const [tbs, sigAlg, sig] = kidsOf(asn), t = kidsOf(tbs);
+    if (!isTag(asn, 1, 16, true) || kidsOf(asn).length !== 3 || !isTag(tbs, 1, 16, true) || !algorithmParams(sigAlg) || !bits(sig)) return false;
+    let i = 0;
+    if (isTag(t[0], 3, 0, true)) { const v = kidsOf(t[0]); if (v.length !== 1 || !int(v[0]) || !["01", "02"].includes(hex(rawOf(v[0])))) return false; i = 1; }
+    const [serial, alg, issuer, validity, subject, spki] = t.slice(i, i + 6);
+    if (!int(serial) || !algorithmParams(alg) || !name(issuer) || !name(subject) || !isTag(validity, 1, 16, true) || kidsOf(validity).length !== 2 || !kidsOf(validity).every(time)) return false;
+    if (!isTag(spki, 1, 16, true) || kidsOf(spki).length !== 2 || !algorithmParams(kidsOf(spki)[0]) || !bits(kidsOf(spki)[1])) return false;
+    let last = 0;
+    return t.slice(i + 6).every((x) => {
+      const tag = x.idBlock.tagNumber, ok = x.idBlock.tagClass === 3 && tag > last && tag <= 3;
+      last = tag;
+      if (!ok) return false;
+      if (tag < 3) return !x.idBlock.isConstructed && derValues(x) && rawOf(x).length >= 1 && rawOf(x)[0] <= 7;  // [1]/[2] IMPLICIT BIT STRING
+      return x.idBlock.isConstructed && kidsOf(x).length === 1 && isTag(kidsOf(x)[0], 1, 16, true) && kidsOf(kidsOf(x)[0]).every(extension);
+    });
   }
   /** evidence/anchor.py trusted_tsas: governance's list proven at the record block, else genesis's. */
   function trustedTsas(genesis, anchor, hR) {
