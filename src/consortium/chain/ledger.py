@@ -98,6 +98,43 @@ class _VersionReader:
         return self.tree.get(key, self.version)
 
 
+class _Overlay:
+    """State after an uncommitted block: its writes over the committed version before it."""
+
+    __slots__ = ("writes", "base")
+
+    def __init__(self, writes: Writes, base: StateReader) -> None:
+        self.writes = writes
+        self.base = base
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self.writes:
+            return self.writes[key]
+        return self.base.get(key)
+
+
+class _Parent:
+    """Admission next to an uncommitted block: the height and permissions to judge at, and the
+    block's transactions counted as already used."""
+
+    __slots__ = ("number", "permissions", "_block", "_hashes", "_nonces")
+
+    def __init__(self, number: int, permissions: Permissions, block: Block) -> None:
+        self.number = number
+        """The height admission judges at (the head the next block follows)."""
+        self.permissions = permissions
+        self._block = block.number
+        self._hashes = {tx.hash for tx in block.transactions}
+        self._nonces = {(tx.sender_address, tx.nonce) for tx in block.transactions}
+
+    def check(self, tx: VerifiedTx) -> None:
+        if tx.hash in self._hashes:
+            raise DuplicateTransaction(f"transaction 0x{tx.hash.hex()} is already in block {self._block}")
+        if (tx.sender_address, tx.nonce) in self._nonces:
+            raise NonceReused(f"nonce {tx.nonce} of sender 0x{tx.sender_address.hex()} was used in block "
+                              f"{self._block}; use a fresh nonce")
+
+
 class Ledger:
     """Blocks, receipts and state of one chain in one KV database. One writer at a time."""
 
@@ -191,10 +228,12 @@ class Ledger:
     def admit(self, tx: VerifiedTx | Transaction) -> None:
         """Raise :class:`TransactionRejected` unless ``tx`` may go into the next block (a plain
         :class:`Transaction` passes the edge first)."""
-        tx = self._verified(tx)
-        inner = tx.tx  # read the transaction's own (cached) fields, not through VerifiedTx's properties
         head = self.blocks.head
-        height = -1 if head is None else head.number
+        self._admit_at(self._verified(tx), -1 if head is None else head.number, self.permissions())
+
+    def _admit_at(self, tx: VerifiedTx, height: int, gov: Permissions) -> None:
+        """:meth:`admit` for the block after ``height``, with ``gov`` the permissions in force there."""
+        inner = tx.tx  # read the transaction's own (cached) fields, not through VerifiedTx's properties
         window = self.chain.block_limit_window
         check_block_limit(inner, height, window)
         # Only a transaction committed within the window can still pass the block-limit check, and
@@ -212,7 +251,6 @@ class Ledger:
                     f"nonce {nonce} of sender 0x{sender.hex()} was used in block {used}; "
                     "use a fresh nonce"
                 )
-        gov = self.permissions()
         if not gov.may_send(sender):
             raise PermissionRefused(
                 f"0x{sender.hex()} may not send transactions: the chain is in allow-list mode "
@@ -223,14 +261,17 @@ class Ledger:
                 f"0x{sender.hex()} may not deploy contracts (ask the committee for grant_deploy)"
             )
 
-    def _check_batch(self, txs: Sequence[VerifiedTx | Transaction]) -> list[VerifiedTx]:
+    def _check_batch(self, txs: Sequence[VerifiedTx | Transaction], parent: _Parent | None = None) -> list[VerifiedTx]:
         seen_hashes: set[bytes] = set()
         seen_nonces: set[tuple[bytes, int]] = set()
+        height, gov = (self.height, self.permissions()) if parent is None else (parent.number, parent.permissions)
         out = []
         for i, given in enumerate(txs):
             try:
                 tx = self._verified(given)
-                self.admit(tx)
+                if parent is not None:
+                    parent.check(tx)
+                self._admit_at(tx, height, gov)
             except TransactionRejected as exc:
                 raise BlockRejected(f"transaction {i} (0x{given.hash.hex()}): {exc}") from None
             inner = tx.tx
@@ -266,6 +307,83 @@ class Ledger:
         return self._build(
             head.number + 1, head.hash, timestamp, tuple(plain), result.receipts, result.writes,
             proposer=proposer, view=view, sealers=sealers,
+        )
+
+    def execute_after(
+        self,
+        parent: ExecutedBlock,
+        txs: Sequence[VerifiedTx | Transaction],
+        *,
+        timestamp: int,
+        proposer: bytes,
+        view: int,
+        sealers: tuple[bytes, ...],
+    ) -> ExecutedBlock:
+        """Proposer side, speculatively: the block after ``parent``, executed but not committed yet.
+
+        The result is the block :meth:`execute` would build from the same ``txs`` and
+        ``timestamp`` once ``parent`` is committed (tests/chain/test_speculative.py holds
+        it to that, byte for byte), so the next leader can execute while ``parent`` is still
+        being voted on (design.md §12.7). Everything "after the parent" is read through it:
+        state through its writes, the head, the replay rules (its transactions count as
+        committed) and governance (permissions, gas limit, recent proposers). Nothing here
+        writes; the parent may still be replaced, and then this block is simply dropped.
+        It may run while the parent's commit is written: reads are pinned to versions.
+        """
+        head = parent.block.header
+        committed = self.head_header()
+        if not ((head.number == committed.number + 1 and head.parent_hash == committed.hash)
+                or (head.number == committed.number and head.hash == committed.hash)):
+            raise BlockRejected(f"block {head.number} is not the head or the block after it")
+        reader = _Overlay(parent.writes, _VersionReader(self.state, head.number - 1))
+        gov = GovernanceState(reader.get)
+        context = _Parent(head.number, gov.permissions(), parent.block)
+        verified = self._check_batch(txs, context)
+        timestamp = max(timestamp, head.timestamp)
+        number = head.number + 1
+        ctx = BlockContext(self.chain.chain_id, self.chain.group_id, number, timestamp,
+                           recent_proposers=self._proposers_before(number, head))
+        plain = [v.tx for v in verified]
+        limit = gov.config()["block_gas_limit"] if gov.governed() else None
+        result = self.executor.execute_block(reader, ctx, plain, block_gas_limit=limit)
+        plain = plain[: len(result.receipts)]
+        state_batch = WriteBatch()
+        state_root = self.state.apply(number, result.writes, state_batch, parent=dict(parent.state_batch.ops))
+        header = self._header(number, head.hash, timestamp, tuple(plain), result.receipts, state_root,
+                              proposer=proposer, view=view, sealers=sealers)
+        return ExecutedBlock(Block(header, tuple(plain)), tuple(result.receipts), result.writes, state_batch)
+
+    def extend(self, early: ExecutedBlock, txs: Sequence[VerifiedTx | Transaction]) -> ExecutedBlock:
+        """``early`` (from :meth:`execute_after`, its parent now committed) with ``txs`` appended.
+
+        The transactions that reached the pool during the votes on the parent would otherwise
+        wait a height more. Only they are executed, on top of ``early``'s writes and with its
+        timestamp; the state tree is then computed once for all the writes. The result is the
+        block :meth:`execute` builds from ``early``'s transactions followed by ``txs`` with that
+        timestamp (tests/test_speculative.py compares them byte for byte).
+        """
+        block = early.block
+        head = self.head_header()
+        if block.number != head.number + 1 or block.header.parent_hash != head.hash:
+            raise BlockRejected(f"block {block.number} does not follow the head {head.number}")
+        limit = self.block_gas_limit()
+        spent = sum(r.gas_used for r in early.receipts)
+        if not txs or (limit is not None and spent >= limit):
+            return early
+        verified = self._check_batch(txs, _Parent(head.number, self.permissions(), block))
+        ctx = BlockContext(self.chain.chain_id, self.chain.group_id, block.number, block.header.timestamp,
+                           recent_proposers=self._proposers_before(block.number))
+        plain = [v.tx for v in verified]
+        result = self.executor.execute_block(_Overlay(early.writes, self.state_reader()), ctx, plain,
+                                             block_gas_limit=None if limit is None else limit - spent)
+        plain = plain[: len(result.receipts)]
+        writes = dict(early.writes)
+        writes.update(result.writes)
+        header = block.header
+        return self._build(
+            block.number, head.hash, header.timestamp, block.transactions + tuple(plain),
+            early.receipts + tuple(result.receipts), {k: writes[k] for k in sorted(writes)},
+            proposer=header.proposer, view=header.view, sealers=header.sealers,
         )
 
     def verify_and_execute(self, verified: VerifiedBlock | Block) -> ExecutedBlock:
@@ -305,12 +423,14 @@ class Ledger:
             raise BlockRejected(f"block {header.number}: receipt root differs from this node's execution result")
         return ExecutedBlock(block, tuple(result.receipts), result.writes, state_batch)
 
-    def _proposers_before(self, number: int) -> Callable[[int], tuple[bytes, ...] | None]:
-        """Lazily (governance asks only for membership changes): proposers of the ``count`` blocks before ``number``."""
+    def _proposers_before(self, number: int, parent: BlockHeader | None = None) -> Callable[[int], tuple[bytes, ...] | None]:
+        """Lazily (governance asks only for membership changes): proposers of the ``count`` blocks before ``number``
+        (``parent``: block ``number - 1``, perhaps not committed yet)."""
         def recent(count: int) -> tuple[bytes, ...] | None:
             if count < 1 or number - count < 1:
                 return None
-            headers = [self.blocks.header(n) for n in range(number - count, number)]
+            headers = [parent if parent is not None and n == parent.number else self.blocks.header(n)
+                       for n in range(number - count, number)]
             return tuple(h.proposer for h in headers if h is not None)
         return recent
 

@@ -38,11 +38,12 @@ from consortium.consensus.events import (
     ValidateRequest,
 )
 from consortium.consensus.messages import Message
+from consortium.consensus.quorum import leader_index
 from consortium.consensus.verify import verify_commit_certificate
 from consortium.ledger.block import Block
 from consortium.network.envelope import Envelope, MessageKind
 from consortium.node.vote_store import VoteStore
-from consortium.txpool.pool import TxPool
+from consortium.txpool.pool import MAX_BLOCK_TX_BYTES, TxPool
 
 log = logging.getLogger("consortium.node.driver")
 
@@ -79,6 +80,14 @@ class _ProposeNow:
 Event = _Tick | _PeerMessage | _SyncedBlocks | _ProposeNow
 
 
+@dataclass
+class _Speculation:
+    """The next height's block, executing in a worker thread on top of a validated, undecided parent."""
+
+    parent: bytes
+    task: asyncio.Task[ExecutedBlock]
+
+
 class ConsensusDriver:
     def __init__(
         self,
@@ -92,6 +101,7 @@ class ConsensusDriver:
         empty_block_interval_s: float | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         queue_size: int = 10_000,
+        speculate: bool = True,
     ) -> None:
         self.core = core
         self.ledger = ledger
@@ -104,6 +114,10 @@ class ConsensusDriver:
         self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
         self._executed: dict[bytes, ExecutedBlock] = {}
         self._deferred: ProposalRequest | None = None
+        self.speculate = speculate
+        self._spec: _Speculation | None = None
+        self._spec_parent: ExecutedBlock | None = None
+        self.speculations = {"started": 0, "used": 0, "dropped": 0}
         self._deferred_since = 0.0
         self.dropped_messages = 0
         self.sync_rejections = 0
@@ -161,6 +175,9 @@ class ConsensusDriver:
             self.core.advance()
             for local in feedback:
                 self._step_local(local)
+        parent, self._spec_parent = self._spec_parent, None
+        if parent is not None:  # after the votes it caused are sent
+            self._speculate(parent)
 
     def _step_local(self, event: LocalEvent) -> None:
         try:
@@ -223,9 +240,67 @@ class ConsensusDriver:
         if proposal is not None:
             self._step_local(proposal)
 
+    def _speculate(self, parent: ExecutedBlock) -> None:
+        """Start executing the next height's block now if this node will lead it (design.md §12.7).
+
+        A validated block's votes take a fifth to a quarter of a height; its successor's leader
+        spends them executing that successor, so the proposal can go out as soon as the parent is
+        committed. Safety is untouched: the core still asks for the proposal only after the
+        commit, and the result is used only if its parent is the block committed, in view 0,
+        with the sealer set then in force (:meth:`_speculated`); replicas validate as always.
+        """
+        sealers = tuple(self.core.sealers)
+        number = parent.block.number + 1
+        me = self.core.node_id
+        if not self.speculate or self._spec is not None or not sealers:
+            return
+        if sealers[leader_index(number, 0, len(sealers))] != me:
+            return
+        txs = self.txpool.take(self.max_txs, after=parent.block)
+        if not txs:
+            return
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(
+            self.ledger.execute_after, parent, txs, timestamp=self.clock_ms(), proposer=me, view=0, sealers=sealers))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: never "never retrieved"
+        self._spec = _Speculation(parent.block.hash, task)
+        self.speculations["started"] += 1
+
+    async def _speculated(self, request: ProposalRequest) -> ExecutedBlock | None:
+        """The speculative block for ``request`` if there is one that fits it exactly."""
+        spec, self._spec = self._spec, None
+        if spec is None:
+            return None
+        try:
+            executed = await spec.task
+        except Exception as exc:  # e.g. a pooled transaction became invalid: build the usual way
+            log.info("speculative block %d not used: %s", request.height, exc)
+            self.speculations["dropped"] += 1
+            return None
+        header = executed.block.header
+        if (request.view != 0 or spec.parent != request.parent_hash or header.number != request.height
+                or header.sealers != tuple(self.core.sealers)):
+            self.speculations["dropped"] += 1
+            return None
+        self.speculations["used"] += 1
+        return executed
+
     async def _propose(self, request: ProposalRequest) -> ProposalReady | None:
         if request.height != self.ledger.height + 1 or request.parent_hash != self.ledger.head_header().hash:
             return None  # stale request: the core ignores late answers anyway
+        early = await self._speculated(request)
+        if early is not None:
+            room = self.max_txs - len(early.block.transactions)
+            size = sum(len(tx.encode()) for tx in early.block.transactions)  # cached wire bytes
+            more = self.txpool.take(room, MAX_BLOCK_TX_BYTES - size, besides=early.block) if room > 0 else []
+            try:
+                executed = await asyncio.to_thread(self.ledger.extend, early, more)
+            except BlockRejected as exc:
+                log.info("proposal %d: %s; proposing without the %d late transactions", request.height, exc, len(more))
+                executed = early
+            self._executed[executed.block.hash] = executed
+            log.info("proposing block %d view %d with %d txs (%d executed during the votes on its parent)",
+                     request.height, request.view, len(executed.block.transactions), len(early.block.transactions))
+            return ProposalReady(executed.block)
         txs = self.txpool.take(self.max_txs)
         sealers = self.core.sealers
         try:
@@ -256,6 +331,7 @@ class ConsensusDriver:
             log.warning("refusing proposal %d (0x%s): %s", block.number, block.hash.hex()[:12], exc)
             return BlockValidated(block.hash, False, str(exc))
         self._executed[block.hash] = executed
+        self._spec_parent = executed
         return BlockValidated(block.hash, True)
 
     def _verify(self, block: Block) -> ExecutedBlock:
@@ -294,6 +370,9 @@ class ConsensusDriver:
 
     def _after_commit(self, block: Block) -> None:
         self._executed.clear()
+        if self._spec is not None and self._spec.parent != block.hash:
+            self._spec = None  # built on a candidate that lost; its thread just finishes
+            self.speculations["dropped"] += 1
         self.txpool.remove_committed(block)
         log.info("committed block %d (0x%s) with %d txs", block.number, block.hash.hex()[:12], len(block.transactions))
         for callback in self.committed_callbacks:

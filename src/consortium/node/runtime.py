@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -124,6 +125,9 @@ class Node:
         self.driver = ConsensusDriver(
             self.core, self.ledger, self.txpool, self.votes, self._send,
             max_txs_per_block=genesis.max_txs_per_block,
+            # The next leader executes during the votes on its parent (design.md §12.7);
+            # CONSORTIUM_SPECULATE=0 turns it off, to compare.
+            speculate=os.environ.get("CONSORTIUM_SPECULATE", "1").strip() != "0",
             # No empty blocks while idle: the leader seals when it has transactions or when the
             # view must move (ConsensusDriver._idle).
         )

@@ -89,6 +89,12 @@ class NodeCollector(Collector):
         yield total("p2p_bad_messages", "Malformed messages dropped.", node.bad_messages)
         yield total("consensus_dropped_messages", "Events dropped because the consensus queue was full.",
                     node.driver.dropped_messages)
+        early = CounterMetricFamily(f"{NS}_consensus_speculative_proposals",
+                                    "Next-height blocks executed during the votes on their parent, by outcome.",
+                                    labels=["outcome"])
+        for outcome, count in sorted(node.driver.speculations.items()):
+            early.add_metric([outcome], count)
+        yield early
         yield gauge("blocksync_syncing", "1 while a peer is ahead of this node.", int(sync["isSyncing"]))
         yield gauge("blocksync_behind_blocks", "Blocks the best peer is ahead by.",
                     max(0, sync["knownHighestNumber"] - sync["blockNumber"]))

@@ -76,6 +76,7 @@ class NodeRpcApi:
                  "kind": type(e.first).__name__} for e in s.recent_equivocations
             ],
             "droppedMessages": self.node.driver.dropped_messages,
+            "speculativeProposals": dict(self.node.driver.speculations),
             "quorum": self.quorum_status(),
         }
 

@@ -42,6 +42,11 @@ class NodeCache:
                 self.put(key, node)
         return node
 
+    def peek(self, key: bytes) -> Node | None:
+        """``key``'s node without refreshing it: for readers that must not change the cache."""
+        node = self.young.get(key)
+        return self.old.get(key) if node is None else node
+
     def take(self, key: bytes) -> Node | None:
         """Remove and return ``key``'s node: the caller is about to supersede it."""
         node = self.young.pop(key, None)

@@ -75,6 +75,27 @@ earlier versions missed 0.35 times per update, and benchmarks/state_bench.py wen
 56.5 to 44.1 µs of CPU per update with this size. Memory grows only with the state."""
 
 
+class _PrivateCache:
+    """The node cache as a speculative apply sees it: reads the shared cache without touching it,
+    keeps what it takes and makes to itself. A candidate version that is later replaced thus
+    never leaves nodes in the shared cache under a version another candidate will own."""
+
+    __slots__ = ("_shared", "_own")
+
+    def __init__(self, shared: NodeCache) -> None:
+        self._shared = shared
+        self._own: dict[bytes, Node] = {}
+
+    def get(self, key: bytes) -> Node | None:
+        node = self._own.get(key)
+        return node if node is not None else self._shared.peek(key)
+
+    take = get
+
+    def put(self, key: bytes, node: Node) -> None:
+        self._own[key] = node
+
+
 class StateVersionError(StateError, ValueError):
     """The version asked for is not committed, was pruned, or is not the next one to apply."""
 
@@ -256,25 +277,53 @@ class StateTree:
 
     # --- writes -----------------------------------------------------------------------------
 
-    def apply(self, version: int, updates: Mapping[bytes, bytes | None], batch: WriteBatch) -> bytes:
+    def apply(self, version: int, updates: Mapping[bytes, bytes | None], batch: WriteBatch,
+              *, parent: Mapping[bytes, bytes | None] | None = None) -> bytes:
         """Compute ``version`` from the latest committed one plus ``updates``; return its root.
 
         ``version`` must be 0 for an empty store, else latest committed + 1. A value
         of None deletes the key. Everything the version needs goes into ``batch``;
         once the caller writes it, the version is readable. If this raises, discard
         the batch. Calling apply again for the same version (after discarding) is fine.
+
+        With ``parent`` (the batch of ``version - 1`` as a dict, computed by apply but
+        perhaps not yet written), ``version`` may be latest committed + 2: the proposer's
+        speculative next block (design.md §12.7). Its nodes are read from ``parent`` first,
+        and it leaves the shared node cache untouched (:class:`_PrivateCache`), because
+        ``version - 1`` may still be replaced by another candidate.
         """
         self._refresh()
         latest = self._latest
-        expected = 0 if latest is None else latest + 1
-        if isinstance(version, bool) or not isinstance(version, int) or version != expected:
-            raise StateVersionError(
-                f"cannot apply state version {version!r}: the next version is {expected} "
-                "(was the previous version's batch written?)"
-            )
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise StateVersionError(f"cannot apply state version {version!r}: not an integer")
         if version > MAX_VERSION:
             raise StateVersionError(f"state version {version} exceeds {MAX_VERSION}")
-        root_hash, root_entry = (EMPTY_ROOT, b"") if latest is None else self._root_record(latest)
+        cache: NodeCache | _PrivateCache = self._cache
+        read_node = self._read_node
+        if parent is None:
+            expected = 0 if latest is None else latest + 1
+            if version != expected:
+                raise StateVersionError(
+                    f"cannot apply state version {version!r}: the next version is {expected} "
+                    "(was the previous version's batch written?)"
+                )
+            root_hash, root_entry = (EMPTY_ROOT, b"") if latest is None else self._root_record(latest)
+        else:
+            # The parent's batch may land while this runs; either way its records are the same.
+            if latest is None or version - 1 not in (latest, latest + 1):
+                raise StateVersionError(
+                    f"cannot apply state version {version!r} on an uncommitted parent: the latest "
+                    f"committed version is {latest}"
+                )
+            record = parent.get(ROOT_KEY + version_bytes(version - 1))
+            if record is None:
+                raise StateVersionError(f"the parent batch holds no root record for version {version - 1}")
+            root_hash, root_entry = decode_root(record, version - 1)
+            cache = _PrivateCache(self._cache)
+
+            def read_node(node_key: bytes) -> Node:
+                data = parent.get(node_key)
+                return self._read_node(node_key) if data is None else decode_node(data, node_key)
 
         vb = version_bytes(version)
         inv = inverted_version(version)
@@ -302,7 +351,7 @@ class StateTree:
                 items.append((key_hash, leaf_hash, key_hash + vb))
         items.sort()  # key hashes are distinct, so only they are compared
 
-        commit = Commit(self._cache, self._read_node, self._new_hash, vb, inv, batch)
+        commit = Commit(cache, read_node, self._new_hash, vb, inv, batch)  # type: ignore[arg-type]
         if not items:
             new_root = None
         else:

@@ -117,7 +117,8 @@ class TxPool:
                 f"transaction 0x{self._nonces[nonce_key].hex()}"
             )
 
-    def take(self, max_count: int, max_bytes: int = MAX_BLOCK_TX_BYTES) -> list[VerifiedTx]:
+    def take(self, max_count: int, max_bytes: int = MAX_BLOCK_TX_BYTES, *, after: Block | None = None,
+             besides: Block | None = None) -> list[VerifiedTx]:
         """Up to ``max_count`` transactions (and ``max_bytes`` of them) for the next block, oldest first.
 
         The byte budget keeps a proposal inside the P2P frame limit: a block that
@@ -126,17 +127,25 @@ class TxPool:
         Transactions whose block_limit has passed are dropped on the way. The
         rest stay in the pool until :meth:`remove_committed` sees them in a block,
         so a proposal that fails (view change) loses nothing.
+
+        ``after``: for the block after this one, not yet committed (a speculative
+        proposal): its transactions are skipped and expiry is judged after it.
+        ``besides``: to be appended to this (speculative, uncommitted) block: its
+        transactions are skipped.
         """
         out: list[VerifiedTx] = []
         expired: list[bytes] = []
-        next_number = self.ledger.height + 1
+        next_number = self.ledger.height + 1 if after is None else after.number + 1
+        skip = frozenset(tx.hash for b in (after, besides) if b is not None for tx in b.transactions)
         size = 0
         for tx_hash, tx in self._txs.items():
             if tx.block_limit < next_number:
                 expired.append(tx_hash)
                 continue
+            if tx_hash in skip:
+                continue
             size += len(tx.wire)
-            if out and size > max_bytes:
+            if (out or besides is not None) and size > max_bytes:
                 break
             out.append(tx)
             if len(out) >= max_count:
