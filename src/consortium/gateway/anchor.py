@@ -293,6 +293,10 @@ class Anchor:
                 await self._send(flight)
             return
         block = int(receipt["blockNumber"])
+        # The chain is at least this high. The height read at the top of the loop may predate the
+        # commit, and once no batch is in flight the loop reads it no more: without this the
+        # chain_height gauge could stay below the block of the last committed batch.
+        self.height = max(self.height, block)
         if receipt.get("status") != 0:
             await self._refused(flight, block, str(receipt.get("error") or receipt.get("statusName")))
             return
