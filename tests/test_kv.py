@@ -51,9 +51,10 @@ def test_empty_keys_are_refused() -> None:
         WriteBatch().put(b"", b"v")
 
 
-def test_a_database_reopens_with_either_compression(tmp_path) -> None:
-    """The node's ledger switched from snappy to no table compression: a data directory written before
-    must read back whole afterwards (LevelDB records the compression of each block), and after."""
+def test_a_database_reopens_with_other_table_settings(tmp_path) -> None:
+    """The node's ledger switched from snappy and 4 KiB blocks to no table compression and 16 KiB blocks:
+    a data directory written before must read back whole afterwards, and after (LevelDB records both
+    per table)."""
     def batch(tag: bytes, n: int) -> WriteBatch:
         b = WriteBatch()
         for i in range(n):
@@ -61,8 +62,8 @@ def test_a_database_reopens_with_either_compression(tmp_path) -> None:
         return b
 
     expected: dict[bytes, bytes] = {}
-    for compression, tag in (("snappy", b"a"), (None, b"b"), ("snappy", b"c"), (None, b"d")):
-        db = LevelDBStore(tmp_path / "db", compression=compression)
+    for compression, block_kb, tag in (("snappy", 4, b"a"), (None, 16, b"b"), ("snappy", 16, b"c"), (None, 4, b"d")):
+        db = LevelDBStore(tmp_path / "db", compression=compression, block_kb=block_kb)
         b = batch(tag, 3000)
         db.write(b)
         expected.update(b.ops)  # type: ignore[arg-type]

@@ -107,9 +107,10 @@ class LevelDBStore(KVStore):
     """LevelDB through plyvel. One process may hold a database at a time (LevelDB's LOCK file)."""
 
     def __init__(self, path: Path | str, *, create: bool = True, cache_mb: int = 64, write_buffer_mb: int = 64,
-                 compression: str | None = "snappy") -> None:
-        """``compression`` ("snappy" or None) applies to the tables LevelDB writes from now on; tables
-        already written keep theirs (each block records it), so a database can be reopened either way."""
+                 compression: str | None = "snappy", block_kb: int = 4) -> None:
+        """``compression`` ("snappy" or None) and ``block_kb`` (the size of a table's blocks) apply to the
+        tables LevelDB writes from now on; tables already written keep theirs (each table and block
+        records them), so a database can be reopened with other settings."""
         self.path = Path(path)
         try:
             # Larger memtable and files keep compaction from stalling Merkle-heavy write loads
@@ -124,6 +125,7 @@ class LevelDBStore(KVStore):
                 bloom_filter_bits=10,
                 paranoid_checks=True,
                 compression=compression,
+                block_size=block_kb * 1024,
             )
         except plyvel.IOError as exc:
             raise StorageError(
